@@ -1,0 +1,70 @@
+//! Weight and bias gradients: the dual-propagation estimates from activity differences and exact back-propagation.
+
+use crate::reference::matrix::Matrix;
+use crate::reference::method::Config;
+use crate::reference::network::Network;
+use crate::reference::scalar::{c, Scalar};
+use crate::reference::state::DualState;
+use crate::reference::update::pre_activation;
+
+/// Gradients of every layer: `w[k]` has the shape of W_k, `b[k]` the length of b_k.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradients<T> {
+    pub w: Vec<Matrix<T>>,
+    pub b: Vec<Vec<T>>,
+}
+
+/// Estimate of the gradient of the unweighted loss averaged over the batch, from the states:
+/// grad W_{k-1} = -(1/(beta B)) sum_batch delta_k zbar_{k-1}^T and grad b_{k-1} = -(1/(beta B)) sum delta_k,
+/// with delta_k replaced by D_k delta_k (D_k = f'(a_k), 1 on the output) for the Eq. 20 variants, whose
+/// multiplier belongs to the post-activation constraint.
+pub fn dual_gradient<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    state: &DualState<T>,
+) -> Gradients<T> {
+    let alpha = c::<T>(cfg.alpha);
+    let batch = c::<T>(state.plus[0].rows() as f64);
+    let scale = -T::one() / (c::<T>(cfg.beta) * batch);
+    let through = cfg
+        .method
+        .hidden_rule(cfg.alpha)
+        .feedback_through_derivative;
+    let mut w = Vec::with_capacity(net.depth());
+    let mut b = Vec::with_capacity(net.depth());
+    for k in 1..=net.depth() {
+        let mut delta = state.delta(k);
+        if through {
+            let d = net.activation_derivative(k, &pre_activation(net, state, k, alpha));
+            delta = delta.zip(&d, |x, y| x * y);
+        }
+        let below = state.mean(k - 1, alpha);
+        w.push(delta.transpose_mul(&below).scale(scale));
+        b.push(delta.column_sums().into_iter().map(|v| v * scale).collect());
+    }
+    Gradients { w, b }
+}
+
+/// Exact gradient of the unweighted loss of the plain feed-forward pass, averaged over the batch.
+/// Returns (mean loss, gradients).
+pub fn backprop<T: Scalar>(net: &Network<T>, x: &Matrix<T>, y: &Matrix<T>) -> (T, Gradients<T>) {
+    let depth = net.depth();
+    let z = net.forward(x);
+    let batch = c::<T>(x.rows() as f64);
+    let loss = net.loss.value(&z[depth], y) / batch;
+    // e_k = d loss / d a_k (per sample, not yet averaged).
+    let mut e = net.loss.gradient(&z[depth], y);
+    let mut w = vec![Matrix::zeros(0, 0); depth];
+    let mut b = vec![Vec::new(); depth];
+    for k in (1..=depth).rev() {
+        let inv_b = T::one() / batch;
+        w[k - 1] = e.transpose_mul(&z[k - 1]).scale(inv_b);
+        b[k - 1] = e.column_sums().into_iter().map(|v| v * inv_b).collect();
+        if k > 1 {
+            let a = net.pre_activation(k - 1, &z[k - 2]);
+            let d = net.activation_derivative(k - 1, &a);
+            e = e.mul(&net.layers[k - 1].w).zip(&d, |g, d| g * d);
+        }
+    }
+    (loss, Gradients { w, b })
+}

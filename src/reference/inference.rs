@@ -1,0 +1,199 @@
+//! Inference: K iterations of a schedule from the feed-forward states, with a trajectory and a verdict.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::reference::matrix::Matrix;
+use crate::reference::method::Config;
+use crate::reference::network::Network;
+use crate::reference::scalar::{from_f64, to_f64, Scalar};
+use crate::reference::state::DualState;
+use crate::reference::update::update_layer;
+
+/// Per-iteration record of an inference run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IterationRecord {
+    /// 1-based iteration index.
+    pub iteration: usize,
+    /// max |z| over both states, per layer 1..=L.
+    pub layer_max_abs: Vec<f64>,
+    /// max |z| over all layers divided by the feed-forward scale.
+    pub growth: f64,
+    /// Largest change of any state during this iteration.
+    pub change: f64,
+}
+
+/// How an inference run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// After `iterations` passes (0: the feed-forward state already was one) the states are a fixed point of the
+    /// schedule: one more pass changes no state by more than [`fixed_point_tolerance`] (`exact`: by no bit).
+    Converged { iterations: usize, exact: bool },
+    /// All K passes ran and stayed finite and bounded, but one more pass still moves the states by `residual`
+    /// (relative to the feed-forward scale).
+    Bounded { residual: f64 },
+    /// At `iteration`, layer `layer` exceeded `bound` = growth bound x feed-forward scale.
+    Diverged {
+        iteration: usize,
+        layer: usize,
+        max_abs: f64,
+        bound: f64,
+    },
+    /// At `iteration`, layer `layer` held a NaN or an infinity.
+    NonFinite { iteration: usize, layer: usize },
+}
+
+impl Verdict {
+    /// True when the run ended in divergence or non-finite values.
+    pub fn failed(&self) -> bool {
+        matches!(self, Verdict::Diverged { .. } | Verdict::NonFinite { .. })
+    }
+
+    /// Short label for tables: "converged@i", "bounded", "diverged@i", "non-finite@i".
+    pub fn label(&self) -> String {
+        match self {
+            Verdict::Converged { iterations, .. } => format!("converged@{iterations}"),
+            Verdict::Bounded { .. } => "bounded".into(),
+            Verdict::Diverged { iteration, .. } => format!("diverged@{iteration}"),
+            Verdict::NonFinite { iteration, .. } => format!("non-finite@{iteration}"),
+        }
+    }
+}
+
+/// Result of [`infer`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inference<T> {
+    pub states: DualState<T>,
+    /// The feed-forward states the run started from (z_0..z_L).
+    pub feed_forward: Vec<Matrix<T>>,
+    pub trajectory: Vec<IterationRecord>,
+    pub verdict: Verdict,
+    /// beta l'(a_L) at the feed-forward prediction (used by the frozen-gradient output convention).
+    pub frozen_gradient: Matrix<T>,
+}
+
+/// Relative change below which one more pass counts as "no change" for the verdict: 16 ulps of the float type,
+/// a few roundings of the final state (the pass recomputes every state from the same inputs).
+pub fn fixed_point_tolerance<T: Scalar>() -> f64 {
+    16.0 * to_f64(T::epsilon())
+}
+
+/// One pass of the schedule over all layers.
+pub fn iterate<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    state: &mut DualState<T>,
+    y: &Matrix<T>,
+    frozen_g: &Matrix<T>,
+) {
+    for k in cfg.schedule.layer_order(net.depth()) {
+        update_layer(net, cfg, state, k, y, frozen_g);
+    }
+}
+
+/// Runs K iterations from the feed-forward states (delta = 0), the paper's initialisation, and judges the run.
+pub fn infer<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    x: &Matrix<T>,
+    y: &Matrix<T>,
+) -> Result<Inference<T>> {
+    net.validate()?;
+    net.validate_batch(x, y)?;
+    cfg.validate(net.loss)?;
+    let mut state = DualState::feed_forward(net, x);
+    let feed_forward = state.plus.clone();
+    let depth = net.depth();
+    let frozen_gradient = net
+        .loss
+        .weighted_gradient(&feed_forward[depth], y, from_f64(cfg.beta)?);
+    let scale = (1..=depth)
+        .map(|k| to_f64(feed_forward[k].max_abs()))
+        .fold(1.0, f64::max);
+    let bound = cfg.divergence_growth * scale;
+    let mut trajectory = Vec::with_capacity(cfg.iterations);
+    for iteration in 1..=cfg.iterations {
+        let before = state.clone();
+        iterate(net, cfg, &mut state, y, &frozen_gradient);
+        let layer_max_abs: Vec<f64> = (1..=depth)
+            .map(|k| to_f64(state.layer_max_abs(k)))
+            .collect();
+        let change = to_f64(state.max_change(&before));
+        let peak = layer_max_abs.iter().cloned().fold(0.0, f64::max);
+        trajectory.push(IterationRecord {
+            iteration,
+            growth: peak / scale,
+            layer_max_abs: layer_max_abs.clone(),
+            change,
+        });
+        if let Some(verdict) = judge_iteration(&state, iteration, &layer_max_abs, bound) {
+            return Ok(Inference {
+                states: state,
+                feed_forward,
+                trajectory,
+                verdict,
+                frozen_gradient,
+            });
+        }
+    }
+    // Probe pass: is the final state a fixed point? Find the first iteration from which nothing moved.
+    let mut probe = state.clone();
+    iterate(net, cfg, &mut probe, y, &frozen_gradient);
+    let residual = to_f64(probe.max_change(&state)) / scale;
+    let tol = fixed_point_tolerance::<T>();
+    let verdict = if residual <= tol {
+        let settled = trajectory
+            .iter()
+            .rposition(|r| r.change / scale > tol)
+            .map_or(0, |i| i + 1);
+        Verdict::Converged {
+            iterations: settled,
+            exact: probe == state,
+        }
+    } else if residual.is_finite() {
+        Verdict::Bounded { residual }
+    } else {
+        Verdict::NonFinite {
+            iteration: cfg.iterations + 1,
+            layer: (1..=depth)
+                .find(|&k| probe.layer_max_abs(k).is_nan() || probe.layer_max_abs(k).is_infinite())
+                .unwrap_or(depth),
+        }
+    };
+    Ok(Inference {
+        states: state,
+        feed_forward,
+        trajectory,
+        verdict,
+        frozen_gradient,
+    })
+}
+
+fn judge_iteration<T: Scalar>(
+    state: &DualState<T>,
+    iteration: usize,
+    layer_max_abs: &[f64],
+    bound: f64,
+) -> Option<Verdict> {
+    for k in 1..=state.depth() {
+        if state.plus[k].first_non_finite().is_some() || state.minus[k].first_non_finite().is_some()
+        {
+            return Some(Verdict::NonFinite {
+                iteration,
+                layer: k,
+            });
+        }
+    }
+    for (i, &m) in layer_max_abs.iter().enumerate() {
+        if m > bound {
+            return Some(Verdict::Diverged {
+                iteration,
+                layer: i + 1,
+                max_abs: m,
+                bound,
+            });
+        }
+    }
+    None
+}

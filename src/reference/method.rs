@@ -1,0 +1,241 @@
+//! The dual-propagation variants, their output rules and the inference configuration.
+//!
+//! The variants differ in exactly one place, [`Method::hidden_rule`] and [`Method::output_rule`]:
+//! every other piece of the reference (sweeps, gradients, checks) is shared.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::reference::loss::Loss;
+
+/// A dual-propagation variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// DP+ (Eq. 7): hidden update Eq. 8, output update Eq. 16.
+    DpPlus,
+    /// Original DP (Eq. 3): alpha and abar swapped on the feedback, exact output min/max.
+    OriginalDp,
+    /// LeCun-Lagrangian variant (Eq. 20) with the update of Eq. 21 re-derived: (z+ - z-) and D at the next pre-activation.
+    LagrangianSettled,
+    /// Eq. 21 with the sign as printed, (z- - z+): kept only to show that it violates Eq. 20.
+    LagrangianPrinted,
+}
+
+/// Where the feedback enters a hidden unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// z = f(a + w b): the nudge is inside the activation (Eqs. 3 and 8).
+    InsideActivation,
+    /// z = f(a) + w b with b = W^T D delta: the nudge is added after the activation (Eq. 21).
+    OutsideActivation,
+}
+
+/// How the two states of a hidden unit follow from its pre-activation a and feedback b:
+/// z+ = . + plus * b, z- = . - minus * b, with the nudge placed as `placement` says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HiddenRule {
+    pub plus: f64,
+    pub minus: f64,
+    pub placement: Placement,
+    /// Whether the feedback carries the next layer's derivative, b = W^T (D_{k+1} delta_{k+1}) (Eq. 20 variants).
+    pub feedback_through_derivative: bool,
+}
+
+/// How the output states z_L^+- follow from a_L (the output layer is linear).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputRule {
+    /// Eq. 16: z+ = a - abar g, z- = a + alpha g, g = beta l'(a) at the current a_L.
+    Eq16,
+    /// Convention of some public DP+ code: Eq. 16 with g taken at the initial feed-forward prediction.
+    Eq16FrozenGradient,
+    /// Exact min/max of Eq. 3 (least squares only): z+ = (a + alpha beta y)/(1 + alpha beta),
+    /// z- = (a - abar beta y)/(1 - abar beta); needs abar beta < 1.
+    OriginalExact,
+    /// Convention of some public original-DP code: z+ = a - alpha g, z- = a + abar g.
+    OriginalLinearized,
+}
+
+impl Method {
+    /// All variants, in report order.
+    pub const ALL: [Method; 4] = [
+        Method::DpPlus,
+        Method::OriginalDp,
+        Method::LagrangianSettled,
+        Method::LagrangianPrinted,
+    ];
+
+    /// The one place where the hidden updates differ.
+    pub fn hidden_rule(self, alpha: f64) -> HiddenRule {
+        let abar = 1.0 - alpha;
+        let (plus, minus, placement, through) = match self {
+            // Eq. 8: z+ = f(a + abar b), z- = f(a - alpha b).
+            Method::DpPlus => (abar, alpha, Placement::InsideActivation, false),
+            // Eq. 3's stationarity: z+ = f(a + alpha b), z- = f(a - abar b).
+            Method::OriginalDp => (alpha, abar, Placement::InsideActivation, false),
+            // Eq. 21 settled: z+ = f(a) + abar W^T D (z+ - z-), z- = f(a) - alpha W^T D (z+ - z-).
+            Method::LagrangianSettled => (abar, alpha, Placement::OutsideActivation, true),
+            // Eq. 21 as printed: the feedback is (z- - z+), i.e. the sign is flipped.
+            Method::LagrangianPrinted => (-abar, -alpha, Placement::OutsideActivation, true),
+        };
+        HiddenRule {
+            plus,
+            minus,
+            placement,
+            feedback_through_derivative: through,
+        }
+    }
+
+    /// The output rule each variant uses unless told otherwise.
+    pub fn output_rule(self) -> OutputRule {
+        match self {
+            Method::OriginalDp => OutputRule::OriginalExact,
+            _ => OutputRule::Eq16,
+        }
+    }
+
+    /// Short name used in tables and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::DpPlus => "dp+",
+            Method::OriginalDp => "original-dp",
+            Method::LagrangianSettled => "eq21",
+            Method::LagrangianPrinted => "eq21-printed",
+        }
+    }
+}
+
+/// Order in which layers are updated within one inference iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// The paper's: layers 1..L-1 upwards, the output L, then L-1..1 downwards.
+    UpDown,
+    /// Layers 1..L upwards only.
+    ForwardOnly,
+    /// Layers L..1 downwards only.
+    BackwardOnly,
+    /// Odd layers, then even layers (each group in increasing order).
+    OddEven,
+    /// Even layers, then odd layers.
+    EvenOdd,
+}
+
+impl Schedule {
+    pub const ALL: [Schedule; 5] = [
+        Schedule::UpDown,
+        Schedule::ForwardOnly,
+        Schedule::BackwardOnly,
+        Schedule::OddEven,
+        Schedule::EvenOdd,
+    ];
+
+    /// Layer indices (1..=L) updated in one iteration, in order.
+    pub fn layer_order(self, depth: usize) -> Vec<usize> {
+        let all = 1..=depth;
+        match self {
+            Schedule::UpDown => (1..depth).chain([depth]).chain((1..depth).rev()).collect(),
+            Schedule::ForwardOnly => all.collect(),
+            Schedule::BackwardOnly => all.rev().collect(),
+            Schedule::OddEven => all
+                .clone()
+                .filter(|k| k % 2 == 1)
+                .chain(all.filter(|k| k % 2 == 0))
+                .collect(),
+            Schedule::EvenOdd => all
+                .clone()
+                .filter(|k| k % 2 == 0)
+                .chain(all.filter(|k| k % 2 == 1))
+                .collect(),
+        }
+    }
+}
+
+/// Growth of the largest state over the feed-forward scale beyond which inference is declared diverged.
+/// 1e4 keeps the bound representable in half precision (max 65504) for unit-scale states.
+pub const DEFAULT_DIVERGENCE_GROWTH: f64 = 1e4;
+
+/// Everything that defines one dual-propagation inference.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    pub method: Method,
+    /// Weight of z+ in the mean zbar = alpha z+ + (1 - alpha) z-; in [0, 1].
+    pub alpha: f64,
+    /// Nudging strength beta > 0 (the loss is beta-weighted).
+    pub beta: f64,
+    /// Number of inference iterations K >= 1.
+    pub iterations: usize,
+    pub schedule: Schedule,
+    /// Output rule; `None` means the method's own ([`Method::output_rule`]).
+    pub output: Option<OutputRule>,
+    /// See [`DEFAULT_DIVERGENCE_GROWTH`].
+    pub divergence_growth: f64,
+}
+
+impl Config {
+    /// The paper's setting for a method: up-down schedule, the method's own output rule.
+    pub fn new(method: Method, alpha: f64, beta: f64, iterations: usize) -> Self {
+        Self {
+            method,
+            alpha,
+            beta,
+            iterations,
+            schedule: Schedule::UpDown,
+            output: None,
+            divergence_growth: DEFAULT_DIVERGENCE_GROWTH,
+        }
+    }
+
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    pub fn with_output(mut self, output: OutputRule) -> Self {
+        self.output = Some(output);
+        self
+    }
+
+    /// The output rule in force.
+    pub fn output_rule(&self) -> OutputRule {
+        self.output.unwrap_or(self.method.output_rule())
+    }
+
+    pub fn abar(&self) -> f64 {
+        1.0 - self.alpha
+    }
+
+    /// Checks alpha, beta, K, the growth bound and the output rule against the loss.
+    pub fn validate(&self, loss: Loss) -> Result<()> {
+        if !(self.alpha.is_finite() && (0.0..=1.0).contains(&self.alpha)) {
+            return Err(Error::Alpha(self.alpha));
+        }
+        if !(self.beta.is_finite() && self.beta > 0.0) {
+            return Err(Error::Beta(self.beta));
+        }
+        if self.iterations == 0 {
+            return Err(Error::Iterations);
+        }
+        if !(self.divergence_growth.is_finite() && self.divergence_growth > 1.0) {
+            return Err(Error::Unsupported(format!(
+                "divergence growth bound {} must be finite and > 1",
+                self.divergence_growth
+            )));
+        }
+        if self.output_rule() == OutputRule::OriginalExact {
+            if loss != Loss::LeastSquares {
+                return Err(Error::Unsupported(
+                    "the exact output min/max of Eq. 3 has a closed form only for least squares; \
+                     use the linearized original-DP output rule for cross-entropy"
+                        .into(),
+                ));
+            }
+            let ab = self.abar() * self.beta;
+            if ab >= 1.0 {
+                return Err(Error::IllPosedOriginalOutput(ab));
+            }
+        }
+        Ok(())
+    }
+}

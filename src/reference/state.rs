@@ -1,0 +1,64 @@
+//! The two nudged states z_k^+ and z_k^- of every layer, their mean and difference (Eq. 6).
+
+use crate::reference::matrix::Matrix;
+use crate::reference::network::Network;
+use crate::reference::scalar::Scalar;
+
+/// States of layers 0..=L; layer 0 is the clamped input (z_0^+ = z_0^- = x).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DualState<T> {
+    pub plus: Vec<Matrix<T>>,
+    pub minus: Vec<Matrix<T>>,
+}
+
+impl<T: Scalar> DualState<T> {
+    /// Both states equal to the plain feed-forward activations (delta = 0 everywhere).
+    pub fn feed_forward(net: &Network<T>, x: &Matrix<T>) -> Self {
+        let z = net.forward(x);
+        Self {
+            plus: z.clone(),
+            minus: z,
+        }
+    }
+
+    /// Number of weight layers L.
+    pub fn depth(&self) -> usize {
+        self.plus.len() - 1
+    }
+
+    /// zbar_k = alpha z_k^+ + (1 - alpha) z_k^- (Eq. 6).
+    pub fn mean(&self, k: usize, alpha: T) -> Matrix<T> {
+        let abar = T::one() - alpha;
+        self.plus[k].zip(&self.minus[k], |p, m| alpha * p + abar * m)
+    }
+
+    /// delta_k = z_k^+ - z_k^- (Eq. 6).
+    pub fn delta(&self, k: usize) -> Matrix<T> {
+        self.plus[k].zip(&self.minus[k], |p, m| p - m)
+    }
+
+    /// Largest |z| over both states of layer k.
+    pub fn layer_max_abs(&self, k: usize) -> T {
+        self.plus[k].max_abs().max(self.minus[k].max_abs())
+    }
+
+    /// Largest |difference| between this state and another, over layers 1..=L.
+    pub fn max_change(&self, other: &Self) -> T {
+        let mut m = T::zero();
+        for k in 1..self.plus.len() {
+            for (a, b) in [
+                (&self.plus[k], &other.plus[k]),
+                (&self.minus[k], &other.minus[k]),
+            ] {
+                for (&x, &y) in a.as_slice().iter().zip(b.as_slice()) {
+                    let d = (x - y).abs();
+                    if d.is_nan() {
+                        return d;
+                    }
+                    m = m.max(d);
+                }
+            }
+        }
+        m
+    }
+}
