@@ -68,7 +68,7 @@ impl<T: Scalar> AdamState<T> {
         let bc2 = c::<T>(1.0 - cfg.beta2.powi(self.t as i32));
         let (lr, eps) = (c::<T>(cfg.learning_rate), c::<T>(cfg.epsilon));
         let one = T::one();
-        let mut step = |p: &mut T, g: T, m: &mut T, v: &mut T| {
+        let step = |p: &mut T, g: T, m: &mut T, v: &mut T| {
             *m = b1 * *m + (one - b1) * g;
             *v = b2 * *v + (one - b2) * g * g;
             let m_hat = *m / bc1;
