@@ -1,0 +1,100 @@
+//! The records a run writes: one JSON line per epoch (metrics.jsonl), one per alignment probe
+//! (alignment.jsonl), and result.json when the run ends (completed or diverged).
+
+use serde::{Deserialize, Serialize};
+
+use crate::experiments::spec::RunSpec;
+use crate::reference::Verdict;
+
+/// Where and how a run diverged: the paper's X.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Divergence {
+    /// 1-based epoch during which it happened.
+    pub epoch: usize,
+    /// 1-based step within that epoch.
+    pub step: usize,
+    /// 1-based step over the whole run.
+    pub global_step: usize,
+    /// Loss of the feed-forward prediction on that batch.
+    pub loss: f64,
+    /// The failed inference verdict (layer, max |z| and bound), if inference failed.
+    pub verdict: Option<Verdict>,
+    /// Human-readable reason.
+    pub reason: String,
+}
+
+/// Count of inference verdicts over an epoch's steps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VerdictCounts {
+    pub converged: usize,
+    pub bounded: usize,
+    pub failed: usize,
+    /// Largest fixed-point residual among the bounded ones.
+    pub max_bounded_residual: f64,
+    /// Mean inference iterations actually run per step.
+    pub mean_iterations_run: f64,
+}
+
+/// One line of metrics.jsonl.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    pub steps: usize,
+    /// Mean over the epoch's steps of the batch loss before each update (unweighted least squares).
+    pub train_loss: f64,
+    /// Accuracies in percent; None when the run diverged during this epoch.
+    pub validation_accuracy: Option<f64>,
+    pub test_accuracy: Option<f64>,
+    pub epoch_seconds: f64,
+    /// Cumulative wall time of the run (over resumes).
+    pub wall_seconds: f64,
+    pub verdicts: VerdictCounts,
+    pub divergence: Option<Divergence>,
+}
+
+/// Per-layer comparison of a gradient estimate with back-propagation on the same weights and batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerAlignment {
+    /// Weight layer k = 1..L (W_{k-1} and b_{k-1} together).
+    pub layer: usize,
+    pub cosine: f64,
+    pub angle_degrees: f64,
+    /// ||estimate - backprop||.
+    pub difference_norm: f64,
+    pub estimate_norm: f64,
+    pub backprop_norm: f64,
+}
+
+/// One line of alignment.jsonl.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlignmentRecord {
+    pub epoch: usize,
+    /// The record precedes the update of this 1-based global step.
+    pub global_step: usize,
+    pub verdict: Option<String>,
+    pub layers: Vec<LayerAlignment>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Completed,
+    Diverged,
+}
+
+/// result.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub spec: RunSpec,
+    pub status: Status,
+    pub epochs_completed: usize,
+    pub divergence: Option<Divergence>,
+    /// Metrics of the last completed epoch.
+    pub last: Option<EpochMetrics>,
+    pub wall_seconds: f64,
+    /// FNV-1a hash of the final weights' bits.
+    pub weights_hash: String,
+    pub engine: String,
+}
