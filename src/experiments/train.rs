@@ -270,18 +270,40 @@ pub fn run<T: EngineFloat>(
             let global_step = pos.global_step + 1;
             train.batch::<T>(part, &mut x, &mut y);
             if spec.alignment_every > 0 && (global_step - 1) % spec.alignment_every == 0 {
-                let pair = engine.gradients(&x, &y, part.len())?;
-                append_line(
-                    &files.alignment(),
-                    &AlignmentRecord {
-                        epoch,
-                        global_step,
-                        verdict: pair.verdict.as_ref().map(|v| v.label()),
-                        layers: alignment::compare(&pair.estimate, &pair.backprop),
-                    },
-                )?;
+                // Non-finite weights are reported by the step that follows.
+                match engine.gradients(&x, &y, part.len()) {
+                    Err(Error::NonFinite { .. }) => {}
+                    Err(e) => return Err(e),
+                    Ok(pair) => append_line(
+                        &files.alignment(),
+                        &AlignmentRecord {
+                            epoch,
+                            global_step,
+                            verdict: pair.verdict.as_ref().map(|v| v.label()),
+                            layers: alignment::compare(&pair.estimate, &pair.backprop),
+                        },
+                    )?,
+                }
             }
-            let out = engine.step(&x, &y, part.len())?;
+            let out = match engine.step(&x, &y, part.len()) {
+                Ok(out) => out,
+                // Weights that became non-finite in the previous update: a divergence, not a crash.
+                Err(Error::NonFinite { what, index }) => {
+                    pos.global_step = global_step;
+                    steps += 1;
+                    counts.failed += 1;
+                    divergence = Some(Divergence {
+                        epoch,
+                        step: i + 1,
+                        global_step,
+                        loss: f64::NAN,
+                        verdict: None,
+                        reason: format!("non-finite {what} at flat index {index}"),
+                    });
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             pos.global_step = global_step;
             steps += 1;
             bar.inc(1);

@@ -4,5 +4,6 @@ pub mod embedded;
 pub mod idx;
 pub mod mnist;
 pub mod subset;
+pub mod synthetic;
 
 pub use mnist::{DataSource, Mnist, Split, CLASSES, DATA_ENV};
