@@ -1,6 +1,7 @@
 (** One report per main theorem; checked by check_assumptions.sh. *)
 Require Import DualProp.Common DualProp.OutputLayer DualProp.HiddenLayer
-               DualProp.OrigOutput DualProp.OrigVsPlus.
+               DualProp.OrigOutput DualProp.OrigVsPlus
+               DualProp.Chain DualProp.DPPlusChain DualProp.LeCunChain.
 Print Assumptions eq16_satisfies_eq15.
 Print Assumptions eq15_unique.
 Print Assumptions eq16_least_squares.
@@ -24,3 +25,11 @@ Print Assumptions half_outputs_differ.
 Print Assumptions dp_mean_feedforward_extreme.
 Print Assumptions orig_mean_extreme.
 Print Assumptions orig_mean_not_feedforward.
+Print Assumptions dp_plus_identity_equals_bp.
+Print Assumptions dp_plus_identity_equals_bp_matrices.
+Print Assumptions dp_plus_scalar_chain_explicit.
+Print Assumptions settled_update_satisfies_kkt.
+Print Assumptions printed_update_kkt_iff.
+Print Assumptions lecun_settled_equals_bp.
+Print Assumptions lecun_printed_alternates.
+Print Assumptions printed_sign_counterexample.

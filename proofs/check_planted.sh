@@ -29,10 +29,12 @@ plant "1 = 2 over R, 'proved' by lra" OrigVsPlus.v \
   'Lemma planted_one_eq_two : (1 = 2)%R. Proof. lra. Qed.'
 
 plant "printed Eq. 21 sign satisfies the Eq. 20 KKT condition, 'proved' by ring" \
-  OrigVsPlus.v \
-  'Lemma planted_printed_sign_kkt : forall w d dnext : R,
-     (- (w * d * dnext) = w * d * dnext)%R.
-   Proof. intros. ring. Qed.'
+  LeCunChain.v \
+  'Lemma planted_printed_sign_kkt : forall alpha f (W : Lin) (a Dn dn : Vec),
+     let b := appT W (fun i => Dn i * (-1 * dn i)) in
+     kkt_hidden alpha f W a (fun i => f (a i) + abar alpha * b i)
+                            (fun i => f (a i) - alpha * b i) Dn dn.
+   Proof. intros. split; intro i; unfold b, zbar, abar; ring. Qed.'
 
 plant "Eq. 16 with the alpha/abar roles swapped satisfies Eq. 15, 'proved' by field" \
   OutputLayer.v \
