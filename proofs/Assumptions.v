@@ -1,6 +1,6 @@
 (** One report per main theorem; checked by check_assumptions.sh. *)
 Require Import DualProp.Common DualProp.OutputLayer DualProp.HiddenLayer
-               DualProp.OrigOutput DualProp.OrigVsPlus
+               DualProp.OrigOutput DualProp.OrigVsPlus DualProp.Relu
                DualProp.Chain DualProp.DPPlusChain DualProp.LeCunChain.
 Print Assumptions eq16_satisfies_eq15.
 Print Assumptions eq15_unique.
@@ -33,3 +33,9 @@ Print Assumptions printed_update_kkt_iff.
 Print Assumptions lecun_settled_equals_bp.
 Print Assumptions lecun_printed_alternates.
 Print Assumptions printed_sign_counterexample.
+Print Assumptions r1_r2_are_eq10.
+Print Assumptions relu_active.
+Print Assumptions relu_inactive.
+Print Assumptions relu_straddle_plus.
+Print Assumptions relu_straddle_minus.
+Print Assumptions relu_layer_no_straddle.
