@@ -1,7 +1,8 @@
 (** One report per main theorem; checked by check_assumptions.sh. *)
 Require Import DualProp.Common DualProp.OutputLayer DualProp.HiddenLayer
                DualProp.OrigOutput DualProp.OrigVsPlus DualProp.Relu
-               DualProp.Chain DualProp.DPPlusChain DualProp.LeCunChain.
+               DualProp.Chain DualProp.DPPlusChain DualProp.BPDerivative
+               DualProp.LeCunChain.
 Print Assumptions eq16_satisfies_eq15.
 Print Assumptions eq15_unique.
 Print Assumptions eq16_least_squares.
@@ -39,3 +40,5 @@ Print Assumptions relu_inactive.
 Print Assumptions relu_straddle_plus.
 Print Assumptions relu_straddle_minus.
 Print Assumptions relu_layer_no_straddle.
+Print Assumptions bp_scalar_is_derivative.
+Print Assumptions dp_plus_scalar_is_derivative.
