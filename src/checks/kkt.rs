@@ -194,42 +194,51 @@ pub fn kkt_report<T: Scalar>(
     })
 }
 
-/// Eq. 10 (both lines), their sum Eq. 11, and Eq. 19 at inactive ReLU units, for DP+ hidden layers.
+/// Eq. 10 (both lines) and their sum Eq. 11 for DP+ hidden layers; for piecewise-linear activations the units whose
+/// nudged pre-activations a + abar b and a - alpha b straddle the kink (where Prop. 3.1's local linearity fails) are
+/// reported apart, and Eq. 19 is checked at inactive ReLU units.
 fn dp_plus_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationResidual> {
     let abar = 1.0 - alpha;
-    let (mut e10p, mut e10m, mut e11, mut e19) = (
-        Acc::new("Eq. 10 (+)"),
-        Acc::new("Eq. 10 (-)"),
-        Acc::new("Eq. 11"),
-        Acc::new("Eq. 19 (inactive ReLU: z+ = z- = 0)"),
-    );
+    let names = ["Eq. 10 (+)", "Eq. 10 (-)", "Eq. 11"];
+    let mut on_piece = names.map(Acc::new);
+    let mut straddling = names.map(|n| Acc::new(&format!("{n} straddling the kink")));
+    let mut e19 = Acc::new("Eq. 19 (inactive ReLU: z+ = z- = 0)");
     for i in 0..t.a.len() {
         let (a, b, zp, zm) = (t.a[i], t.b[i], t.plus[i], t.minus[i]);
-        if f == Activation::Relu && a + abar * b <= 0.0 && a - alpha * b <= 0.0 {
+        let (up, down) = (a + abar * b, a - alpha * b);
+        if f == Activation::Relu && up <= 0.0 && down <= 0.0 {
             // Both nudged pre-activations on the inactive piece: Eq. 19 pins the state at the kink.
             e19.add(zp.abs().max(zm.abs()), t.a_abs[i] + t.b_abs[i]);
             continue;
         }
+        let straddles = f.kink().is_some_and(|k| (up - k) * (down - k) < 0.0);
+        let accs = if straddles {
+            &mut straddling
+        } else {
+            &mut on_piece
+        };
         let zb = alpha * zp + abar * zm;
         let delta = zp - zm;
         let (Some(inv), Some(dinv)) = (f.inverse(zb), f.inverse_derivative(zb)) else {
-            for acc in [&mut e10p, &mut e10m, &mut e11] {
-                acc.exclude();
-            }
+            accs.iter_mut().for_each(Acc::exclude);
             continue;
         };
         let base = inv.abs() + t.a_abs[i];
-        e10p.add(
+        let fb = (dinv * delta).abs();
+        accs[0].add(
             inv - a + alpha * dinv * delta - alpha * b,
-            base + alpha * (dinv * delta).abs() + alpha * t.b_abs[i],
+            base + alpha * (fb + t.b_abs[i]),
         );
-        e10m.add(
+        accs[1].add(
             -inv + a + abar * dinv * delta - abar * b,
-            base + abar * (dinv * delta).abs() + abar * t.b_abs[i],
+            base + abar * (fb + t.b_abs[i]),
         );
-        e11.add(dinv * delta - b, (dinv * delta).abs() + t.b_abs[i]);
+        accs[2].add(dinv * delta - b, fb + t.b_abs[i]);
     }
-    let mut out = vec![e10p.0, e10m.0, e11.0];
+    let mut out: Vec<EquationResidual> = on_piece.into_iter().map(|a| a.0).collect();
+    if f.kink().is_some() {
+        out.extend(straddling.into_iter().map(|a| a.0));
+    }
     if f == Activation::Relu {
         out.push(e19.0);
     }
