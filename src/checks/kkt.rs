@@ -167,6 +167,8 @@ pub fn kkt_report<T: Scalar>(
 ) -> Result<KktReport> {
     net.validate()?;
     cfg.validate(net.loss)?;
+    let batch = state.plus.first().map_or(0, |x| x.rows());
+    state.validate(net, batch)?;
     net.validate_batch(&state.plus[0], y)?;
     let depth = net.depth();
     let mut layers = Vec::with_capacity(depth);
