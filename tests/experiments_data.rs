@@ -32,11 +32,17 @@ fn splits_scaling_and_one_hot_from_gzip_and_raw_files() {
         synthetic::write_dir(&dir, 50, 20, 6, gz).unwrap();
         let m = load(&dir).unwrap();
         // The last 10% of the training file is the validation split.
-        assert_eq!((m.train.len(), m.validation.len(), m.test.len()), (45, 5, 20));
+        assert_eq!(
+            (m.train.len(), m.validation.len(), m.test.len()),
+            (45, 5, 20)
+        );
         assert_eq!(m.train.dim, 36);
         let (images, labels) = synthetic::examples(50, 6, 1);
         assert_eq!(m.validation.labels, labels[45..]);
-        assert_eq!(m.train.x[36 * 3 + 7], images.pixels[36 * 3 + 7] as f32 / 255.0);
+        assert_eq!(
+            m.train.x[36 * 3 + 7],
+            images.pixels[36 * 3 + 7] as f32 / 255.0
+        );
         assert!(m.train.x.iter().all(|&v| (0.0..=1.0).contains(&v)));
         let (mut x, mut y) = (Vec::<f64>::new(), Vec::<f64>::new());
         m.train.batch(&[3, 0], &mut x, &mut y);
@@ -147,7 +153,10 @@ fn mismatched_counts_dimensions_and_labels() {
 #[test]
 fn embedded_subset_is_balanced_and_split() {
     let m = DataSource::Embedded.load().unwrap();
-    assert_eq!((m.train.len(), m.validation.len(), m.test.len()), (1800, 200, 500));
+    assert_eq!(
+        (m.train.len(), m.validation.len(), m.test.len()),
+        (1800, 200, 500)
+    );
     assert_eq!(m.train.dim, 784);
     for (split, per_class) in [(&m.train, 180), (&m.validation, 20), (&m.test, 50)] {
         let mut counts = [0; CLASSES];
@@ -167,7 +176,9 @@ fn data_flag_takes_precedence_over_the_environment() {
 #[test]
 #[ignore = "needs the full MNIST in $DUALPROP_MNIST"]
 fn embedded_subset_regenerates_byte_for_byte() {
-    let full = PathBuf::from(std::env::var("DUALPROP_MNIST").expect("set DUALPROP_MNIST to the full MNIST directory"));
+    let full = PathBuf::from(
+        std::env::var("DUALPROP_MNIST").expect("set DUALPROP_MNIST to the full MNIST directory"),
+    );
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist-subset");
     for (name, bytes) in dualprop::experiments::data::subset::cut_from_dir(&full).unwrap() {
         let want = std::fs::read(committed.join(&name)).unwrap();

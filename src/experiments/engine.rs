@@ -144,3 +144,60 @@ impl<T: Scalar> Engine<T> for ReferenceEngine<T> {
         "reference"
     }
 }
+
+/// The fast engine: [`crate::kernels::Trainer`].
+pub struct KernelEngine<T: crate::kernels::KernelFloat> {
+    trainer: crate::kernels::Trainer<T>,
+}
+
+impl<T: crate::kernels::KernelFloat> KernelEngine<T> {
+    pub fn new(
+        net: Network<T>,
+        estimator: Estimator,
+        adam_cfg: AdamConfig,
+        adam: AdamState<T>,
+        max_batch: usize,
+    ) -> Result<Self> {
+        Ok(Self {
+            trainer: crate::kernels::Trainer::from_parts(
+                &net, estimator, adam_cfg, adam, max_batch,
+            )?,
+        })
+    }
+}
+
+impl<T: crate::kernels::KernelFloat> Engine<T> for KernelEngine<T> {
+    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<EngineStep> {
+        let s = self.trainer.step(x, y, batch)?;
+        Ok(EngineStep {
+            loss: s.loss,
+            verdict: s.verdict,
+            iterations_run: s.iterations_run,
+        })
+    }
+
+    fn predict(&mut self, x: &[T], batch: usize, out: &mut [T]) -> Result<()> {
+        self.trainer.predict(x, batch, out)
+    }
+
+    fn gradients(&mut self, x: &[T], y: &[T], batch: usize) -> Result<GradientPair<T>> {
+        let (estimate, backprop, verdict) = self.trainer.gradients(x, y, batch)?;
+        Ok(GradientPair {
+            estimate,
+            backprop,
+            verdict,
+        })
+    }
+
+    fn network(&self) -> Network<T> {
+        self.trainer.network()
+    }
+
+    fn adam_state(&self) -> AdamState<T> {
+        self.trainer.adam_state()
+    }
+
+    fn name(&self) -> &'static str {
+        "kernels"
+    }
+}

@@ -1,13 +1,14 @@
-//! Builds the engine a run asks for, for the float types the experiments run in.
+//! Builds the engine a run asks for, for the float types the experiments run in (f32 and f64).
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::experiments::checkpoint::CheckpointFloat;
-use crate::experiments::engine::{Engine, ReferenceEngine};
+use crate::experiments::engine::{Engine, KernelEngine, ReferenceEngine};
 use crate::experiments::spec::EngineKind;
+use crate::kernels::KernelFloat;
 use crate::reference::{AdamConfig, AdamState, Estimator, Network};
 
-/// A float type with both a reference and a kernel engine.
-pub trait EngineFloat: CheckpointFloat {
+/// A float type with both a reference and a kernel engine and a checkpoint format.
+pub trait EngineFloat: CheckpointFloat + KernelFloat {
     fn make_engine(
         kind: EngineKind,
         net: Network<Self>,
@@ -15,33 +16,16 @@ pub trait EngineFloat: CheckpointFloat {
         adam_cfg: AdamConfig,
         adam: AdamState<Self>,
         max_batch: usize,
-    ) -> Result<Box<dyn Engine<Self>>>;
-}
-
-macro_rules! engine_float {
-    ($t:ty) => {
-        impl EngineFloat for $t {
-            fn make_engine(
-                kind: EngineKind,
-                net: Network<Self>,
-                estimator: Estimator,
-                adam_cfg: AdamConfig,
-                adam: AdamState<Self>,
-                _max_batch: usize,
-            ) -> Result<Box<dyn Engine<Self>>> {
-                match kind {
-                    EngineKind::Reference => Ok(Box::new(ReferenceEngine::new(
-                        net, estimator, adam_cfg, adam,
-                    )?)),
-                    EngineKind::Kernels => Err(Error::Unsupported(
-                        "the kernel engine is not available in this build; use --engine reference"
-                            .into(),
-                    )),
-                }
+    ) -> Result<Box<dyn Engine<Self>>> {
+        Ok(match kind {
+            EngineKind::Reference => {
+                Box::new(ReferenceEngine::new(net, estimator, adam_cfg, adam)?)
             }
-        }
-    };
+            EngineKind::Kernels => Box::new(KernelEngine::new(
+                net, estimator, adam_cfg, adam, max_batch,
+            )?),
+        })
+    }
 }
 
-engine_float!(f32);
-engine_float!(f64);
+impl<T: CheckpointFloat + KernelFloat> EngineFloat for T {}

@@ -49,6 +49,13 @@ impl Progress {
         bar
     }
 
+    /// A line of log only where there are no bars (long runs in the background report their steps).
+    pub fn log_without_bars(&self, line: &str) {
+        if !self.quiet && !self.bars {
+            eprintln!("{line}");
+        }
+    }
+
     /// A line of log: above the bars on a terminal, on stderr otherwise, nowhere when quiet.
     pub fn log(&self, line: &str) {
         if self.quiet {

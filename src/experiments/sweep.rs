@@ -16,9 +16,15 @@ pub const TABLE1_ITERATIONS: [usize; 2] = [1, 30];
 pub const TABLE1_ALPHAS: [f64; 2] = [0.0, 1.0];
 
 /// The grid of Table 1 for each seed, seed after seed (so a partial sweep gives whole tables for the first
-/// seeds): back-propagation, then {DP+, original DP} x alpha {0, 1} x K {1, 30}. `base` supplies everything
+/// seeds): back-propagation, {DP+, original DP} x alpha {0, 1} at K = 1, DP+ at K = 30, and last the costly
+/// original DP at K = 30 (no early exit), whose epochs `costly_epochs` may cap. `base` supplies everything
 /// else; alignment is logged only in the DP+ K = 30 runs (Figures 1 and 2).
-pub fn table1_specs(base: &RunSpec, seeds: &[u64], alignment_every: usize) -> Vec<RunSpec> {
+pub fn table1_specs(
+    base: &RunSpec,
+    seeds: &[u64],
+    alignment_every: usize,
+    costly_epochs: Option<usize>,
+) -> Vec<RunSpec> {
     let mut specs = Vec::new();
     for &seed in seeds {
         let mut bp = base.clone();
@@ -26,21 +32,28 @@ pub fn table1_specs(base: &RunSpec, seeds: &[u64], alignment_every: usize) -> Ve
         bp.seed = seed;
         bp.alignment_every = 0;
         specs.push(bp);
-        for &iterations in &TABLE1_ITERATIONS {
+        let grid = [
+            (Algorithm::DpPlus, 1),
+            (Algorithm::OriginalDp, 1),
+            (Algorithm::DpPlus, 30),
+            (Algorithm::OriginalDp, 30),
+        ];
+        for (algorithm, iterations) in grid {
             for &alpha in &TABLE1_ALPHAS {
-                for algorithm in [Algorithm::DpPlus, Algorithm::OriginalDp] {
-                    let mut s = base.clone();
-                    s.algorithm = algorithm;
-                    s.alpha = alpha;
-                    s.iterations = iterations;
-                    s.seed = seed;
-                    s.alignment_every = if algorithm == Algorithm::DpPlus && iterations == 30 {
-                        alignment_every
-                    } else {
-                        0
-                    };
-                    specs.push(s);
+                let mut s = base.clone();
+                s.algorithm = algorithm;
+                s.alpha = alpha;
+                s.iterations = iterations;
+                s.seed = seed;
+                s.alignment_every = if algorithm == Algorithm::DpPlus && iterations == 30 {
+                    alignment_every
+                } else {
+                    0
+                };
+                if algorithm == Algorithm::OriginalDp && iterations > 1 {
+                    s.epochs = costly_epochs.unwrap_or(s.epochs).min(s.epochs);
                 }
+                specs.push(s);
             }
         }
     }
@@ -49,7 +62,7 @@ pub fn table1_specs(base: &RunSpec, seeds: &[u64], alignment_every: usize) -> Ve
 
 /// The runs of Figures 1 and 2: DP+ with K = 30 at alpha in {0, 1}, with alignment logging.
 pub fn figure_specs(base: &RunSpec, seeds: &[u64], alignment_every: usize) -> Vec<RunSpec> {
-    table1_specs(base, seeds, alignment_every)
+    table1_specs(base, seeds, alignment_every, None)
         .into_iter()
         .filter(|s| s.algorithm == Algorithm::DpPlus && s.iterations == 30)
         .collect()

@@ -157,6 +157,7 @@ fn find(rows: &[Row], algorithm: Algorithm, alpha: f64, k: usize) -> Option<&Row
 
 /// The paper's layout, each cell "ours / paper", then back-propagation, then the long format.
 pub fn markdown(rows: &[Row]) -> String {
+    let max_epochs = rows.iter().map(|r| r.epochs).max().unwrap_or(0);
     let mut s = String::new();
     s += "| Iterations | α = 0, DP+ | α = 0, original DP | α = 1, DP+ | α = 1, original DP |\n";
     s += "| --- | --- | --- | --- | --- |\n";
@@ -165,6 +166,14 @@ pub fn markdown(rows: &[Row]) -> String {
         for &a in &TABLE1_ALPHAS {
             for algo in [Algorithm::DpPlus, Algorithm::OriginalDp] {
                 let cell = match find(rows, algo, a, k) {
+                    Some(r) if r.epochs != max_epochs => {
+                        format!(
+                            " {} [{} epochs] / paper {} |",
+                            r.ours(),
+                            r.epochs,
+                            r.paper()
+                        )
+                    }
                     Some(r) => format!(" {} / paper {} |", r.ours(), r.paper()),
                     None => format!(
                         " not run / paper {} |",
@@ -186,8 +195,8 @@ pub fn markdown(rows: &[Row]) -> String {
         );
     }
     s += "\nPer configuration (test and validation accuracy at the last epoch, mean ± sample std over seeds):\n\n";
-    s += "| method | α | K | seeds | test % (ours) | validation % | paper | diverged | wall time (s, all seeds) |\n";
-    s += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+    s += "| method | α | K | seeds | epochs | test % (ours) | validation % | paper | diverged | wall time (s, all seeds) |\n";
+    s += "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
     for r in rows {
         let val = match mean_std(&r.validation) {
             Some((m, Some(sd))) => format!("{m:.2} ± {sd:.2}"),
@@ -204,11 +213,12 @@ pub fn markdown(rows: &[Row]) -> String {
                 .join("; ")
         };
         s += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
             r.algorithm.label(),
             r.alpha.map_or("—".into(), |a| a.to_string()),
             r.iterations.map_or("—".into(), |k| k.to_string()),
             r.seeds,
+            r.epochs,
             r.ours(),
             val,
             r.paper(),

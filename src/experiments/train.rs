@@ -323,6 +323,16 @@ pub fn run<T: EngineFloat>(
                 });
                 break;
             }
+            if (i + 1) % (steps_per_epoch / 10).max(1) == 0 && i + 1 < steps_per_epoch {
+                progress.log_without_bars(&format!(
+                    "{}: epoch {epoch} step {}/{steps_per_epoch} loss {:.4} {} ({:.0} s)",
+                    spec.id(),
+                    i + 1,
+                    out.loss,
+                    out.verdict.as_ref().map_or(String::new(), |v| v.label()),
+                    started.elapsed().as_secs_f64()
+                ));
+            }
             loss_sum += out.loss;
             iterations_sum += out.iterations_run;
             match out.verdict {
