@@ -237,7 +237,7 @@ fn sweep_skips_finished_runs_and_the_table_has_every_cell() {
     let out = temp_dir("sweep");
     let mut base = spec(Algorithm::DpPlus, EngineKind::Kernels, Precision::F32);
     base.epochs = 1;
-    let specs = sweep::table1_specs(&base, &[1, 2], 3, Some(1));
+    let specs = sweep::table1_specs(&base, &[1, 2], 3, Some(1), Some(4));
     assert_eq!(specs.len(), 18);
     let opts = RunOptions::default();
     let first = sweep::sweep(&specs, &data, &out, &opts, &Progress::silent()).unwrap();

@@ -8,16 +8,16 @@ use crate::cli::train::CommonArgs;
 use crate::error::{Error, Result};
 use crate::experiments::data::DataSource;
 use crate::experiments::figures::{self, AlphaCurves};
-use crate::experiments::metrics::{AlignmentRecord, EpochMetrics, RunResult};
+use crate::experiments::metrics::{AlignmentRecord, EpochMetrics, RunProgress, RunResult};
 use crate::experiments::progress::Progress;
 use crate::experiments::report::{self, ReportContext};
 use crate::experiments::spec::{Algorithm, RunSpec};
 use crate::experiments::sweep::{self, run_dir, TABLE1_ALPHAS};
 use crate::experiments::table;
-use crate::experiments::train::{read_jsonl, RunFiles};
+use crate::experiments::train::{read_jsonl, read_result, RunFiles};
 
 /// Default budget of the main job on the embedded subset (see docs/experiments.md for its runtime).
-pub const DEFAULT_EPOCHS: usize = 3;
+pub const DEFAULT_EPOCHS: usize = 5;
 pub const DEFAULT_SEEDS: u64 = 2;
 /// Default alignment logging interval in steps.
 pub const DEFAULT_ALIGNMENT_EVERY: usize = 5;
@@ -50,6 +50,13 @@ pub struct Args {
     /// other runs); the table states each configuration's epochs.
     #[arg(long, value_name = "E")]
     pub costly_epochs: Option<usize>,
+    /// Cap the total training steps of original DP at K = 30 (its last epoch is then partial).
+    #[arg(long, value_name = "N")]
+    pub costly_steps: Option<usize>,
+    /// Train nothing: build the table, figures and report from the runs already finished in --out
+    /// (unfinished runs are listed with how far they got).
+    #[arg(long)]
+    pub report_only: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -88,6 +95,36 @@ fn curves(out: &Path, results: &[RunResult]) -> Result<Vec<AlphaCurves>> {
     Ok(all)
 }
 
+/// Results of the runs that finished, and a description of the others (how far they got).
+fn finished_only(specs: &[RunSpec], out: &Path) -> Result<(Vec<RunResult>, Vec<String>)> {
+    let (mut done, mut open) = (Vec::new(), Vec::new());
+    for spec in specs {
+        let dir = run_dir(out, spec);
+        match read_result(&dir)? {
+            Some(r) if r.spec.same_run(spec) => done.push(r),
+            _ => {
+                let files = RunFiles::new(&dir);
+                let how_far = std::fs::read_to_string(files.progress())
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<RunProgress>(&t).ok())
+                    .map_or("not started or no progress recorded".to_string(), |p| {
+                        format!(
+                            "reached epoch {} step {}/{} (global step {}) after {:.0} s, last verdict {}, no divergence until then",
+                            p.epoch,
+                            p.step,
+                            p.steps_per_epoch,
+                            p.global_step,
+                            p.wall_seconds,
+                            p.verdict.unwrap_or_else(|| "none".into())
+                        )
+                    });
+                open.push(format!("{}: {how_far}", spec.id()));
+            }
+        }
+    }
+    Ok((done, open))
+}
+
 pub fn run(args: Args) -> Result<i32> {
     let started = Instant::now();
     let source = DataSource::resolve(args.common.data.as_deref());
@@ -101,7 +138,9 @@ pub fn run(args: Args) -> Result<i32> {
         .alignment_every
         .unwrap_or(DEFAULT_ALIGNMENT_EVERY);
     let specs: Vec<RunSpec> = match args.target {
-        Target::Table1 => sweep::table1_specs(&base, &seeds, every, args.costly_epochs),
+        Target::Table1 => {
+            sweep::table1_specs(&base, &seeds, every, args.costly_epochs, args.costly_steps)
+        }
         Target::Fig1 | Target::Fig2 => sweep::figure_specs(&base, &seeds, every.max(1)),
     };
     for s in &specs {
@@ -111,7 +150,12 @@ pub fn run(args: Args) -> Result<i32> {
     progress.log(&format!("loading MNIST from {}", source.describe()));
     let data = source.load()?;
     std::fs::create_dir_all(&args.out).map_err(|e| io_err(&args.out, e))?;
-    let results = sweep::sweep(&specs, &data, &args.out, &args.common.options(), &progress)?;
+    let (results, unfinished) = if args.report_only {
+        finished_only(&specs, &args.out)?
+    } else {
+        let r = sweep::sweep(&specs, &data, &args.out, &args.common.options(), &progress)?;
+        (r, Vec::new())
+    };
 
     let mut written = Vec::new();
     if args.target == Target::Table1 {
@@ -165,6 +209,7 @@ pub fn run(args: Args) -> Result<i32> {
             figures: figs,
             session_seconds: started.elapsed().as_secs_f64(),
             runs_planned: specs.len(),
+            unfinished,
         };
         let metrics_of = |r: &RunResult| -> Vec<EpochMetrics> {
             read_jsonl(&RunFiles::new(&run_dir(&args.out, &r.spec)).metrics()).unwrap_or_default()
@@ -173,8 +218,11 @@ pub fn run(args: Args) -> Result<i32> {
         written.push(doc.clone());
     }
     for p in &written {
-        eprintln!("wrote {}", p.display());
+        progress.log(&format!("wrote {}", p.display()));
     }
-    eprintln!("total wall time {:.1} s", started.elapsed().as_secs_f64());
+    progress.log(&format!(
+        "total wall time {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
     Ok(0)
 }

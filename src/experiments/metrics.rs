@@ -144,4 +144,21 @@ pub struct RunResult {
     /// FNV-1a hash of the final weights' bits.
     pub weights_hash: String,
     pub engine: String,
+    /// Set when the run stopped at its step cap ([`RunSpec::max_steps`]) before its last epoch ended.
+    #[serde(default)]
+    pub capped_at_step: Option<usize>,
+}
+
+/// progress.json: where a run is, rewritten every tenth of an epoch (tells how far an unfinished run got).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunProgress {
+    pub epoch: usize,
+    pub step: usize,
+    pub steps_per_epoch: usize,
+    pub global_step: usize,
+    #[serde(with = "non_finite")]
+    pub loss: f64,
+    pub verdict: Option<String>,
+    #[serde(with = "non_finite")]
+    pub wall_seconds: f64,
 }

@@ -2,7 +2,7 @@
 //! regenerated them, wall times, the estimate for the paper's full protocol, and comparisons computed from the
 //! results (no hand-written numbers).
 
-use crate::experiments::metrics::{RunResult, Status};
+use crate::experiments::metrics::{EpochMetrics, RunResult, Status};
 use crate::experiments::spec::Algorithm;
 use crate::experiments::table::{self, Published, Row};
 
@@ -21,6 +21,8 @@ pub struct ReportContext<'a> {
     /// Wall time of this invocation (runs skipped because they existed cost nothing here).
     pub session_seconds: f64,
     pub runs_planned: usize,
+    /// Planned runs without a result (report-only mode), with how far they got.
+    pub unfinished: Vec<String>,
 }
 
 fn fmt_seconds(s: f64) -> String {
@@ -33,16 +35,16 @@ fn fmt_seconds(s: f64) -> String {
     }
 }
 
-/// Estimated wall time of 5 seeds x 100 epochs: per configuration, the mean epoch time of its completed
-/// epochs; diverged configurations cost what they cost here (they stop at the divergence).
+/// Estimated wall time of the paper's protocol (5 seeds x 100 epochs of 540 steps), training steps only:
+/// per configuration, the mean measured time per step of its runs; configurations whose runs all diverged
+/// cost what they cost here (they stop at the divergence).
 pub fn full_protocol_estimate(
     results: &[RunResult],
-    train_images_full: usize,
-    train_images_used: usize,
+    metrics_of: &dyn Fn(&RunResult) -> Vec<EpochMetrics>,
 ) -> f64 {
-    let rows = table::rows(results);
-    let scale = train_images_full as f64 / train_images_used.max(1) as f64;
-    rows.iter()
+    const STEPS: f64 = 5.0 * 100.0 * 540.0;
+    table::rows(results)
+        .iter()
         .map(|row| {
             let runs: Vec<&RunResult> = results
                 .iter()
@@ -53,16 +55,16 @@ pub fn full_protocol_estimate(
                 })
                 .collect();
             if runs.iter().all(|r| r.status == Status::Diverged) {
-                let mean =
-                    runs.iter().map(|r| r.wall_seconds).sum::<f64>() / runs.len().max(1) as f64;
-                return 5.0 * mean * scale;
+                return 5.0 * runs.iter().map(|r| r.wall_seconds).sum::<f64>()
+                    / runs.len().max(1) as f64;
             }
-            let epochs: Vec<f64> = runs
+            let (secs, steps) = runs
                 .iter()
-                .flat_map(|r| r.last.iter().map(|m| m.wall_seconds / m.epoch as f64))
-                .collect();
-            let per_epoch = epochs.iter().sum::<f64>() / epochs.len().max(1) as f64;
-            5.0 * 100.0 * per_epoch * scale
+                .flat_map(|r| metrics_of(r))
+                .fold((0.0, 0usize), |(t, n), m| {
+                    (t + m.epoch_seconds, n + m.steps)
+                });
+            STEPS * secs / steps.max(1) as f64
         })
         .sum()
 }
@@ -206,10 +208,17 @@ pub fn document(
         fmt_seconds(ctx.session_seconds)
     );
     s += &format!(
-        "- Estimated wall time of the paper's full protocol (5 seeds × 100 epochs on 54,000 images) on this machine, from the measured time per epoch: {}.\n",
-        fmt_seconds(full_protocol_estimate(results, 54_000, ctx.train_images))
+        "- Estimated wall time of the paper's full protocol (5 seeds × 100 epochs × 540 steps of batch 100) on this machine, from the measured time per step of each configuration (the measured epoch times include the evaluation of the validation and test sets): {}.\n",
+        fmt_seconds(full_protocol_estimate(results, metrics_of))
     );
     s += "- Accuracy: test accuracy after the last epoch; mean ± sample standard deviation over seeds. X: inference failed (diverged or non-finite) or the loss became non-finite; the run stopped there.\n\n";
+    if !ctx.unfinished.is_empty() {
+        s += "- Runs NOT finished when this report was written (missing from the table):\n";
+        for u in &ctx.unfinished {
+            s += &format!("  - {u}\n");
+        }
+        s += "\n";
+    }
     s += "## Table 1 (ours / paper)\n\n";
     s += &table::markdown(&rows);
     s += "\n";

@@ -101,6 +101,9 @@ pub struct RunSpec {
     pub precision: Precision,
     /// Description of the data source.
     pub data: String,
+    /// Stop after this many steps in total (a budget cap for costly runs; the last epoch is then partial).
+    #[serde(default)]
+    pub max_steps: Option<usize>,
 }
 
 impl RunSpec {
@@ -129,6 +132,7 @@ impl RunSpec {
             engine: EngineKind::Kernels,
             precision: Precision::F32,
             data: String::new(),
+            max_steps: None,
         }
     }
 
@@ -170,6 +174,9 @@ impl RunSpec {
         }
         if self.batch == 0 {
             return Err(Error::EmptyBatch);
+        }
+        if self.max_steps == Some(0) {
+            return Err(Error::Unsupported("a step cap of 0".into()));
         }
         if self.train_limit == Some(0) {
             return Err(Error::Unsupported("a training subset of 0 images".into()));

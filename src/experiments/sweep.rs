@@ -17,13 +17,15 @@ pub const TABLE1_ALPHAS: [f64; 2] = [0.0, 1.0];
 
 /// The grid of Table 1 for each seed, seed after seed (so a partial sweep gives whole tables for the first
 /// seeds): back-propagation, {DP+, original DP} x alpha {0, 1} at K = 1, DP+ at K = 30, and last the costly
-/// original DP at K = 30 (no early exit), whose epochs `costly_epochs` may cap. `base` supplies everything
+/// original DP at K = 30 (no early exit), whose epochs `costly_epochs` and total steps `costly_steps`
+/// may cap. `base` supplies everything
 /// else; alignment is logged only in the DP+ K = 30 runs (Figures 1 and 2).
 pub fn table1_specs(
     base: &RunSpec,
     seeds: &[u64],
     alignment_every: usize,
     costly_epochs: Option<usize>,
+    costly_steps: Option<usize>,
 ) -> Vec<RunSpec> {
     let mut specs = Vec::new();
     for &seed in seeds {
@@ -52,6 +54,7 @@ pub fn table1_specs(
                 };
                 if algorithm == Algorithm::OriginalDp && iterations > 1 {
                     s.epochs = costly_epochs.unwrap_or(s.epochs).min(s.epochs);
+                    s.max_steps = costly_steps;
                 }
                 specs.push(s);
             }
@@ -62,7 +65,7 @@ pub fn table1_specs(
 
 /// The runs of Figures 1 and 2: DP+ with K = 30 at alpha in {0, 1}, with alignment logging.
 pub fn figure_specs(base: &RunSpec, seeds: &[u64], alignment_every: usize) -> Vec<RunSpec> {
-    table1_specs(base, seeds, alignment_every, None)
+    table1_specs(base, seeds, alignment_every, None, None)
         .into_iter()
         .filter(|s| s.algorithm == Algorithm::DpPlus && s.iterations == 30)
         .collect()

@@ -46,6 +46,8 @@ pub struct Row {
     pub epochs: usize,
     pub wall_seconds: f64,
     pub weights_hashes: Vec<String>,
+    /// Step at which capped runs stopped (see `RunSpec::max_steps`).
+    pub capped_at: Vec<usize>,
 }
 
 /// Mean and sample standard deviation (None for the std of a single value).
@@ -80,6 +82,17 @@ impl Row {
             None => "—".into(),
             Some((m, Some(s))) => format!("{m:.2} ± {s:.2}"),
             Some((m, None)) => format!("{m:.2} (1 seed)"),
+        }
+    }
+
+    /// " [capped at step N]" or " [E epochs]" when this row's budget differs from the table's.
+    pub fn budget_note(&self, table_epochs: usize) -> String {
+        if let Some(step) = self.capped_at.iter().max() {
+            format!(" [capped at step {step}]")
+        } else if self.epochs != table_epochs {
+            format!(" [{} epochs]", self.epochs)
+        } else {
+            String::new()
         }
     }
 
@@ -138,6 +151,7 @@ pub fn rows(results: &[RunResult]) -> Vec<Row> {
                 epochs: first.spec.epochs,
                 wall_seconds: runs.iter().map(|r| r.wall_seconds).sum(),
                 weights_hashes: runs.iter().map(|r| r.weights_hash.clone()).collect(),
+                capped_at: runs.iter().filter_map(|r| r.capped_at_step).collect(),
             })
         })
         .collect()
@@ -166,15 +180,12 @@ pub fn markdown(rows: &[Row]) -> String {
         for &a in &TABLE1_ALPHAS {
             for algo in [Algorithm::DpPlus, Algorithm::OriginalDp] {
                 let cell = match find(rows, algo, a, k) {
-                    Some(r) if r.epochs != max_epochs => {
-                        format!(
-                            " {} [{} epochs] / paper {} |",
-                            r.ours(),
-                            r.epochs,
-                            r.paper()
-                        )
-                    }
-                    Some(r) => format!(" {} / paper {} |", r.ours(), r.paper()),
+                    Some(r) => format!(
+                        " {}{} / paper {} |",
+                        r.ours(),
+                        r.budget_note(max_epochs),
+                        r.paper()
+                    ),
                     None => format!(
                         " not run / paper {} |",
                         published(algo, a, k).map_or("—".into(), |p| match p {
@@ -212,13 +223,14 @@ pub fn markdown(rows: &[Row]) -> String {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
+        let epochs = format!("{}{}", r.epochs, r.budget_note(r.epochs));
         s += &format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
             r.algorithm.label(),
             r.alpha.map_or("—".into(), |a| a.to_string()),
             r.iterations.map_or("—".into(), |k| k.to_string()),
             r.seeds,
-            r.epochs,
+            epochs,
             r.ours(),
             val,
             r.paper(),
@@ -230,7 +242,7 @@ pub fn markdown(rows: &[Row]) -> String {
 }
 
 /// Header of the CSV file.
-pub const CSV_HEADER: &str = "method,alpha,iterations,seeds,completed,diverged,test_mean,test_std,validation_mean,validation_std,ours,paper_mean,paper_std,paper,first_divergence_epoch,first_divergence_step,epochs,wall_seconds";
+pub const CSV_HEADER: &str = "method,alpha,iterations,seeds,completed,diverged,test_mean,test_std,validation_mean,validation_std,ours,paper_mean,paper_std,paper,first_divergence_epoch,first_divergence_step,epochs,capped_at_step,wall_seconds";
 
 /// One line per configuration; empty fields where a value does not exist.
 pub fn csv(rows: &[Row]) -> String {
@@ -267,6 +279,10 @@ pub fn csv(rows: &[Row]) -> String {
             first.map_or(String::new(), |d| d.epoch.to_string()),
             first.map_or(String::new(), |d| d.step.to_string()),
             r.epochs.to_string(),
+            r.capped_at
+                .iter()
+                .max()
+                .map_or(String::new(), |c| c.to_string()),
             format!("{:.1}", r.wall_seconds),
         ]
         .join(",");

@@ -17,7 +17,7 @@ use crate::experiments::checkpoint::{self, Position};
 use crate::experiments::data::{Mnist, Split, CLASSES};
 use crate::experiments::engine_select::EngineFloat;
 use crate::experiments::metrics::{
-    AlignmentRecord, Divergence, EpochMetrics, RunResult, Status, VerdictCounts,
+    AlignmentRecord, Divergence, EpochMetrics, RunProgress, RunResult, Status, VerdictCounts,
 };
 use crate::experiments::progress::Progress;
 use crate::experiments::spec::RunSpec;
@@ -55,6 +55,9 @@ impl RunFiles {
     }
     pub fn result(&self) -> PathBuf {
         self.dir.join("result.json")
+    }
+    pub fn progress(&self) -> PathBuf {
+        self.dir.join("progress.json")
     }
 }
 
@@ -190,7 +193,9 @@ pub fn run<T: EngineFloat>(
                 .divergence
                 .as_ref()
                 .is_some_and(|d| d.epoch <= spec.epochs),
-            Status::Completed => done.epochs_completed == spec.epochs,
+            Status::Completed => {
+                done.epochs_completed == spec.epochs || done.capped_at_step.is_some()
+            }
         };
         if finished {
             return Ok(done);
@@ -259,8 +264,9 @@ pub fn run<T: EngineFloat>(
     bar.set_position((steps_per_epoch * pos.epoch) as u64);
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let mut divergence = None;
+    let mut capped_at_step = None;
 
-    while pos.epoch < spec.epochs && divergence.is_none() {
+    while pos.epoch < spec.epochs && divergence.is_none() && capped_at_step.is_none() {
         let epoch = pos.epoch + 1;
         let started = Instant::now();
         let order = epoch_order(train.len(), spec.seed, epoch);
@@ -323,7 +329,20 @@ pub fn run<T: EngineFloat>(
                 });
                 break;
             }
-            if (i + 1) % (steps_per_epoch / 10).max(1) == 0 && i + 1 < steps_per_epoch {
+            // Long epochs report where they are (log and progress.json) every tenth of an epoch.
+            if steps_per_epoch >= 100 && (i + 1) % (steps_per_epoch / 10) == 0 {
+                write_json(
+                    &files.progress(),
+                    &RunProgress {
+                        epoch,
+                        step: i + 1,
+                        steps_per_epoch,
+                        global_step,
+                        loss: out.loss,
+                        verdict: out.verdict.as_ref().map(|v| v.label()),
+                        wall_seconds: pos.wall_seconds + started.elapsed().as_secs_f64(),
+                    },
+                )?;
                 progress.log_without_bars(&format!(
                     "{}: epoch {epoch} step {}/{steps_per_epoch} loss {:.4} {} ({:.0} s)",
                     spec.id(),
@@ -342,6 +361,11 @@ pub fn run<T: EngineFloat>(
                 }
                 Some(_) => counts.converged += 1,
                 None => {}
+            }
+            let run_not_over = i + 1 < steps_per_epoch || epoch < spec.epochs;
+            if spec.max_steps.is_some_and(|cap| pos.global_step >= cap) && run_not_over {
+                capped_at_step = Some(pos.global_step);
+                break;
             }
         }
         counts.mean_iterations_run = iterations_sum as f64 / steps.max(1) as f64;
@@ -378,6 +402,7 @@ pub fn run<T: EngineFloat>(
         append_line(&files.metrics(), &metrics)?;
         pos.metrics.push(metrics.clone());
         if divergence.is_none() {
+            // A capped, partial epoch still counts as the run's last epoch.
             pos.epoch = epoch;
             checkpoint::save(
                 &files.checkpoint(),
@@ -424,6 +449,7 @@ pub fn run<T: EngineFloat>(
         wall_seconds: pos.wall_seconds,
         weights_hash: checkpoint::weights_hash(&net),
         engine: engine.name().to_string(),
+        capped_at_step,
     };
     write_json(&files.result(), &result)?;
     if !opts.keep_checkpoint && files.checkpoint().exists() {
