@@ -12,8 +12,9 @@
 
 use dualprop::checks::stability::{
     dp_plus_relu_bound, loop_gain_estimate, original_dp_identity_gain, original_dp_layer_gain,
-    original_dp_scale_for_gain, original_dp_threshold_scale, original_output_coefficient,
-    orthogonal, spectral_norm, straddling_units, UnitPattern, LOOP_GAIN_FLOOR,
+    original_dp_masked_gain, original_dp_scale_for_gain, original_dp_threshold_scale,
+    original_output_coefficient, orthogonal, spectral_norm, straddling_units, UnitPattern,
+    LOOP_GAIN_FLOOR,
 };
 use dualprop::checks::tolerance::rounding;
 use dualprop::reference::inference::iterate;
@@ -544,4 +545,75 @@ fn relu_original_dp_alpha_one_stays_bounded_at_moderate_gain() {
         "{:?}",
         inf0.verdict
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Original DP with ReLU, while no unit's nudged pre-activations straddle the kink: the same closed form with the
+    /// masks inserted, G = |2 alpha - 1| c_alpha lambda_max(sum_k N_k N_k^T), N_k = W_{L-1} D_{L-1} ... W_k D_k,
+    /// equals the estimator (power-iteration budget as in the identity case: 1e-4 relative). Compared at converged
+    /// states only: elsewhere the next pass's up sweep sees other pre-activations (hence masks) than the state's.
+    #[test]
+    fn original_dp_relu_masked_gain_matches_estimator(
+        seed in 0u64..10_000,
+        depth in 2usize..5,
+        widths in proptest::collection::vec(2usize..8, 5),
+        scale in 0.3f64..1.5,
+        alpha in prop::sample::select(vec![0.0, 0.25, 0.75, 1.0]),
+        beta in 0.02f64..0.3,
+    ) {
+        let w: Vec<usize> = widths[..=depth].to_vec();
+        let net = he_net(&w, Activation::Relu, scale, seed);
+        let (x, y) = batch(1, w[0], w[depth], seed + 5);
+        let cfg = Config::new(Method::OriginalDp, alpha, beta, 60);
+        let inf = infer(&net, &cfg, &x, &y).unwrap();
+        if !matches!(inf.verdict, Verdict::Converged { .. }) {
+            return Ok(());
+        }
+        if let Some(closed) = original_dp_masked_gain(&net, &cfg, &inf.states) {
+            let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 400).unwrap().gain;
+            prop_assert!((est - closed).abs() <= 1e-4 * closed + LOOP_GAIN_FLOOR, "est {} closed {}", est, closed);
+        }
+    }
+}
+
+/// A ReLU network whose units all stay active (hidden biases put the first sample's pre-activations at +20; the output
+/// bias makes its feed-forward error 0, so the nudges stay small) behaves as the identity
+/// network with the same weights: masked gain = identity closed form.
+#[test]
+fn original_dp_all_active_relu_equals_identity_formula() {
+    let (width, depth, beta) = (6, 4, 0.5);
+    let (x, y) = batch(2, width, width, 31);
+    for alpha in [0.0, 1.0] {
+        let s = original_dp_scale_for_gain(alpha, beta, depth, 0.5);
+        let mut net = orthogonal_net(width, depth, s, 32);
+        // Biases chosen layer by layer so that the first sample's feed-forward pre-activations are exactly +20.
+        for k in 0..depth - 1 {
+            let z = net.forward(&x);
+            let a = net.pre_activation(k + 1, &z[k]);
+            for j in 0..width {
+                net.layers[k].b[j] += 20.0 - a.get(0, j);
+            }
+        }
+        let ff = net.forward(&x);
+        for j in 0..width {
+            net.layers[depth - 1].b[j] -= ff[depth].get(0, j) - y.get(0, j);
+        }
+        net.activation = Activation::Relu;
+        let cfg = Config::new(Method::OriginalDp, alpha, beta, 3);
+        let inf = infer(&net, &cfg, &x, &y).unwrap();
+        let masked = original_dp_masked_gain(&net, &cfg, &inf.states).expect("no unit straddles");
+        assert!((masked - 0.5).abs() <= 1e-9, "alpha {alpha}: {masked}");
+        let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 60)
+            .unwrap()
+            .gain;
+        assert!((est - 0.5).abs() <= FD_REL * 0.5, "alpha {alpha}: {est}");
+        let mut ident = net.clone();
+        ident.activation = Activation::Identity;
+        assert!(
+            infer(&ident, &cfg, &x, &y).unwrap().states == inf.states,
+            "all units active: ReLU = identity"
+        );
+    }
 }

@@ -238,6 +238,62 @@ pub fn original_dp_identity_gain<T: Scalar>(net: &Network<T>, alpha: f64, beta: 
         * feedback_gram_lambda_max(net, 500)
 }
 
+/// Original DP (Eq. 3, exact output rule), up-down schedule, piecewise-linear f, at a state where no hidden unit's
+/// two nudged pre-activations a + alpha b and a - abar b lie on different pieces: the loop gain of the pass while the
+/// pattern holds is G = |2 alpha - 1| c_alpha max over the batch of lambda_max(sum_{k=1}^{L-1} N_k N_k^T) with
+/// N_k = W_{L-1} D_{L-1} ... W_k D_k and D_k = f'(a_k) (for ReLU the 0/1 mask of active units).
+/// None when some unit straddles a kink, or f is not piecewise linear.
+pub fn original_dp_masked_gain<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    state: &DualState<T>,
+) -> Option<f64> {
+    if !net.activation.is_piecewise_linear() {
+        return None;
+    }
+    let net = network_f64(net);
+    let state = state_f64(state);
+    let (alpha, abar) = (cfg.alpha, cfg.abar());
+    let depth = net.depth();
+    let rule = Method::OriginalDp.hidden_rule(alpha);
+    let kink = net.activation.kink();
+    let mut masks = vec![Matrix::zeros(0, 0); depth];
+    for k in 1..depth {
+        let a = pre_activation(&net, &state, k, alpha);
+        let b = feedback(&net, &state, k, alpha, &rule);
+        for (&ai, &bi) in a.as_slice().iter().zip(b.as_slice()) {
+            if let Some(x) = kink {
+                if (ai + alpha * bi > x) != (ai - abar * bi > x) {
+                    return None;
+                }
+            }
+        }
+        masks[k] = net.activation_derivative(k, &a);
+    }
+    let out = net.output_width();
+    let mut worst = 0.0_f64;
+    for r in 0..state.plus[0].rows() {
+        // N_k as an [out, n_k] matrix, built downwards: N_{L-1} = W_{L-1} D_{L-1}, N_k = N_{k+1} W_k D_k.
+        let mut s = Matrix::zeros(out, out);
+        let mut n: Option<Matrix<f64>> = None;
+        for k in (1..depth).rev() {
+            let w = &net.layers[k].w;
+            let base = match &n {
+                None => w.clone(),
+                Some(prev) => prev.mul(w),
+            };
+            let d = &masks[k];
+            let nk = Matrix::from_fn(base.rows(), base.cols(), |i, j| {
+                base.get(i, j) * d.get(r, j)
+            });
+            s = s.zip(&nk.mul_transpose(&nk), |x, y| x + y);
+            n = Some(nk);
+        }
+        worst = worst.max(spectral_norm(&s, 500));
+    }
+    Some((2.0 * alpha - 1.0).abs() * original_output_coefficient(alpha, cfg.beta) * worst)
+}
+
 /// [`original_dp_identity_gain`] when every W_k (k >= 1) is s times a matrix with orthonormal rows of equal width:
 /// S = (sum_{j=1}^{L-1} s^{2j}) I.
 pub fn original_dp_layer_gain(alpha: f64, beta: f64, s: f64, depth: usize) -> f64 {
