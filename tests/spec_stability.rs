@@ -436,10 +436,11 @@ fn dp_plus_one_hidden_layer_gain_closed_form() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// For every ReLU network: at a converged DP+ state the local comparison bound dominates the estimated loop gain
-    /// (rho(J) <= rho(C)); and when the global bound is < 1 the run neither diverges nor goes non-finite.
+    /// (rho(J) <= rho(C)); when the global bound is < 1 the run neither diverges nor goes non-finite, and when it is
+    /// < 0.8 the run reaches a fixed point (to rounding) within 200 passes.
     #[test]
     fn dp_plus_relu_bounds_hold(
         seed in 0u64..10_000,
@@ -461,6 +462,23 @@ proptest! {
         let bound = dp_plus_relu_bound(&net, &cfg, &inf.states).unwrap();
         if bound.global < 1.0 {
             prop_assert!(!inf.verdict.failed(), "global bound {} but {:?}", bound.global, inf.verdict);
+        }
+        if bound.global < 0.8 {
+            // A contraction with factor q <= 0.8 in a weighted norm: after 200 passes the distance to the fixed
+            // point is ~0.8^200 ~ 4e-20 of the start times the weights' condition number, far below 16 ulps.
+            // The pass recomputes every state with rounding, so the iterate may end in a rounding-level cycle just
+            // above the verdict's 16-ulp fixed-point tolerance (observed: 18 ulps); accept a residual "to rounding"
+            // (tolerance::rounding for the widest layer and the depth).
+            let long = infer(&net, &Config { iterations: 200, ..cfg }, &x, &y).unwrap();
+            let tol = rounding::<f64>(*w.iter().max().unwrap(), depth);
+            prop_assert!(
+                match long.verdict {
+                    Verdict::Converged { .. } => true,
+                    Verdict::Bounded { residual } => residual <= tol,
+                    _ => false,
+                },
+                "global bound {}: {:?}", bound.global, long.verdict
+            );
         }
         if matches!(inf.verdict, Verdict::Converged { .. }) {
             let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 200).unwrap().gain;
