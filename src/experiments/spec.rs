@@ -184,11 +184,15 @@ impl RunSpec {
         Ok(())
     }
 
-    /// Same run up to the number of epochs (used to recognise existing results).
+    /// Same run up to the number of epochs (used to recognise existing results). Data directories are not
+    /// compared by path (the same files may be reached by several paths); the embedded subset and a directory
+    /// are told apart.
     pub fn same_run(&self, other: &RunSpec) -> bool {
+        let embedded = |s: &RunSpec| s.data.starts_with("embedded");
         let mut a = self.clone();
         a.epochs = other.epochs;
-        a == *other
+        a.data = other.data.clone();
+        a == *other && embedded(self) == embedded(other)
     }
 }
 

@@ -195,6 +195,14 @@ fn per_layer(
         .collect()
 }
 
+fn seeds(n: usize) -> String {
+    if n == 1 {
+        "1 seed".into()
+    } else {
+        format!("mean of {n} seeds")
+    }
+}
+
 fn fig1<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, curves: &[AlphaCurves]) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -202,7 +210,7 @@ where
     root.fill(&WHITE).map_err(draw_err)?;
     let areas = root.split_evenly((1, curves.len().max(1)));
     for (area, c) in areas.iter().zip(curves) {
-        let title = format!("DP+ vs BP, α = {}, K = 30 ({} seeds)", c.alpha, c.seeds);
+        let title = format!("DP+ vs BP, α = {}, K = 30 ({})", c.alpha, seeds(c.seeds));
         panel(
             area,
             &title,
@@ -221,7 +229,7 @@ where
     let areas = root.split_evenly((2, curves.len().max(1)));
     let n = curves.len().max(1);
     for (i, c) in curves.iter().enumerate() {
-        let title = format!("||DP+ - BP||, α = {} ({} seeds)", c.alpha, c.seeds);
+        let title = format!("||DP+ - BP||, α = {} ({})", c.alpha, seeds(c.seeds));
         panel(
             &areas[i],
             &title,
