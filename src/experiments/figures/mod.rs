@@ -11,6 +11,8 @@ use plotters::prelude::*;
 use crate::error::{Error, Result};
 use crate::experiments::metrics::AlignmentRecord;
 
+pub mod png;
+
 static FONT: &[u8] = include_bytes!("DejaVuSansMono.ttf");
 
 fn register_font() {
@@ -255,14 +257,19 @@ pub fn write(which: u8, curves: &[AlphaCurves], out: &Path) -> Result<Vec<PathBu
     let size = if which == 1 { (1100, 420) } else { (1100, 800) };
     let png = out.join(format!("{name}.png"));
     let svg = out.join(format!("{name}.svg"));
-    let draw = |png_root: DrawingArea<BitMapBackend, Shift>| {
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         if which == 1 {
-            fig1(png_root, curves)
+            fig1(root, curves)?;
         } else {
-            fig2(png_root, curves)
+            fig2(root, curves)?;
         }
-    };
-    draw(BitMapBackend::new(&png, size).into_drawing_area())?;
+    }
+    std::fs::write(&png, png::encode_rgb(&rgb, size.0, size.1)?).map_err(|e| Error::Io {
+        path: png.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let svg_root = SVGBackend::new(&svg, size).into_drawing_area();
     if which == 1 {
         fig1(svg_root, curves)?;
