@@ -7,8 +7,11 @@ use dualprop::experiments::data::mnist::FILES;
 use dualprop::experiments::data::{synthetic, DataSource, CLASSES};
 use dualprop::Error;
 
+/// A fresh directory per call (tests run in parallel, so no two calls share one).
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dualprop-data-{name}-{}", std::process::id()));
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("dualprop-data-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

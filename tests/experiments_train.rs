@@ -10,8 +10,12 @@ use dualprop::experiments::spec::{Algorithm, EngineKind, Precision, RunSpec};
 use dualprop::experiments::train::{read_jsonl, run, RunFiles, RunOptions};
 use dualprop::experiments::{figures, sweep, table};
 
+/// A fresh directory per call (tests run in parallel, so no two calls share one).
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dualprop-train-{name}-{}", std::process::id()));
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("dualprop-train-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

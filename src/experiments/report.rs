@@ -76,6 +76,13 @@ fn comparisons(rows: &[Row]) -> String {
             .find(|r| r.algorithm == a && r.alpha == Some(alpha) && r.iterations == Some(k))
     };
     s += "### Checks computed from the results\n\n";
+    if let Some(bp) = rows.iter().find(|r| r.algorithm == Algorithm::Backprop) {
+        s += &format!(
+            "Accuracies are compared at this budget with the paper's 100 epochs and 5 seeds; back-propagation, \
+             the reference, reaches {} at the same budget.\n\n",
+            bp.ours()
+        );
+    }
     for alpha in [0.0, 1.0] {
         if let (Some(k1), Some(k30)) = (
             find(Algorithm::DpPlus, alpha, 1),
@@ -203,12 +210,12 @@ pub fn document(
         ctx.runs_planned
     );
     s += &format!(
-        "- Wall time of the training runs: {} in total (this invocation: {}; 2-core machine shared with other jobs).\n",
+        "- Wall time of the training runs: {} in total (this invocation: {}; a 2-core machine shared with other jobs, so times vary with its load).\n",
         fmt_seconds(total),
         fmt_seconds(ctx.session_seconds)
     );
     s += &format!(
-        "- Estimated wall time of the paper's full protocol (5 seeds × 100 epochs × 540 steps of batch 100) on this machine, from the measured time per step of each configuration (the measured epoch times include the evaluation of the validation and test sets): {}.\n",
+        "- Estimated wall time of the paper's full protocol (5 seeds × 100 epochs × 540 steps of batch 100) on this machine under the same load, from the measured time per step of each configuration (the measured epoch times include the evaluation of the validation and test sets): {}.\n",
         fmt_seconds(full_protocol_estimate(results, metrics_of))
     );
     s += "- Accuracy: test accuracy after the last epoch; mean ± sample standard deviation over seeds. X: inference failed (diverged or non-finite) or the loss became non-finite; the run stopped there.\n\n";
@@ -224,6 +231,10 @@ pub fn document(
     s += "\n";
     s += &comparisons(&rows);
     s += "\n### Inference verdicts per run\n\n";
+    s += "Steps whose inference ended converged (one more pass moves no state by more than 16 ulps), bounded \
+          (finite, but one more pass still moves the states) or failed (X). Mean \
+          iterations run: passes actually computed per step; the kernels stop as soon as a whole pass changes no \
+          state bit, an exact early exit with bitwise-identical results.\n\n";
     s += &verdict_summary(results, metrics_of);
     if !ctx.figures.is_empty() {
         s += "\n## Figures 1 and 2 (DP+, K = 30, α ∈ {0, 1}, mean over seeds)\n\n";
