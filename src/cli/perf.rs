@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::kernels::bench::{
-    backprop_macs, batch, estimators, paper_network, roofline, time_median, PAPER_BATCH,
+    backprop_macs, batch, estimators, median, paper_network, time_median, Roofline, PAPER_BATCH,
     PAPER_WIDTHS,
 };
 use crate::kernels::{KernelFloat, KernelOptions, Trainer, Workspace};
@@ -89,7 +89,7 @@ pub fn run(args: Args) -> Result<i32> {
         Plan {
             warmup: 2,
             reps: 10,
-            ref_batch: 4,
+            ref_batch: 8,
             probe_steps: 3,
             opts: KernelOptions {
                 threads: args.threads,
@@ -147,26 +147,56 @@ fn io_err(path: &std::path::Path, e: std::io::Error) -> Error {
 fn measure<T: KernelFloat>(float: &'static str, plan: &Plan) -> Result<TypeReport> {
     let widths = PAPER_WIDTHS;
     let par = plan.opts.par();
-    let (roof_macs, roof_time) = roofline::<T>(&widths, PAPER_BATCH, par, plan.warmup, plan.reps);
     let net = paper_network::<T>(&widths, 0)?;
     let (x, y) = batch::<T>(&widths, PAPER_BATCH, 1);
-    let mut steps = Vec::new();
-    for (name, est) in estimators() {
-        let mut trainer =
-            Trainer::new(&net, est, AdamConfig::default(), PAPER_BATCH)?.with_options(plan.opts);
-        let mut last = None;
-        let time = time_median(plan.warmup, plan.reps, || {
-            last = Some(trainer.step(&x, &y, PAPER_BATCH));
-        });
-        let step = last.expect("at least one step")?;
-        steps.push(StepRow {
+    // Round-robin: each round times the roofline once and one step of every estimator, so that a change in the
+    // shared machine's load touches all of them alike and the ratios stay meaningful.
+    let mut roof = Roofline::<T>::new(&widths, PAPER_BATCH);
+    let mut trainers = estimators()
+        .into_iter()
+        .map(|(name, est)| {
+            Ok((
+                name,
+                Trainer::new(&net, est, AdamConfig::default(), PAPER_BATCH)?
+                    .with_options(plan.opts),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut roof_times = Vec::new();
+    let mut step_times = vec![Vec::new(); trainers.len()];
+    let mut last = Vec::new();
+    let mut roof_macs = 0;
+    for round in 0..plan.warmup + plan.reps {
+        let start = Instant::now();
+        roof_macs = roof.run(par);
+        let t = start.elapsed();
+        if round >= plan.warmup {
+            roof_times.push(t);
+        }
+        last.clear();
+        for (i, (_, trainer)) in trainers.iter_mut().enumerate() {
+            let start = Instant::now();
+            let step = trainer.step(&x, &y, PAPER_BATCH)?;
+            let t = start.elapsed();
+            if round >= plan.warmup {
+                step_times[i].push(t);
+            }
+            last.push(step);
+        }
+    }
+    let roof_time = median(roof_times);
+    let steps = trainers
+        .iter()
+        .zip(step_times)
+        .zip(last)
+        .map(|(((name, trainer), times), step)| StepRow {
             name,
-            time,
+            time: median(times),
             macs: trainer.last_macs(),
             iterations: step.iterations_run,
             verdict: step.verdict.map_or("-".into(), |v| v.label()),
-        });
-    }
+        })
+        .collect();
     let mut inference = Vec::new();
     for k in [1usize, 30] {
         let cfg = Config::new(Method::DpPlus, 0.0, 0.5, k);
@@ -352,7 +382,8 @@ fn render(
         s,
         "Network 784-1000-1000-1000-1000-10 (ReLU, least squares), batch {PAPER_BATCH}, PyTorch-default \
          initialisation (seed 0), one seeded batch of uniform pixels and one-hot targets. Times are medians of \
-         {} repetition(s) after {} warm-up call(s). DP variants use the up-down schedule, alpha = 0, beta = 1/2, the \
+         {} round(s) after {} warm-up round(s); each round times the roofline and one step of every estimator in turn, \
+         so that the shared machine's changing load affects all of them alike. DP variants use the up-down schedule, alpha = 0, beta = 1/2, the \
          exact early exit on. GFLOP/s count 2 flops per multiply-add actually executed by the dense products \
          (elementwise work is not counted); a back-propagation step executes B (3P - P_1) = {:.3e} multiply-adds \
          (P = weights, P_1 = weights of the first layer, which needs no backward product).\n",

@@ -119,6 +119,11 @@ impl<T: KernelFloat> Workspace<T> {
         })
     }
 
+    /// The gradient written by the last [`super::gradient::dual_gradient`] or [`super::gradient::backprop`].
+    pub fn gradient(&self) -> &Gradients<T> {
+        &self.grad
+    }
+
     /// Widths `[in, h1, ..., out]` this workspace was sized for.
     pub fn widths(&self) -> &[usize] {
         &self.widths
