@@ -84,6 +84,26 @@ fn ws_grad<T: KernelFloat>(ws: &mut Workspace<T>) -> dualprop::reference::Gradie
     ws.gradient().clone()
 }
 
+/// Roofline with one thread and with two, alternating, to see what the second core brings on this machine now.
+fn threads_gain<T: KernelFloat>(name: &str, reps: usize) {
+    let mut r = dualprop::kernels::bench::Roofline::<T>::new(&PAPER_WIDTHS, PAPER_BATCH);
+    let (mut one, mut two) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let t = Instant::now();
+        r.run(faer::Par::Seq);
+        one.push(t.elapsed());
+        let t = Instant::now();
+        r.run(faer::Par::rayon(2));
+        two.push(t.elapsed());
+    }
+    let med = dualprop::kernels::bench::median;
+    println!(
+        "{name}: roofline median, 1 thread {:.2} ms, 2 threads {:.2} ms",
+        med(one).as_secs_f64() * 1e3,
+        med(two).as_secs_f64() * 1e3
+    );
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -95,6 +115,8 @@ fn main() {
         threads,
         early_exit: true,
     };
+    threads_gain::<f32>("f32", reps);
+    threads_gain::<f64>("f64", reps);
     phases::<f32>("f32", opts, reps);
     phases::<f64>("f64", opts, reps);
 }

@@ -64,6 +64,8 @@ struct TypeReport {
     float: &'static str,
     roof_macs: u64,
     roof_time: Duration,
+    /// The same with one thread (roofline time, back-propagation and DP+ K=1 steps), measured in the same rounds.
+    single: Option<(Duration, Vec<StepRow>)>,
     steps: Vec<StepRow>,
     /// (K, reference time, kernel time at the same batch, kernel time at batch 100)
     inference: Vec<(usize, Duration, Duration, Duration)>,
@@ -162,7 +164,20 @@ fn measure<T: KernelFloat>(float: &'static str, plan: &Plan) -> Result<TypeRepor
             ))
         })
         .collect::<Result<Vec<_>>>()?;
+    // One-thread twins of the first two estimators (back-propagation, DP+ K=1), when the default is parallel.
+    let seq = KernelOptions {
+        threads: 1,
+        ..plan.opts
+    };
+    let n_single = if plan.opts.threads > 1 { 2 } else { 0 };
+    for (name, est) in estimators().into_iter().take(n_single) {
+        trainers.push((
+            name,
+            Trainer::new(&net, est, AdamConfig::default(), PAPER_BATCH)?.with_options(seq),
+        ));
+    }
     let mut roof_times = Vec::new();
+    let mut roof1_times = Vec::new();
     let mut step_times = vec![Vec::new(); trainers.len()];
     let mut last = Vec::new();
     let mut roof_macs = 0;
@@ -170,6 +185,13 @@ fn measure<T: KernelFloat>(float: &'static str, plan: &Plan) -> Result<TypeRepor
         let start = Instant::now();
         roof_macs = roof.run(par);
         let t = start.elapsed();
+        if n_single > 0 {
+            let start = Instant::now();
+            roof.run(seq.par());
+            if round >= plan.warmup {
+                roof1_times.push(start.elapsed());
+            }
+        }
         if round >= plan.warmup {
             roof_times.push(t);
         }
@@ -185,7 +207,7 @@ fn measure<T: KernelFloat>(float: &'static str, plan: &Plan) -> Result<TypeRepor
         }
     }
     let roof_time = median(roof_times);
-    let steps = trainers
+    let mut steps: Vec<StepRow> = trainers
         .iter()
         .zip(step_times)
         .zip(last)
@@ -197,6 +219,8 @@ fn measure<T: KernelFloat>(float: &'static str, plan: &Plan) -> Result<TypeRepor
             verdict: step.verdict.map_or("-".into(), |v| v.label()),
         })
         .collect();
+    let single_steps = steps.split_off(steps.len() - n_single);
+    let single = (n_single > 0).then(|| (median(roof1_times), single_steps));
     let mut inference = Vec::new();
     for k in [1usize, 30] {
         let cfg = Config::new(Method::DpPlus, 0.0, 0.5, k);
@@ -219,6 +243,7 @@ fn measure<T: KernelFloat>(float: &'static str, plan: &Plan) -> Result<TypeRepor
         float,
         roof_macs,
         roof_time,
+        single,
         steps,
         inference,
         peak_bytes,
@@ -423,6 +448,29 @@ fn render(
                 row.verdict
             );
         }
+        if let Some((roof1, rows)) = &r.single {
+            let roof1_g = gflops(r.roof_macs, *roof1);
+            let _ = writeln!(
+                s,
+                "\nWith one thread (`Par::Seq`), in the same rounds: roofline {:.2} ms, **{:.1} GFLOP/s**.\n",
+                ms(*roof1),
+                roof1_g
+            );
+            let _ = writeln!(s, "| training step, 1 thread | time (ms) | GFLOP/s | % of 1-thread roofline | vs back-propagation (1 thread) |");
+            let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: |");
+            for row in rows {
+                let g = gflops(row.macs, row.time);
+                let _ = writeln!(
+                    s,
+                    "| {} | {:.2} | {:.1} | {:.0}% | {:.2}x |",
+                    row.name,
+                    ms(row.time),
+                    g,
+                    100.0 * g / roof1_g,
+                    row.time.as_secs_f64() / rows[0].time.as_secs_f64()
+                );
+            }
+        }
         let _ = writeln!(
             s,
             "\n| DP+ inference (feed-forward + sweep) | reference, batch {b} (ms) | kernel, batch {b} (ms) | speed-up | kernel, batch {PAPER_BATCH} (ms) | speed-up per sample |",
@@ -541,8 +589,11 @@ fn render_targets(
                 verdict(speed >= 20.0)
             );
         }
-        if let Some(Ok((_, f32_s, f64_s))) = peer {
-            let peer_s = if i == 0 { *f32_s } else { *f64_s };
+        let peer_s = match peer {
+            Some(Ok((_, f32_s, f64_s))) => Some(if i == 0 { *f32_s } else { *f64_s }),
+            _ => None,
+        };
+        if let Some(peer_s) = peer_s {
             let ratio = dp1.time.as_secs_f64() / peer_s;
             let _ = writeln!(
                 s,
@@ -550,6 +601,32 @@ fn render_targets(
                 r.float,
                 verdict(ratio <= 1.0)
             );
+        }
+        if let Some((roof1, rows)) = &r.single {
+            let (bp1, dp1) = (&rows[0], &rows[1]);
+            let ratio = dp1.time.as_secs_f64() / bp1.time.as_secs_f64();
+            let _ = writeln!(
+                s,
+                "| DP+ K=1 step <= 1.15x back-propagation step (1 thread) | {} | {ratio:.2}x | {} |",
+                r.float,
+                verdict(ratio <= 1.15)
+            );
+            let pct = 100.0 * gflops(dp1.macs, dp1.time) / gflops(r.roof_macs, *roof1);
+            let _ = writeln!(
+                s,
+                "| DP+ K=1 step >= 60% of the roofline (1 thread) | {} | {pct:.0}% | {} |",
+                r.float,
+                verdict(pct >= 60.0)
+            );
+            if let Some(peer_s) = peer_s {
+                let ratio = dp1.time.as_secs_f64() / peer_s;
+                let _ = writeln!(
+                    s,
+                    "| DP+ K=1 step (1 thread) no slower than JAX's back-propagation step | {} | {ratio:.2}x | {} |",
+                    r.float,
+                    verdict(ratio <= 1.0)
+                );
+            }
         }
     }
     s.push('\n');
