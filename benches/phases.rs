@@ -84,24 +84,28 @@ fn ws_grad<T: KernelFloat>(ws: &mut Workspace<T>) -> dualprop::reference::Gradie
     ws.gradient().clone()
 }
 
-/// Roofline with one thread and with two, alternating, to see what the second core brings on this machine now.
+/// The roofline with one thread, faer's two threads and two threads as row-block tasks, alternating, to see what
+/// each way of using the second core brings on this machine now.
 fn threads_gain<T: KernelFloat>(name: &str, reps: usize) {
+    use dualprop::kernels::dense::Exec;
     let mut r = dualprop::kernels::bench::Roofline::<T>::new(&PAPER_WIDTHS, PAPER_BATCH);
-    let (mut one, mut two) = (Vec::new(), Vec::new());
+    let modes = [
+        ("1 thread", Exec::Faer(faer::Par::Seq)),
+        ("faer Par::rayon(2)", Exec::Faer(faer::Par::rayon(2))),
+        ("row-block tasks", Exec::RowTasks),
+    ];
+    let mut times = vec![Vec::new(); modes.len()];
     for _ in 0..reps {
-        let t = Instant::now();
-        r.run(faer::Par::Seq);
-        one.push(t.elapsed());
-        let t = Instant::now();
-        r.run(faer::Par::rayon(2));
-        two.push(t.elapsed());
+        for (i, (_, exec)) in modes.iter().enumerate() {
+            let t = Instant::now();
+            r.run(*exec);
+            times[i].push(t.elapsed());
+        }
     }
-    let med = dualprop::kernels::bench::median;
-    println!(
-        "{name}: roofline median, 1 thread {:.2} ms, 2 threads {:.2} ms",
-        med(one).as_secs_f64() * 1e3,
-        med(two).as_secs_f64() * 1e3
-    );
+    for ((label, _), t) in modes.iter().zip(times) {
+        let med = dualprop::kernels::bench::median(t).as_secs_f64() * 1e3;
+        println!("{name}: roofline median, {label}: {med:.2} ms");
+    }
 }
 
 fn main() {
@@ -114,6 +118,7 @@ fn main() {
     let opts = KernelOptions {
         threads,
         early_exit: true,
+        ..KernelOptions::default()
     };
     threads_gain::<f32>("f32", reps);
     threads_gain::<f64>("f64", reps);

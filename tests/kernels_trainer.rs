@@ -309,23 +309,44 @@ fn block_edges_f32() {
     block_edges::<f32>();
 }
 
-/// One thread or two, the trainer computes the same thing (faer splits the output, not the sums).
+/// One thread, faer's two threads, or two threads as row-block tasks: the same training run, bitwise (each
+/// way splits the outputs among the threads, never a sum). Widths large enough that every way does split.
 #[test]
 fn threads_do_not_change_results() {
-    let widths = [30, 70, 40, 5];
+    let widths = [150, 260, 130, 10];
     let net = paper_like::<f64>(&widths, 2);
     let est = Estimator::Dual(Config::new(Method::DpPlus, 0.5, 0.5, 3));
-    let mut one = Trainer::new(&net, est, AdamConfig::default(), 20)
-        .unwrap()
-        .with_options(KernelOptions {
+    let modes = [
+        KernelOptions {
             threads: 1,
-            early_exit: true,
-        });
-    let mut two = Trainer::new(&net, est, AdamConfig::default(), 20).unwrap();
-    let (x, y) = batch_data::<f64>(&widths, 20, Loss::LeastSquares, 0);
-    for _ in 0..2 {
-        let a = one.step(x.as_slice(), y.as_slice(), 20).unwrap();
-        let b = two.step(x.as_slice(), y.as_slice(), 20).unwrap();
-        assert!((a.loss - b.loss).abs() <= 1e-12);
+            ..KernelOptions::default()
+        },
+        KernelOptions::default(),
+        KernelOptions {
+            row_tasks: true,
+            ..KernelOptions::default()
+        },
+    ];
+    let mut trainers: Vec<_> = modes
+        .iter()
+        .map(|&o| {
+            Trainer::new(&net, est, AdamConfig::default(), 40)
+                .unwrap()
+                .with_options(o)
+        })
+        .collect();
+    for s in 0..2 {
+        let (x, y) = batch_data::<f64>(&widths, 40, Loss::LeastSquares, s);
+        let steps: Vec<_> = trainers
+            .iter_mut()
+            .map(|t| t.step(x.as_slice(), y.as_slice(), 40).unwrap())
+            .collect();
+        assert!(steps.iter().all(|st| st == &steps[0]), "{steps:?}");
+    }
+    let nets: Vec<_> = trainers.iter().map(|t| t.network()).collect();
+    for other in &nets[1..] {
+        for (a, b) in nets[0].layers.iter().zip(&other.layers) {
+            assert!(same_bits(a.w.as_slice(), b.w.as_slice()) && same_bits(&a.b, &b.b));
+        }
     }
 }

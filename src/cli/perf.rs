@@ -65,7 +65,9 @@ struct TypeReport {
     roof_macs: u64,
     roof_time: Duration,
     /// The same with one thread (roofline time, back-propagation and DP+ K=1 steps), measured in the same rounds.
-    single: Option<(Duration, Vec<StepRow>)>,
+    /// Other ways to use the threads (label, roofline time, back-propagation and DP+ K=1 steps), measured in
+    /// the same rounds: one thread, and two threads as row-block tasks.
+    variants: Vec<(&'static str, Duration, Vec<StepRow>)>,
     steps: Vec<StepRow>,
     /// (K, reference time, kernel time at the same batch, kernel time at batch 100)
     inference: Vec<(usize, Duration, Duration, Duration)>,
@@ -85,6 +87,7 @@ pub fn run(args: Args) -> Result<i32> {
             opts: KernelOptions {
                 threads: args.threads,
                 early_exit: true,
+                ..KernelOptions::default()
             },
         }
     } else {
@@ -96,6 +99,7 @@ pub fn run(args: Args) -> Result<i32> {
             opts: KernelOptions {
                 threads: args.threads,
                 early_exit: true,
+                ..KernelOptions::default()
             },
         }
     };
@@ -165,19 +169,37 @@ fn measure<T: KernelFloat>(float: &'static str, plan: &Plan) -> Result<TypeRepor
         })
         .collect::<Result<Vec<_>>>()?;
     // One-thread twins of the first two estimators (back-propagation, DP+ K=1), when the default is parallel.
-    let seq = KernelOptions {
-        threads: 1,
-        ..plan.opts
+    // Variants of the first two estimators (back-propagation, DP+ K=1), when the default is parallel.
+    let variant_opts: Vec<(&'static str, KernelOptions)> = if plan.opts.threads > 1 {
+        vec![
+            (
+                "1 thread",
+                KernelOptions {
+                    threads: 1,
+                    ..plan.opts
+                },
+            ),
+            (
+                "row-block tasks",
+                KernelOptions {
+                    row_tasks: true,
+                    ..plan.opts
+                },
+            ),
+        ]
+    } else {
+        Vec::new()
     };
-    let n_single = if plan.opts.threads > 1 { 2 } else { 0 };
-    for (name, est) in estimators().into_iter().take(n_single) {
-        trainers.push((
-            name,
-            Trainer::new(&net, est, AdamConfig::default(), PAPER_BATCH)?.with_options(seq),
-        ));
+    for (_, opts) in &variant_opts {
+        for (name, est) in estimators().into_iter().take(2) {
+            trainers.push((
+                name,
+                Trainer::new(&net, est, AdamConfig::default(), PAPER_BATCH)?.with_options(*opts),
+            ));
+        }
     }
+    let mut variant_roof_times = vec![Vec::new(); variant_opts.len()];
     let mut roof_times = Vec::new();
-    let mut roof1_times = Vec::new();
     let mut step_times = vec![Vec::new(); trainers.len()];
     let mut last = Vec::new();
     let mut roof_macs = 0;
@@ -185,11 +207,11 @@ fn measure<T: KernelFloat>(float: &'static str, plan: &Plan) -> Result<TypeRepor
         let start = Instant::now();
         roof_macs = roof.run(par);
         let t = start.elapsed();
-        if n_single > 0 {
+        for (i, (_, opts)) in variant_opts.iter().enumerate() {
             let start = Instant::now();
-            roof.run(seq.par());
+            roof.run(opts.par());
             if round >= plan.warmup {
-                roof1_times.push(start.elapsed());
+                variant_roof_times[i].push(start.elapsed());
             }
         }
         if round >= plan.warmup {
@@ -219,8 +241,16 @@ fn measure<T: KernelFloat>(float: &'static str, plan: &Plan) -> Result<TypeRepor
             verdict: step.verdict.map_or("-".into(), |v| v.label()),
         })
         .collect();
-    let single_steps = steps.split_off(steps.len() - n_single);
-    let single = (n_single > 0).then(|| (median(roof1_times), single_steps));
+    let mut variant_steps = steps.split_off(estimators().len());
+    let mut variants = Vec::new();
+    for ((label, _), times) in variant_opts.iter().zip(variant_roof_times) {
+        let rest = variant_steps.split_off(2);
+        variants.push((
+            *label,
+            median(times),
+            std::mem::replace(&mut variant_steps, rest),
+        ));
+    }
     let mut inference = Vec::new();
     for k in [1usize, 30] {
         let cfg = Config::new(Method::DpPlus, 0.0, 0.5, k);
@@ -243,7 +273,7 @@ fn measure<T: KernelFloat>(float: &'static str, plan: &Plan) -> Result<TypeRepor
         float,
         roof_macs,
         roof_time,
-        single,
+        variants,
         steps,
         inference,
         peak_bytes,
@@ -292,6 +322,7 @@ fn memory_probe(spec: &str, threads: usize, steps: usize) -> Result<i32> {
     let opts = KernelOptions {
         threads,
         early_exit: true,
+        ..KernelOptions::default()
     };
     match float {
         "f32" => probe_steps::<f32>(index, opts, steps)?,
@@ -448,15 +479,18 @@ fn render(
                 row.verdict
             );
         }
-        if let Some((roof1, rows)) = &r.single {
+        for (label, roof1, rows) in &r.variants {
             let roof1_g = gflops(r.roof_macs, *roof1);
             let _ = writeln!(
                 s,
-                "\nWith one thread (`Par::Seq`), in the same rounds: roofline {:.2} ms, **{:.1} GFLOP/s**.\n",
+                "\nWith {label}, in the same rounds: roofline {:.2} ms, **{:.1} GFLOP/s**.\n",
                 ms(*roof1),
                 roof1_g
             );
-            let _ = writeln!(s, "| training step, 1 thread | time (ms) | GFLOP/s | % of 1-thread roofline | vs back-propagation (1 thread) |");
+            let _ = writeln!(
+                s,
+                "| training step, {label} | time (ms) | GFLOP/s | % of its roofline | vs back-propagation ({label}) |"
+            );
             let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: |");
             for row in rows {
                 let g = gflops(row.macs, row.time);
@@ -602,19 +636,19 @@ fn render_targets(
                 verdict(ratio <= 1.0)
             );
         }
-        if let Some((roof1, rows)) = &r.single {
+        for (label, roof1, rows) in &r.variants {
             let (bp1, dp1) = (&rows[0], &rows[1]);
             let ratio = dp1.time.as_secs_f64() / bp1.time.as_secs_f64();
             let _ = writeln!(
                 s,
-                "| DP+ K=1 step <= 1.15x back-propagation step (1 thread) | {} | {ratio:.2}x | {} |",
+                "| DP+ K=1 step <= 1.15x back-propagation step ({label}) | {} | {ratio:.2}x | {} |",
                 r.float,
                 verdict(ratio <= 1.15)
             );
             let pct = 100.0 * gflops(dp1.macs, dp1.time) / gflops(r.roof_macs, *roof1);
             let _ = writeln!(
                 s,
-                "| DP+ K=1 step >= 60% of the roofline (1 thread) | {} | {pct:.0}% | {} |",
+                "| DP+ K=1 step >= 60% of the roofline ({label}) | {} | {pct:.0}% | {} |",
                 r.float,
                 verdict(pct >= 60.0)
             );
@@ -622,7 +656,7 @@ fn render_targets(
                 let ratio = dp1.time.as_secs_f64() / peer_s;
                 let _ = writeln!(
                     s,
-                    "| DP+ K=1 step (1 thread) no slower than JAX's back-propagation step | {} | {ratio:.2}x | {} |",
+                    "| DP+ K=1 step ({label}) no slower than JAX's back-propagation step | {} | {ratio:.2}x | {} |",
                     r.float,
                     verdict(ratio <= 1.0)
                 );

@@ -127,7 +127,7 @@ impl<T: KernelFloat> Roofline<T> {
     }
 
     /// Runs every product once; returns the multiply-adds executed.
-    pub fn run(&mut self, par: faer::Par) -> u64 {
+    pub fn run(&mut self, par: super::dense::Exec) -> u64 {
         let (widths, batch) = (&self.widths, self.batch);
         let mut macs = 0u64;
         for k in 1..widths.len() {
@@ -158,7 +158,7 @@ impl<T: KernelFloat> Roofline<T> {
 pub fn roofline<T: KernelFloat>(
     widths: &[usize],
     batch: usize,
-    par: faer::Par,
+    par: super::dense::Exec,
     warmup: usize,
     reps: usize,
 ) -> (u64, Duration) {

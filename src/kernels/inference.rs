@@ -34,7 +34,7 @@
 //! {0, 1} needs one more iteration to show it is exact), and a non-finite value that only the probe would
 //! produce is not reported.
 
-use faer::Par;
+use super::dense::Exec;
 
 use crate::reference::inference::fixed_point_tolerance;
 use crate::reference::method::{Placement, Schedule};
@@ -123,7 +123,7 @@ pub(crate) fn ensure_pre_activation<T: KernelFloat>(
     ws: &mut Workspace<T>,
     k: usize,
     batch: usize,
-    par: Par,
+    par: Exec,
 ) {
     let src_ver = ws.tags.zbar_ver[k - 1];
     if ws.tags.a_src[k] == src_ver {
@@ -153,7 +153,7 @@ fn ensure_feedback<T: KernelFloat>(
     k: usize,
     through: bool,
     batch: usize,
-    par: Par,
+    par: Exec,
 ) {
     // D_L = 1 on the linear output layer: only hidden layers carry a derivative.
     let through = through && k + 1 < net.depth();
@@ -201,7 +201,7 @@ fn update_hidden<T: KernelFloat>(
     ws: &mut Workspace<T>,
     k: usize,
     batch: usize,
-    par: Par,
+    par: Exec,
 ) -> PassStats {
     let rule = cfg.method.hidden_rule(cfg.alpha);
     ensure_pre_activation(net, ws, k, batch, par);
@@ -239,7 +239,7 @@ fn update_output<T: KernelFloat>(
     ws: &mut Workspace<T>,
     y: &[T],
     batch: usize,
-    par: Par,
+    par: Exec,
 ) -> PassStats {
     let depth = net.depth();
     ensure_pre_activation(net, ws, depth, batch, par);

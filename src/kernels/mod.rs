@@ -74,6 +74,9 @@ pub struct KernelOptions {
     /// Stop an inference as soon as a whole iteration leaves every state bitwise unchanged
     /// (results are bitwise identical either way; see [`inference`]).
     pub early_exit: bool,
+    /// With threads > 1: split each product into row blocks run as rayon tasks ([`dense::Exec::RowTasks`])
+    /// instead of faer's `Par::rayon(threads)`.
+    pub row_tasks: bool,
 }
 
 impl Default for KernelOptions {
@@ -81,17 +84,20 @@ impl Default for KernelOptions {
         Self {
             threads: 2,
             early_exit: true,
+            row_tasks: false,
         }
     }
 }
 
 impl KernelOptions {
-    /// faer's parallelism for this knob.
-    pub fn par(&self) -> faer::Par {
+    /// How the dense products use the threads.
+    pub fn par(&self) -> dense::Exec {
         if self.threads <= 1 {
-            faer::Par::Seq
+            dense::Exec::Faer(faer::Par::Seq)
+        } else if self.row_tasks {
+            dense::Exec::RowTasks
         } else {
-            faer::Par::rayon(self.threads)
+            dense::Exec::Faer(faer::Par::rayon(self.threads))
         }
     }
 }
