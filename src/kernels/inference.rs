@@ -217,17 +217,17 @@ fn update_hidden<T: KernelFloat>(
         &mut ws.zbar[k],
         &mut ws.delta[k],
     );
-    with_unit!(net.activation, u => match rule.placement {
+    with_unit!(net.activation, f => match rule.placement {
         Placement::InsideActivation => update_states(
-            |i| (u.f(a[i] + pw * b[i]), u.f(a[i] - mw * b[i])),
-            alpha, abar, plus, minus, zbar, delta,
+            |a, b| (f.f(a + pw * b), f.f(a - mw * b)),
+            a, b, alpha, abar, plus, minus, zbar, delta,
         ),
         Placement::OutsideActivation => update_states(
-            |i| {
-                let fa = u.f(a[i]);
-                (fa + pw * b[i], fa - mw * b[i])
+            |a, b| {
+                let fa = f.f(a);
+                (fa + pw * b, fa - mw * b)
             },
-            alpha, abar, plus, minus, zbar, delta,
+            a, b, alpha, abar, plus, minus, zbar, delta,
         ),
     })
 }
@@ -263,7 +263,9 @@ fn update_output<T: KernelFloat>(
     );
     let linear_in_g = |g: &[T], wp: T, wm: T, plus, minus, zbar, delta| {
         update_states(
-            |i| (a[i] - wp * g[i], a[i] + wm * g[i]),
+            |a, g| (a - wp * g, a + wm * g),
+            a,
+            g,
             alpha,
             abar,
             plus,
@@ -284,12 +286,9 @@ fn update_output<T: KernelFloat>(
             let (ab, bb) = (alpha * beta, abar * beta);
             let one = T::one();
             update_states(
-                |i| {
-                    (
-                        (a[i] + ab * y[i]) / (one + ab),
-                        (a[i] - bb * y[i]) / (one - bb),
-                    )
-                },
+                |a, t| ((a + ab * t) / (one + ab), (a - bb * t) / (one - bb)),
+                a,
+                y,
                 alpha,
                 abar,
                 plus,

@@ -50,6 +50,14 @@ use crate::reference::Scalar;
 pub trait KernelFloat: Scalar + faer::traits::RealField + Copy {
     /// The bit pattern, widened to 64 bits (used for the exact "nothing changed" test).
     fn bits(self) -> u64;
+    /// The bit pattern of |x|. For IEEE floats these integers are ordered as the magnitudes, infinities and NaNs
+    /// above every finite value, so a running integer max gives the largest |x| and detects non-finite values
+    /// in one vectorisable operation.
+    fn abs_bits(self) -> u64;
+    /// The float whose |x| has these bits.
+    fn from_abs_bits(bits: u64) -> Self;
+    /// `abs_bits` of infinity: at or above it a value is not finite.
+    const INFINITY_BITS: u64;
 }
 
 impl KernelFloat for f32 {
@@ -57,6 +65,14 @@ impl KernelFloat for f32 {
     fn bits(self) -> u64 {
         self.to_bits() as u64
     }
+    #[inline(always)]
+    fn abs_bits(self) -> u64 {
+        (self.to_bits() & 0x7fff_ffff) as u64
+    }
+    fn from_abs_bits(bits: u64) -> Self {
+        f32::from_bits(bits as u32)
+    }
+    const INFINITY_BITS: u64 = 0x7f80_0000;
 }
 
 impl KernelFloat for f64 {
@@ -64,6 +80,14 @@ impl KernelFloat for f64 {
     fn bits(self) -> u64 {
         self.to_bits()
     }
+    #[inline(always)]
+    fn abs_bits(self) -> u64 {
+        self.to_bits() & 0x7fff_ffff_ffff_ffff
+    }
+    fn from_abs_bits(bits: u64) -> Self {
+        f64::from_bits(bits)
+    }
+    const INFINITY_BITS: u64 = 0x7ff0_0000_0000_0000;
 }
 
 /// Tuning knobs shared by every kernel.
