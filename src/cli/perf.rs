@@ -591,8 +591,9 @@ fn render(
             let _ = writeln!(
                 s,
                 "The same back-propagation training step (network, batch, Adam) in JAX {version}, jit-compiled on \
-                 the CPU (`benches/peers/run_jax.sh`, which installs JAX into target/peers-venv; minimum of its \
-                 repetitions, so slightly favourable to the peer).\n"
+                 the CPU (`benches/peers/run_jax.sh`, which installs JAX into target/peers-venv; median of its \
+                 repetitions after three warm-up calls, as for our steps). It ran right after our measurements, \
+                 in its own process, so it met the machine's load of a few minutes later.\n"
             );
             let _ = writeln!(s, "| float | JAX back-propagation step (ms) | our back-propagation step (ms) | our DP+ K=1 step (ms) | DP+ K=1 vs JAX |");
             let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: |");
