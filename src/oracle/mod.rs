@@ -1,0 +1,5 @@
+pub mod case;
+pub mod config;
+pub mod names;
+pub mod tensors;
+pub mod tolerance;
