@@ -1,0 +1,62 @@
+//! Fixed-point residual of every update: the distance between the states and one more application of the update.
+
+use serde::{Deserialize, Serialize};
+
+use crate::reference::inference::Inference;
+use crate::reference::matrix::Matrix;
+use crate::reference::method::Config;
+use crate::reference::network::Network;
+use crate::reference::scalar::{c, to_f64, Scalar};
+use crate::reference::state::DualState;
+use crate::reference::update::layer_update;
+
+/// Largest |change| of z_k^+ and z_k^- if layer k alone were updated once more (Eqs. 3, 8, 16, 21 as configured).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerFixedPoint {
+    /// Layer index k in 1..=L.
+    pub layer: usize,
+    pub plus: f64,
+    pub minus: f64,
+}
+
+/// Fixed-point residuals of an inference result.
+pub fn fixed_point_residuals<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    inference: &Inference<T>,
+    y: &Matrix<T>,
+) -> Vec<LayerFixedPoint> {
+    residuals_with(net, cfg, &inference.states, y, &inference.frozen_gradient)
+}
+
+/// Fixed-point residuals of arbitrary states (e.g. another implementation's); the frozen output gradient, if the
+/// rule needs it, is recomputed from the feed-forward pass of `state.plus[0]`.
+pub fn fixed_point_residuals_of_state<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    state: &DualState<T>,
+    y: &Matrix<T>,
+) -> Vec<LayerFixedPoint> {
+    let ff = net.forward(&state.plus[0]);
+    let frozen = net.loss.weighted_gradient(&ff[net.depth()], y, c(cfg.beta));
+    residuals_with(net, cfg, state, y, &frozen)
+}
+
+fn residuals_with<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    state: &DualState<T>,
+    y: &Matrix<T>,
+    frozen: &Matrix<T>,
+) -> Vec<LayerFixedPoint> {
+    (1..=net.depth())
+        .map(|k| {
+            let (p, m) = layer_update(net, cfg, state, k, y, frozen);
+            LayerFixedPoint {
+                layer: k,
+                plus: to_f64(p.zip(&state.plus[k], |a, b| a - b).max_abs()),
+                minus: to_f64(m.zip(&state.minus[k], |a, b| a - b).max_abs()),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,349 @@
+//! KKT (first-order optimality) residuals per layer and per equation:
+//! Eqs. 10, 11 (hidden) and 15 (output) for DP+, Eq. 3's stationarity for original DP, Eq. 20 for the
+//! Lagrangian variants, and Eq. 19's subspace condition at inactive ReLU units.
+//!
+//! Every residual is reported absolute and relative to the sum of the magnitudes of the terms it combines
+//! (with |W| |z| for a pre-activation), so that "holds to rounding" means a relative residual of a few
+//! [`crate::checks::tolerance::rounding`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::reference::activation::Activation;
+use crate::reference::matrix::Matrix;
+use crate::reference::method::{Config, Method};
+use crate::reference::network::Network;
+use crate::reference::scalar::{c, to_f64, Scalar};
+use crate::reference::state::DualState;
+use crate::reference::update::{feedback, pre_activation};
+
+/// Residual of one equation over all units of one layer (and the whole batch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EquationResidual {
+    /// Which condition, e.g. "Eq. 10 (+)".
+    pub equation: String,
+    pub max_abs: f64,
+    /// max over units of |r| / (sum of |terms| of r).
+    pub max_relative: f64,
+    /// Units (times batch rows) where the equation was evaluated.
+    pub units: usize,
+    /// Units where it could not be: the state lies outside the range of f (e.g. a saturated sigmoid).
+    pub excluded: usize,
+}
+
+/// All equations of one layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerKkt {
+    /// Layer index k in 1..=L.
+    pub layer: usize,
+    pub equations: Vec<EquationResidual>,
+}
+
+/// KKT report of a state for a method.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KktReport {
+    pub method: Method,
+    pub layers: Vec<LayerKkt>,
+}
+
+impl KktReport {
+    /// Largest relative residual over all layers and equations (NaN propagates).
+    pub fn max_relative(&self) -> f64 {
+        self.residuals().map(|e| e.max_relative).fold(0.0, nan_max)
+    }
+
+    /// Largest absolute residual over all layers and equations.
+    pub fn max_abs(&self) -> f64 {
+        self.residuals().map(|e| e.max_abs).fold(0.0, nan_max)
+    }
+
+    /// The residual of `equation` at `layer`, if it was checked.
+    pub fn get(&self, layer: usize, equation: &str) -> Option<&EquationResidual> {
+        self.layers
+            .iter()
+            .find(|l| l.layer == layer)?
+            .equations
+            .iter()
+            .find(|e| e.equation == equation)
+    }
+
+    fn residuals(&self) -> impl Iterator<Item = &EquationResidual> {
+        self.layers.iter().flat_map(|l| l.equations.iter())
+    }
+}
+
+fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// Accumulates one equation's residual over units.
+struct Acc(EquationResidual);
+
+impl Acc {
+    fn new(name: &str) -> Self {
+        Acc(EquationResidual {
+            equation: name.into(),
+            max_abs: 0.0,
+            max_relative: 0.0,
+            units: 0,
+            excluded: 0,
+        })
+    }
+    fn add(&mut self, r: f64, scale: f64) {
+        let rel = if scale > 0.0 {
+            r.abs() / scale
+        } else {
+            r.abs()
+        };
+        self.0.max_abs = nan_max(self.0.max_abs, r.abs());
+        self.0.max_relative = nan_max(self.0.max_relative, rel);
+        self.0.units += 1;
+    }
+    fn exclude(&mut self) {
+        self.0.excluded += 1;
+    }
+}
+
+/// Per-unit quantities of layer k shared by all the conditions.
+struct LayerTerms {
+    a: Vec<f64>,
+    a_abs: Vec<f64>,
+    /// Feedback b from above (W^T delta, or W^T D delta for Eq. 20); zero on the output layer.
+    b: Vec<f64>,
+    b_abs: Vec<f64>,
+    plus: Vec<f64>,
+    minus: Vec<f64>,
+}
+
+fn to_vec<T: Scalar>(m: &Matrix<T>) -> Vec<f64> {
+    m.as_slice().iter().map(|&v| to_f64(v)).collect()
+}
+
+fn layer_terms<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    state: &DualState<T>,
+    k: usize,
+) -> LayerTerms {
+    let alpha = c::<T>(cfg.alpha);
+    let abs = |m: &Matrix<T>| m.map(|v| v.abs());
+    let layer = &net.layers[k - 1];
+    let a = pre_activation(net, state, k, alpha);
+    let a_abs = abs(&state.mean(k - 1, alpha))
+        .mul_transpose(&abs(&layer.w))
+        .add_row(&layer.b.iter().map(|v| v.abs()).collect::<Vec<_>>());
+    let (b, b_abs) = if k < net.depth() {
+        let rule = cfg.method.hidden_rule(cfg.alpha);
+        let b = feedback(net, state, k, alpha, &rule);
+        let mut d = state.delta(k + 1);
+        if rule.feedback_through_derivative {
+            let deriv = net.activation_derivative(k + 1, &pre_activation(net, state, k + 1, alpha));
+            d = d.zip(&deriv, |x, y| x * y);
+        }
+        (to_vec(&b), to_vec(&abs(&d).mul(&abs(&net.layers[k].w))))
+    } else {
+        (vec![0.0; a.as_slice().len()], vec![0.0; a.as_slice().len()])
+    };
+    LayerTerms {
+        a: to_vec(&a),
+        a_abs: to_vec(&a_abs),
+        b,
+        b_abs,
+        plus: to_vec(&state.plus[k]),
+        minus: to_vec(&state.minus[k]),
+    }
+}
+
+/// The KKT residuals of `state` for the conditions of `cfg.method` (any state: an inference result or a candidate's).
+pub fn kkt_report<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    state: &DualState<T>,
+    y: &Matrix<T>,
+) -> Result<KktReport> {
+    net.validate()?;
+    cfg.validate(net.loss)?;
+    net.validate_batch(&state.plus[0], y)?;
+    let depth = net.depth();
+    let mut layers = Vec::with_capacity(depth);
+    for k in 1..=depth {
+        let t = layer_terms(net, cfg, state, k);
+        let equations = if k < depth {
+            match cfg.method {
+                Method::DpPlus => dp_plus_hidden(net.activation, cfg.alpha, &t),
+                Method::OriginalDp => original_hidden(net.activation, cfg.alpha, &t),
+                Method::LagrangianSettled | Method::LagrangianPrinted => {
+                    lagrangian_hidden(net.activation, cfg.alpha, &t)
+                }
+            }
+        } else {
+            output_conditions(net, cfg, state, y, &t)
+        };
+        layers.push(LayerKkt {
+            layer: k,
+            equations,
+        });
+    }
+    Ok(KktReport {
+        method: cfg.method,
+        layers,
+    })
+}
+
+/// Eq. 10 (both lines) and their sum Eq. 11 for DP+ hidden layers; for piecewise-linear activations the units whose
+/// nudged pre-activations a + abar b and a - alpha b straddle the kink (where Prop. 3.1's local linearity fails) are
+/// reported apart, and Eq. 19 is checked at inactive ReLU units.
+fn dp_plus_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationResidual> {
+    let abar = 1.0 - alpha;
+    let names = ["Eq. 10 (+)", "Eq. 10 (-)", "Eq. 11"];
+    let mut on_piece = names.map(Acc::new);
+    let mut straddling = names.map(|n| Acc::new(&format!("{n} straddling the kink")));
+    let mut e19 = Acc::new("Eq. 19 (inactive ReLU: z+ = z- = 0)");
+    for i in 0..t.a.len() {
+        let (a, b, zp, zm) = (t.a[i], t.b[i], t.plus[i], t.minus[i]);
+        let (up, down) = (a + abar * b, a - alpha * b);
+        if f == Activation::Relu && up <= 0.0 && down <= 0.0 {
+            // Both nudged pre-activations on the inactive piece: Eq. 19 pins the state at the kink.
+            e19.add(zp.abs().max(zm.abs()), t.a_abs[i] + t.b_abs[i]);
+            continue;
+        }
+        let straddles = f.kink().is_some_and(|k| (up - k) * (down - k) < 0.0);
+        let accs = if straddles {
+            &mut straddling
+        } else {
+            &mut on_piece
+        };
+        let zb = alpha * zp + abar * zm;
+        let delta = zp - zm;
+        let (Some(inv), Some(dinv)) = (f.inverse(zb), f.inverse_derivative(zb)) else {
+            accs.iter_mut().for_each(Acc::exclude);
+            continue;
+        };
+        let base = inv.abs() + t.a_abs[i];
+        let fb = (dinv * delta).abs();
+        accs[0].add(
+            inv - a + alpha * dinv * delta - alpha * b,
+            base + alpha * (fb + t.b_abs[i]),
+        );
+        accs[1].add(
+            -inv + a + abar * dinv * delta - abar * b,
+            base + abar * (fb + t.b_abs[i]),
+        );
+        accs[2].add(dinv * delta - b, fb + t.b_abs[i]);
+    }
+    let mut out: Vec<EquationResidual> = on_piece.into_iter().map(|a| a.0).collect();
+    if f.kink().is_some() {
+        out.extend(straddling.into_iter().map(|a| a.0));
+    }
+    if f == Activation::Relu {
+        out.push(e19.0);
+    }
+    out
+}
+
+/// Stationarity of Eq. 3 in z_k^+ (min) and z_k^- (max) for hidden layers: f^-1(z+) = a + alpha b and
+/// f^-1(z-) = a - abar b, as inclusions in the subdifferential of G at ReLU's kink.
+fn original_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationResidual> {
+    let abar = 1.0 - alpha;
+    let mut plus = Acc::new("Eq. 3 stationarity in z+");
+    let mut minus = Acc::new("Eq. 3 stationarity in z-");
+    for i in 0..t.a.len() {
+        for (acc, z, target, w) in [
+            (&mut plus, t.plus[i], t.a[i] + alpha * t.b[i], alpha),
+            (&mut minus, t.minus[i], t.a[i] - abar * t.b[i], abar),
+        ] {
+            let scale = z.abs() + t.a_abs[i] + w * t.b_abs[i];
+            if f == Activation::Relu && z == 0.0 {
+                // dG(0) = (-inf, 0]: distance of the target to it.
+                acc.add(target.max(0.0), scale);
+            } else if let Some(inv) = f.inverse(z) {
+                acc.add(inv - target, scale);
+            } else {
+                acc.exclude();
+            }
+        }
+    }
+    vec![plus.0, minus.0]
+}
+
+/// Eq. 20's conditions at a hidden layer: zbar_k = f(a_k) and delta_k = W_k^T D_{k+1} delta_{k+1}.
+fn lagrangian_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationResidual> {
+    let abar = 1.0 - alpha;
+    let mut forward = Acc::new("Eq. 20 constraint zbar = f(a)");
+    let mut multiplier = Acc::new("Eq. 20 multiplier delta = W^T D delta");
+    for i in 0..t.a.len() {
+        let zb = alpha * t.plus[i] + abar * t.minus[i];
+        let fa = f.apply(t.a[i]);
+        forward.add(zb - fa, zb.abs() + fa.abs());
+        let delta = t.plus[i] - t.minus[i];
+        multiplier.add(delta - t.b[i], delta.abs() + t.b_abs[i]);
+    }
+    vec![forward.0, multiplier.0]
+}
+
+/// Output-layer conditions: Eq. 15 for DP+ and the Eq. 20 variants' Eq. 16 output, Eq. 3's stationarity for
+/// original DP, Eq. 20's zbar_L = a_L and delta_L = -beta l'(zbar_L) for the Lagrangian variants.
+fn output_conditions<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    state: &DualState<T>,
+    y: &Matrix<T>,
+    t: &LayerTerms,
+) -> Vec<EquationResidual> {
+    let (alpha, abar) = (cfg.alpha, cfg.abar());
+    let depth = net.depth();
+    let grad_at = |z: &Matrix<T>| to_vec(&net.loss.weighted_gradient(z, y, c::<T>(cfg.beta)));
+    match cfg.method {
+        Method::DpPlus => {
+            let g = grad_at(&state.mean(depth, c(alpha)));
+            let (mut p, mut m) = (Acc::new("Eq. 15 (+)"), Acc::new("Eq. 15 (-)"));
+            for i in 0..t.a.len() {
+                let (zp, zm) = (t.plus[i], t.minus[i]);
+                let (zb, delta) = (alpha * zp + abar * zm, zp - zm);
+                let scale = zb.abs() + t.a_abs[i];
+                p.add(
+                    alpha * g[i] + zb - t.a[i] + alpha * delta,
+                    scale + alpha * (g[i].abs() + delta.abs()),
+                );
+                m.add(
+                    abar * g[i] - zb + t.a[i] + abar * delta,
+                    scale + abar * (g[i].abs() + delta.abs()),
+                );
+            }
+            vec![p.0, m.0]
+        }
+        Method::OriginalDp => {
+            let (gp, gm) = (grad_at(&state.plus[depth]), grad_at(&state.minus[depth]));
+            let mut p = Acc::new("Eq. 3 stationarity in z+");
+            let mut m = Acc::new("Eq. 3 stationarity in z-");
+            for i in 0..t.a.len() {
+                let (zp, zm) = (t.plus[i], t.minus[i]);
+                p.add(
+                    zp - t.a[i] + alpha * gp[i],
+                    zp.abs() + t.a_abs[i] + alpha * gp[i].abs(),
+                );
+                m.add(
+                    zm - t.a[i] - abar * gm[i],
+                    zm.abs() + t.a_abs[i] + abar * gm[i].abs(),
+                );
+            }
+            vec![p.0, m.0]
+        }
+        Method::LagrangianSettled | Method::LagrangianPrinted => {
+            let g = grad_at(&state.mean(depth, c(alpha)));
+            let mut forward = Acc::new("Eq. 20 constraint zbar = a");
+            let mut multiplier = Acc::new("Eq. 20 multiplier delta = -beta l'(zbar)");
+            for i in 0..t.a.len() {
+                let (zp, zm) = (t.plus[i], t.minus[i]);
+                let (zb, delta) = (alpha * zp + abar * zm, zp - zm);
+                forward.add(zb - t.a[i], zb.abs() + t.a_abs[i]);
+                multiplier.add(delta + g[i], delta.abs() + g[i].abs());
+            }
+            vec![forward.0, multiplier.0]
+        }
+    }
+}
