@@ -58,7 +58,11 @@ pub fn run(case: &Case, cfg: &OracleConfig) -> Result<OracleRun> {
     }
 }
 
-pub(crate) fn run_in<T: Scalar>(case: &Case, cfg: &OracleConfig, dtype: FloatType) -> Result<OracleRun> {
+pub(crate) fn run_in<T: Scalar>(
+    case: &Case,
+    cfg: &OracleConfig,
+    dtype: FloatType,
+) -> Result<OracleRun> {
     let net = case.network::<T>(cfg.activation, cfg.loss)?;
     let (x, y) = case.batch(&net)?;
     let rcfg = cfg.reference();
@@ -82,7 +86,11 @@ pub(crate) fn run_in<T: Scalar>(case: &Case, cfg: &OracleConfig, dtype: FloatTyp
     put_gradients(&mut set, dtype, &estimate, "");
     put_gradients(&mut set, dtype, &bp, names::BACKPROP_PREFIX);
     for layer in &kkt.layers {
-        let values = layer.equations.iter().map(|e| e.max_abs).collect::<Vec<_>>();
+        let values = layer
+            .equations
+            .iter()
+            .map(|e| e.max_abs)
+            .collect::<Vec<_>>();
         let labels = layer
             .equations
             .iter()
@@ -105,8 +113,10 @@ pub(crate) fn run_in<T: Scalar>(case: &Case, cfg: &OracleConfig, dtype: FloatTyp
         );
     }
     set.metadata.insert("config".into(), cfg.to_json());
-    set.metadata
-        .insert("verdict".into(), serde_json::to_string(&inference.verdict).unwrap_or_default());
+    set.metadata.insert(
+        "verdict".into(),
+        serde_json::to_string(&inference.verdict).unwrap_or_default(),
+    );
     set.metadata.insert(
         "producer".into(),
         format!("dualprop {} oracle", env!("CARGO_PKG_VERSION")),

@@ -3,19 +3,17 @@
 //! Rounding errors of a well-behaved computation are about (condition) x (unit roundoff of the type). The oracle
 //! measures the condition of each output on the case at hand instead of guessing it: it runs the reference in
 //! f32 and in f64 and takes the relative spread of the two, divided by f32's epsilon. A candidate in float type
-//! T may then deviate by `SAFETY x condition x eps_T`, and never less than `FLOOR_ULPS x eps_T`.
+//! T may then deviate by `SAFETY x condition x eps_T`, and never less than the crate's bound for an identity
+//! evaluated in T ([`crate::checks::tolerance::rounding`] at the case's widest layer and depth).
 
 use serde::Serialize;
 
+use crate::checks::tolerance::rounding;
 use crate::oracle::tensors::FloatType;
 
 /// Margin for a different but equally good evaluation order (BLAS blocking, fused multiply-add, pairwise sums):
 /// each can change the rounding error by a small factor, not by orders of magnitude.
 pub const SAFETY: f64 = 16.0;
-
-/// Smallest tolerance, in ulps of the candidate's type: a few roundings of every element are always allowed,
-/// even for an output that the measured spread says is exactly reproducible.
-pub const FLOOR_ULPS: f64 = 64.0;
 
 /// Machine epsilon (spacing of floats at 1) of a float type.
 pub fn epsilon(t: FloatType) -> f64 {
@@ -32,22 +30,35 @@ pub struct TensorTolerance {
     pub float: &'static str,
     /// Relative spread of the reference between f32 and f64 on this tensor, in f32 epsilons (>= 1 assumed).
     pub measured_condition: f64,
-    /// Allowed normwise relative deviation: eps_T x max(FLOOR_ULPS, SAFETY x condition).
+    /// Floor: `checks::tolerance::rounding::<T>(widest layer, depth)`, the rounding of the products that build
+    /// every state, allowed even where the measured spread is zero.
+    pub floor: f64,
+    /// Allowed normwise relative deviation: max(floor, SAFETY x condition x eps_T).
     pub relative: f64,
 }
 
 /// Tolerance for a candidate tensor of type `float` whose reference spread (f32 vs f64, normwise relative) is
-/// `spread_f32`.
-pub fn tensor_tolerance(float: FloatType, spread_f32: f64) -> TensorTolerance {
+/// `spread_f32`, in a network whose widest layer is `max_width` and depth `depth`.
+pub fn tensor_tolerance(
+    float: FloatType,
+    spread_f32: f64,
+    max_width: usize,
+    depth: usize,
+) -> TensorTolerance {
     let condition = if spread_f32.is_finite() {
         (spread_f32 / epsilon(FloatType::F32)).max(1.0)
     } else {
         f64::INFINITY
     };
+    let floor = match float {
+        FloatType::F32 => rounding::<f32>(max_width, depth),
+        FloatType::F64 => rounding::<f64>(max_width, depth),
+    };
     TensorTolerance {
         float: float.name(),
         measured_condition: condition,
-        relative: epsilon(float) * FLOOR_ULPS.max(SAFETY * condition),
+        floor,
+        relative: floor.max(SAFETY * condition * epsilon(float)),
     }
 }
 

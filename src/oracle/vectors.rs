@@ -63,14 +63,86 @@ pub fn specs() -> Vec<VectorSpec> {
     use Method::{DpPlus, LagrangianPrinted, LagrangianSettled, OriginalDp};
     let mut v = vec![
         spec("dp_plus_a0_k1_relu_f64", F64, 1, DpPlus, 0.0, 1, Relu, None),
-        spec("dp_plus_a1_k30_relu_f32", F32, 2, DpPlus, 1.0, 30, Relu, None),
-        spec("dp_plus_ahalf_k30_tanh_f64", F64, 3, DpPlus, 0.5, 30, Tanh, None),
-        spec("original_dp_a0_k1_relu_f64", F64, 4, OriginalDp, 0.0, 1, Relu, None),
-        spec("original_dp_a1_k30_tanh_f32", F32, 5, OriginalDp, 1.0, 30, Tanh, None),
-        spec("original_dp_ahalf_k30_relu_f64", F64, 6, OriginalDp, 0.5, 30, Relu, None),
-        spec("eq21_ahalf_k30_tanh_f64", F64, 7, LagrangianSettled, 0.5, 30, Tanh, None),
-        spec("eq21_a0_k1_relu_f32", F32, 8, LagrangianSettled, 0.0, 1, Relu, None),
-        spec("eq21_printed_a1_k30_tanh_f64", F64, 9, LagrangianPrinted, 1.0, 30, Tanh, None),
+        spec(
+            "dp_plus_a1_k30_relu_f32",
+            F32,
+            2,
+            DpPlus,
+            1.0,
+            30,
+            Relu,
+            None,
+        ),
+        spec(
+            "dp_plus_ahalf_k30_tanh_f64",
+            F64,
+            3,
+            DpPlus,
+            0.5,
+            30,
+            Tanh,
+            None,
+        ),
+        spec(
+            "original_dp_a0_k1_relu_f64",
+            F64,
+            4,
+            OriginalDp,
+            0.0,
+            1,
+            Relu,
+            None,
+        ),
+        spec(
+            "original_dp_a1_k30_tanh_f32",
+            F32,
+            5,
+            OriginalDp,
+            1.0,
+            30,
+            Tanh,
+            None,
+        ),
+        spec(
+            "original_dp_ahalf_k30_relu_f64",
+            F64,
+            6,
+            OriginalDp,
+            0.5,
+            30,
+            Relu,
+            None,
+        ),
+        spec(
+            "eq21_ahalf_k30_tanh_f64",
+            F64,
+            7,
+            LagrangianSettled,
+            0.5,
+            30,
+            Tanh,
+            None,
+        ),
+        spec(
+            "eq21_a0_k1_relu_f32",
+            F32,
+            8,
+            LagrangianSettled,
+            0.0,
+            1,
+            Relu,
+            None,
+        ),
+        spec(
+            "eq21_printed_a1_k30_tanh_f64",
+            F64,
+            9,
+            LagrangianPrinted,
+            1.0,
+            30,
+            Tanh,
+            None,
+        ),
         spec(
             "dp_plus_frozen_ahalf_k30_sigmoid_f64",
             F64,
@@ -92,10 +164,28 @@ pub fn specs() -> Vec<VectorSpec> {
             Some(OutputRule::OriginalLinearized),
         ),
     ];
-    let mut forward = spec("dp_plus_ahalf_k30_softplus_forward_f64", F64, 12, DpPlus, 0.5, 30, Softplus, None);
+    let mut forward = spec(
+        "dp_plus_ahalf_k30_softplus_forward_f64",
+        F64,
+        12,
+        DpPlus,
+        0.5,
+        30,
+        Softplus,
+        None,
+    );
     forward.config.schedule = Schedule::ForwardOnly;
     v.push(forward);
-    let mut ce = spec("dp_plus_a1_k1_tanh_crossentropy_f64", F64, 13, DpPlus, 1.0, 1, Tanh, None);
+    let mut ce = spec(
+        "dp_plus_a1_k1_tanh_crossentropy_f64",
+        F64,
+        13,
+        DpPlus,
+        1.0,
+        1,
+        Tanh,
+        None,
+    );
     ce.config.loss = Loss::SoftmaxCrossEntropy;
     v.push(ce);
     v
@@ -109,7 +199,7 @@ pub fn make_case(spec: &VectorSpec) -> Case {
         FloatType::F32 => v as f32 as f64,
         FloatType::F64 => v,
     };
-    let mut tensor = |shape: Vec<usize>, bound: f64, rng: &mut rand::rngs::StdRng| {
+    let tensor = |shape: Vec<usize>, bound: f64, rng: &mut rand::rngs::StdRng| {
         let n = shape.iter().product();
         let data = (0..n)
             .map(|_| round(rng.random_range(-bound..=bound)))
@@ -158,8 +248,8 @@ pub fn regenerate(dir: &Path) -> Result<usize> {
         let out = run(&case, &spec.config)?;
         let [case_path, cfg_path, out_path] = paths(dir, spec.name);
         write_atomic(&case_path, &case.to_tensors().to_bytes()?)?;
-        let cfg_text = serde_json::to_string_pretty(&spec.config)
-            .map_err(|e| Error::Format(e.to_string()))?;
+        let cfg_text =
+            serde_json::to_string_pretty(&spec.config).map_err(|e| Error::Format(e.to_string()))?;
         write_atomic(&cfg_path, format!("{cfg_text}\n").as_bytes())?;
         out.tensors.write_atomic(&out_path)?;
     }
