@@ -304,3 +304,23 @@ fn bad_configurations() {
         (30, dualprop::reference::Method::OriginalDp)
     );
 }
+
+#[test]
+fn overflowing_states_give_a_failed_verdict_not_an_error() {
+    let mut s = good();
+    for v in &mut s.tensors.get_mut("W.0").unwrap().data {
+        *v *= 1e300;
+    }
+    for v in &mut s.tensors.get_mut("W.1").unwrap().data {
+        *v *= 1e300;
+    }
+    let case = Case::from_tensors(&s).unwrap();
+    let run = dualprop::oracle::run(&case, &cfg()).unwrap();
+    assert!(run.summary.verdict.failed(), "{:?}", run.summary.verdict);
+    assert!(run.summary.kkt.is_none());
+    // The output can still be written and read back, and verify judges it (it agrees with itself).
+    let bytes = run.tensors.to_bytes().unwrap();
+    let back = TensorSet::from_bytes(&bytes, "out").unwrap();
+    let report = dualprop::oracle::verify(&case, &cfg(), &back).unwrap();
+    assert!(report.agrees, "{:?}", report.deviating_tensors);
+}

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Result;
 use crate::reference::inference::Inference;
 use crate::reference::matrix::Matrix;
 use crate::reference::method::Config;
@@ -30,16 +31,21 @@ pub fn fixed_point_residuals<T: Scalar>(
 }
 
 /// Fixed-point residuals of arbitrary states (e.g. another implementation's); the frozen output gradient, if the
-/// rule needs it, is recomputed from the feed-forward pass of `state.plus[0]`.
+/// rule needs it, is recomputed from the feed-forward pass of `state.plus[0]`. Validates shapes and values first.
 pub fn fixed_point_residuals_of_state<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
     state: &DualState<T>,
     y: &Matrix<T>,
-) -> Vec<LayerFixedPoint> {
+) -> Result<Vec<LayerFixedPoint>> {
+    net.validate()?;
+    cfg.validate(net.loss)?;
+    let batch = state.plus.first().map_or(0, |x| x.rows());
+    state.validate(net, batch)?;
+    net.validate_batch(&state.plus[0], y)?;
     let ff = net.forward(&state.plus[0]);
     let frozen = net.loss.weighted_gradient(&ff[net.depth()], y, c(cfg.beta));
-    residuals_with(net, cfg, state, y, &frozen)
+    Ok(residuals_with(net, cfg, state, y, &frozen))
 }
 
 fn residuals_with<T: Scalar>(

@@ -167,6 +167,8 @@ pub fn kkt_report<T: Scalar>(
 ) -> Result<KktReport> {
     net.validate()?;
     cfg.validate(net.loss)?;
+    let batch = state.plus.first().map_or(0, |x| x.rows());
+    state.validate(net, batch)?;
     net.validate_batch(&state.plus[0], y)?;
     let depth = net.depth();
     let mut layers = Vec::with_capacity(depth);
@@ -223,8 +225,9 @@ fn dp_plus_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationResi
             accs.iter_mut().for_each(Acc::exclude);
             continue;
         };
-        let base = inv.abs() + t.a_abs[i];
-        let fb = (dinv * delta).abs();
+        // Magnitudes of the terms before cancellation: zbar and delta are themselves sums of |z+| and |z-|.
+        let base = inv.abs() + dinv.abs() * (alpha * zp.abs() + abar * zm.abs()) + t.a_abs[i];
+        let fb = dinv.abs() * (zp.abs() + zm.abs());
         accs[0].add(
             inv - a + alpha * dinv * delta - alpha * b,
             base + alpha * (fb + t.b_abs[i]),
@@ -278,9 +281,13 @@ fn lagrangian_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationR
     for i in 0..t.a.len() {
         let zb = alpha * t.plus[i] + abar * t.minus[i];
         let fa = f.apply(t.a[i]);
-        forward.add(zb - fa, zb.abs() + fa.abs());
+        let zb_abs = alpha * t.plus[i].abs() + abar * t.minus[i].abs();
+        forward.add(zb - fa, zb_abs + fa.abs());
         let delta = t.plus[i] - t.minus[i];
-        multiplier.add(delta - t.b[i], delta.abs() + t.b_abs[i]);
+        multiplier.add(
+            delta - t.b[i],
+            t.plus[i].abs() + t.minus[i].abs() + t.b_abs[i],
+        );
     }
     vec![forward.0, multiplier.0]
 }
@@ -340,8 +347,8 @@ fn output_conditions<T: Scalar>(
             for i in 0..t.a.len() {
                 let (zp, zm) = (t.plus[i], t.minus[i]);
                 let (zb, delta) = (alpha * zp + abar * zm, zp - zm);
-                forward.add(zb - t.a[i], zb.abs() + t.a_abs[i]);
-                multiplier.add(delta + g[i], delta.abs() + g[i].abs());
+                forward.add(zb - t.a[i], alpha * zp.abs() + abar * zm.abs() + t.a_abs[i]);
+                multiplier.add(delta + g[i], zp.abs() + zm.abs() + g[i].abs());
             }
             vec![forward.0, multiplier.0]
         }

@@ -28,7 +28,8 @@ pub struct Summary {
     pub iterations_run: usize,
     /// Mean unweighted loss of the feed-forward pass.
     pub loss: f64,
-    pub kkt: KktReport,
+    /// KKT residuals of the final states; `None` when the states hold NaN or infinity (see `verdict`).
+    pub kkt: Option<KktReport>,
     pub fixed_point: Vec<LayerFixedPoint>,
     /// Alignment of the dual estimate with back-propagation, per weight layer.
     pub alignment: Vec<LayerAlignment>,
@@ -69,7 +70,12 @@ pub(crate) fn run_in<T: Scalar>(
     let inference = infer(&net, &rcfg, &x, &y)?;
     let estimate = dual_gradient(&net, &rcfg, &inference.states);
     let (loss, bp) = backprop(&net, &x, &y);
-    let kkt = kkt_report(&net, &rcfg, &inference.states, &y)?;
+    // The checks refuse non-finite states (a failed run, see the verdict): then there is no KKT report.
+    let kkt = if inference.verdict.failed() && has_non_finite(&inference.states) {
+        None
+    } else {
+        Some(kkt_report(&net, &rcfg, &inference.states, &y)?)
+    };
     let fixed_point = fixed_point_residuals(&net, &rcfg, &inference, &y);
     let align = alignment(&estimate, &bp);
 
@@ -85,7 +91,7 @@ pub(crate) fn run_in<T: Scalar>(
     }
     put_gradients(&mut set, dtype, &estimate, "");
     put_gradients(&mut set, dtype, &bp, names::BACKPROP_PREFIX);
-    for layer in &kkt.layers {
+    for layer in kkt.iter().flat_map(|r| &r.layers) {
         let values = layer
             .equations
             .iter()
@@ -138,6 +144,13 @@ pub(crate) fn run_in<T: Scalar>(
         tensors: set,
         summary,
     })
+}
+
+fn has_non_finite<T: Scalar>(s: &crate::reference::DualState<T>) -> bool {
+    s.plus
+        .iter()
+        .chain(&s.minus)
+        .any(|m| m.first_non_finite().is_some())
 }
 
 fn put_gradients<T: Scalar>(set: &mut TensorSet, dtype: FloatType, g: &Gradients<T>, prefix: &str) {

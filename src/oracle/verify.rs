@@ -131,7 +131,13 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
         .cloned()
         .collect();
     let equations = match candidate_states(case, candidate)? {
-        Some(states) => check_equations(case, cfg, &states, &tensors)?,
+        Some(states) if states_finite(&states) => check_equations(case, cfg, &states, &tensors)?,
+        Some(_) => {
+            notes.push(
+                "the candidate's states hold NaN or infinity: no equation was checked".into(),
+            );
+            Vec::new()
+        }
         None => {
             notes.push(
                 "the candidate did not give every z_plus.k and z_minus.k: no equation was checked"
@@ -192,6 +198,13 @@ fn candidate_states(case: &Case, candidate: &TensorSet) -> Result<Option<DualSta
     Ok(Some(state))
 }
 
+fn states_finite(s: &DualState<f64>) -> bool {
+    s.plus
+        .iter()
+        .chain(&s.minus)
+        .all(|m| m.first_non_finite().is_none())
+}
+
 /// Name of the update whose fixed point layer k's states should be.
 pub fn update_equation(cfg: &OracleConfig, k: usize, depth: usize) -> &'static str {
     if k == depth {
@@ -232,12 +245,16 @@ fn check_equations(
     let tol = state_tol * scale * (1.0 + cfg.beta + largest_line_sum(&net));
 
     let mut out = Vec::new();
-    let cand_kkt = kkt_report(&net, &rcfg, states, &y)?;
-    let truth_kkt = kkt_report(&net, &rcfg, &truth.states, &y)?;
-    push_kkt(&mut out, &cand_kkt, &truth_kkt, tol);
-
-    let cand_fp = fixed_point_residuals_of_state(&net, &rcfg, states, &y);
+    // Both reports validate the states they are given: a non-finite state is an error, not a residual.
+    let truth_kkt = kkt_report(&net, &rcfg, &truth.states, &y).ok();
+    let cand_kkt = kkt_report(&net, &rcfg, states, &y).ok();
+    if let (Some(c), Some(t)) = (&cand_kkt, &truth_kkt) {
+        push_kkt(&mut out, c, t, tol);
+    }
     let truth_fp = fixed_point_residuals(&net, &rcfg, &truth, &y);
+    let Ok(cand_fp) = fixed_point_residuals_of_state(&net, &rcfg, states, &y) else {
+        return Ok(out);
+    };
     for (c, t) in cand_fp.iter().zip(&truth_fp) {
         let (cv, tv) = (c.plus.max(c.minus), t.plus.max(t.minus));
         out.push(EquationCheck {

@@ -1,5 +1,6 @@
 //! The two nudged states z_k^+ and z_k^- of every layer, their mean and difference (Eq. 6).
 
+use crate::error::{Error, Result};
 use crate::reference::matrix::Matrix;
 use crate::reference::network::Network;
 use crate::reference::scalar::Scalar;
@@ -19,6 +20,36 @@ impl<T: Scalar> DualState<T> {
             plus: z.clone(),
             minus: z,
         }
+    }
+
+    /// Checks that the states fit `net` with a batch of `batch` rows and are finite (for states from elsewhere).
+    pub fn validate(&self, net: &Network<T>, batch: usize) -> Result<()> {
+        let widths = net.widths();
+        if self.plus.len() != widths.len() || self.minus.len() != widths.len() {
+            return Err(Error::Shape {
+                what: "number of state layers".into(),
+                expected: (widths.len(), 1),
+                got: (self.plus.len().min(self.minus.len()), 1),
+            });
+        }
+        for (k, &w) in widths.iter().enumerate() {
+            for (name, m) in [("z_plus", &self.plus[k]), ("z_minus", &self.minus[k])] {
+                if m.shape() != (batch, w) {
+                    return Err(Error::Shape {
+                        what: format!("{name}.{k}"),
+                        expected: (batch, w),
+                        got: m.shape(),
+                    });
+                }
+                if let Some(index) = m.first_non_finite() {
+                    return Err(Error::NonFinite {
+                        what: format!("{name}.{k}"),
+                        index,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Number of weight layers L.

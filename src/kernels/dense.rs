@@ -1,0 +1,102 @@
+//! The dense products, all through [`faer::linalg::matmul::matmul`], and the feed-forward pass.
+//!
+//! States are column-major `[n, B]`; weights are the reference's row-major `[out, in]`, which faer reads as a
+//! row-major view of W (forward) or a column-major view of W^T (feedback): neither is copied.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+
+use crate::reference::Network;
+
+use super::elementwise::bias_activate;
+use super::workspace::Workspace;
+use super::KernelFloat;
+
+/// dst `[out, B]` = W `[out, in]` src `[in, B]` (no bias).
+pub(crate) fn forward_product<T: KernelFloat>(
+    w: &[T],
+    out: usize,
+    inp: usize,
+    src: &[T],
+    batch: usize,
+    dst: &mut [T],
+    par: Par,
+) {
+    matmul(
+        MatMut::from_column_major_slice_mut(&mut dst[..out * batch], out, batch),
+        Accum::Replace,
+        MatRef::from_row_major_slice(w, out, inp),
+        MatRef::from_column_major_slice(&src[..inp * batch], inp, batch),
+        T::one(),
+        par,
+    );
+}
+
+/// dst `[in, B]` = W^T `[in, out]` src `[out, B]` (the feedback W^T delta).
+pub(crate) fn feedback_product<T: KernelFloat>(
+    w: &[T],
+    out: usize,
+    inp: usize,
+    src: &[T],
+    batch: usize,
+    dst: &mut [T],
+    par: Par,
+) {
+    matmul(
+        MatMut::from_column_major_slice_mut(&mut dst[..inp * batch], inp, batch),
+        Accum::Replace,
+        MatRef::from_column_major_slice(w, inp, out),
+        MatRef::from_column_major_slice(&src[..out * batch], out, batch),
+        T::one(),
+        par,
+    );
+}
+
+/// G `[out, in]` (row-major, the layout of W) = scale * e `[out, B]` z^T `[B, in]` (a weight gradient).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gradient_product<T: KernelFloat>(
+    e: &[T],
+    out: usize,
+    z: &[T],
+    inp: usize,
+    batch: usize,
+    scale: T,
+    g: &mut [T],
+    par: Par,
+) {
+    matmul(
+        MatMut::from_row_major_slice_mut(g, out, inp),
+        Accum::Replace,
+        MatRef::from_column_major_slice(&e[..out * batch], out, batch),
+        MatRef::from_column_major_slice(&z[..inp * batch], inp, batch).transpose(),
+        scale,
+        par,
+    );
+}
+
+/// Feed-forward pass ([`Network::forward`]'s twin): fills `ws.a[k]` with a_k = W_{k-1} z_{k-1} + b_{k-1} and
+/// `ws.plus[k]` with z_k for k = 1..=L (x is z_0, row-major `[batch, in]`). Returns the feed-forward scale of
+/// [`crate::reference::infer`]: max(1, max_k max |z_k|), and records each layer's max |z_k| in the tags.
+pub fn forward<T: KernelFloat>(
+    net: &Network<T>,
+    ws: &mut Workspace<T>,
+    x: &[T],
+    batch: usize,
+    par: Par,
+) -> f64 {
+    let depth = net.depth();
+    let mut scale = 1.0f64;
+    for k in 1..=depth {
+        let (out, inp) = (ws.widths[k], ws.widths[k - 1]);
+        let len = out * batch;
+        let src: &[T] = if k == 1 { x } else { &ws.plus[k - 1] };
+        let layer = &net.layers[k - 1];
+        forward_product(layer.w.as_slice(), out, inp, src, batch, &mut ws.a[k], par);
+        let act = (k < depth).then_some(net.activation);
+        let m = bias_activate(act, &layer.b, &mut ws.a[k][..len], &mut ws.plus[k][..len]);
+        ws.tags.layer_max[k] = m;
+        ws.tags.layer_non_finite[k] = !m.is_finite();
+        scale = scale.max(m);
+    }
+    scale
+}

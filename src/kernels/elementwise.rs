@@ -1,0 +1,336 @@
+//! Fused elementwise passes: each reads its inputs once and writes every derived state in the same loop.
+//!
+//! The rules themselves are the reference's: activations call [`Activation::apply`]/[`Activation::derivative`]
+//! on a variant fixed outside the loop (so the match folds away), the hidden nudges come from
+//! [`HiddenRule`](crate::reference::method::HiddenRule) and the output rules mirror
+//! [`output_states`](crate::reference::update::output_states) operation for operation.
+
+use crate::reference::scalar::to_f64;
+use crate::reference::{Activation, Loss};
+
+use super::KernelFloat;
+
+/// An activation whose variant is known at compile time.
+pub(crate) trait Unit<T: KernelFloat>: Copy {
+    fn f(self, x: T) -> T;
+    fn df(self, x: T) -> T;
+}
+
+macro_rules! unit {
+    ($name:ident, $variant:expr) => {
+        #[derive(Clone, Copy)]
+        pub(crate) struct $name;
+        impl<T: KernelFloat> Unit<T> for $name {
+            #[inline(always)]
+            fn f(self, x: T) -> T {
+                $variant.apply(x)
+            }
+            #[inline(always)]
+            fn df(self, x: T) -> T {
+                $variant.derivative(x)
+            }
+        }
+    };
+}
+
+unit!(IdentityUnit, Activation::Identity);
+unit!(ReluUnit, Activation::Relu);
+unit!(TanhUnit, Activation::Tanh);
+unit!(SigmoidUnit, Activation::Sigmoid);
+unit!(SoftplusUnit, Activation::Softplus);
+
+#[derive(Clone, Copy)]
+pub(crate) struct LeakyUnit(pub f64);
+impl<T: KernelFloat> Unit<T> for LeakyUnit {
+    #[inline(always)]
+    fn f(self, x: T) -> T {
+        Activation::LeakyRelu { slope: self.0 }.apply(x)
+    }
+    #[inline(always)]
+    fn df(self, x: T) -> T {
+        Activation::LeakyRelu { slope: self.0 }.derivative(x)
+    }
+}
+
+/// Runs `$body` with `$u` bound to the compile-time unit of the activation `$act`.
+macro_rules! with_unit {
+    ($act:expr, $u:ident => $body:expr) => {
+        match $act {
+            $crate::reference::Activation::Identity => {
+                let $u = $crate::kernels::elementwise::IdentityUnit;
+                $body
+            }
+            $crate::reference::Activation::Relu => {
+                let $u = $crate::kernels::elementwise::ReluUnit;
+                $body
+            }
+            $crate::reference::Activation::LeakyRelu { slope } => {
+                let $u = $crate::kernels::elementwise::LeakyUnit(slope);
+                $body
+            }
+            $crate::reference::Activation::Tanh => {
+                let $u = $crate::kernels::elementwise::TanhUnit;
+                $body
+            }
+            $crate::reference::Activation::Sigmoid => {
+                let $u = $crate::kernels::elementwise::SigmoidUnit;
+                $body
+            }
+            $crate::reference::Activation::Softplus => {
+                let $u = $crate::kernels::elementwise::SoftplusUnit;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_unit;
+
+/// Largest |x| with NaN propagating, as [`crate::reference::matrix::max_abs`].
+#[inline(always)]
+fn fold_max_abs<T: KernelFloat>(m: T, x: T) -> T {
+    if x.is_nan() || m.is_nan() {
+        T::nan()
+    } else {
+        m.max(x.abs())
+    }
+}
+
+/// Feed-forward epilogue of layer k: a += b (per row), z = f(a) (or z = a on the linear output layer).
+/// Returns max |z| (NaN if any z is NaN).
+pub(crate) fn bias_activate<T: KernelFloat>(
+    act: Option<Activation>,
+    bias: &[T],
+    a: &mut [T],
+    z: &mut [T],
+) -> f64 {
+    let n = bias.len();
+    let mut m = T::zero();
+    match act {
+        None => {
+            for (ac, zc) in a.chunks_exact_mut(n).zip(z.chunks_exact_mut(n)) {
+                for ((ai, zi), &bi) in ac.iter_mut().zip(zc.iter_mut()).zip(bias) {
+                    *ai = *ai + bi;
+                    *zi = *ai;
+                    m = fold_max_abs(m, *ai);
+                }
+            }
+        }
+        Some(act) => with_unit!(act, u => {
+            for (ac, zc) in a.chunks_exact_mut(n).zip(z.chunks_exact_mut(n)) {
+                for ((ai, zi), &bi) in ac.iter_mut().zip(zc.iter_mut()).zip(bias) {
+                    *ai = *ai + bi;
+                    let v = Unit::<T>::f(u, *ai);
+                    *zi = v;
+                    m = fold_max_abs(m, v);
+                }
+            }
+        }),
+    }
+    to_f64(m)
+}
+
+/// a += b per row (the bias of a cached pre-activation).
+pub(crate) fn add_bias<T: KernelFloat>(bias: &[T], a: &mut [T]) {
+    for ac in a.chunks_exact_mut(bias.len()) {
+        for (ai, &bi) in ac.iter_mut().zip(bias) {
+            *ai = *ai + bi;
+        }
+    }
+}
+
+/// out = v * f'(a) elementwise (D delta for the Eq. 20 variants).
+pub(crate) fn times_derivative<T: KernelFloat>(act: Activation, v: &[T], a: &[T], out: &mut [T]) {
+    with_unit!(act, u => {
+        for ((o, &vi), &ai) in out.iter_mut().zip(v).zip(a) {
+            *o = vi * Unit::<T>::df(u, ai);
+        }
+    })
+}
+
+/// Initial dual state of a layer from its feed-forward activations z: z+ = z- = z, zbar = alpha z + abar z,
+/// delta = z - z. Returns whether zbar equals z bitwise (then products computed from z stay valid for zbar).
+pub(crate) fn init_state<T: KernelFloat>(
+    z: &[T],
+    alpha: T,
+    abar: T,
+    minus: Option<&mut [T]>,
+    zbar: &mut [T],
+    delta: Option<&mut [T]>,
+) -> bool {
+    let mut same = true;
+    for (zb, &zi) in zbar.iter_mut().zip(z) {
+        let v = alpha * zi + abar * zi;
+        same &= v.bits() == zi.bits();
+        *zb = v;
+    }
+    if let Some(minus) = minus {
+        minus.copy_from_slice(z);
+    }
+    if let Some(delta) = delta {
+        for (d, &zi) in delta.iter_mut().zip(z) {
+            // z - z as the reference's delta (0, or NaN for an infinite z).
+            #[allow(clippy::eq_op)]
+            let d0 = zi - zi;
+            *d = d0;
+        }
+    }
+    same
+}
+
+/// What one layer update did.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PassStats {
+    /// Some bit of z+ or z- changed.
+    pub state_changed: bool,
+    pub zbar_changed: bool,
+    pub delta_changed: bool,
+    /// Largest |z| over both new states (NaN and infinities excluded: see `non_finite`).
+    pub max_abs: f64,
+    pub non_finite: bool,
+    /// Largest |new - old| over both states.
+    pub change: f64,
+}
+
+/// The fused update of one layer: (z+, z-) = rule(i) for every element i, then zbar, delta, the change flags and
+/// the verdict's statistics, in one pass. `rule` is the only thing that differs between layers and variants.
+#[inline(always)]
+pub(crate) fn update_states<T: KernelFloat>(
+    rule: impl Fn(usize) -> (T, T),
+    alpha: T,
+    abar: T,
+    plus: &mut [T],
+    minus: &mut [T],
+    zbar: &mut [T],
+    delta: &mut [T],
+) -> PassStats {
+    let len = plus.len();
+    let (minus, zbar, delta) = (&mut minus[..len], &mut zbar[..len], &mut delta[..len]);
+    let (mut state_diff, mut zbar_diff, mut delta_diff) = (0u64, 0u64, 0u64);
+    let (mut max_abs, mut change) = (T::zero(), T::zero());
+    let mut finite = true;
+    for i in 0..len {
+        let (p, m) = rule(i);
+        let zb = alpha * p + abar * m;
+        let d = p - m;
+        state_diff |= (p.bits() ^ plus[i].bits()) | (m.bits() ^ minus[i].bits());
+        zbar_diff |= zb.bits() ^ zbar[i].bits();
+        delta_diff |= d.bits() ^ delta[i].bits();
+        finite &= p.is_finite() & m.is_finite();
+        max_abs = max_abs.max(p.abs()).max(m.abs());
+        change = change.max((p - plus[i]).abs()).max((m - minus[i]).abs());
+        plus[i] = p;
+        minus[i] = m;
+        zbar[i] = zb;
+        delta[i] = d;
+    }
+    PassStats {
+        state_changed: state_diff != 0,
+        zbar_changed: zbar_diff != 0,
+        delta_changed: delta_diff != 0,
+        max_abs: to_f64(max_abs),
+        non_finite: !finite,
+        change: to_f64(change),
+    }
+}
+
+/// g = beta l'(z) for every column (sample) of the `[n, B]` output z, as
+/// [`Loss::weighted_gradient`]: (z - y) beta, or (softmax(z) - y) beta.
+pub(crate) fn weighted_gradient<T: KernelFloat>(
+    loss: Loss,
+    z: &[T],
+    y: &[T],
+    beta: T,
+    n: usize,
+    g: &mut [T],
+) {
+    match loss {
+        Loss::LeastSquares => {
+            for ((gi, &zi), &yi) in g.iter_mut().zip(z).zip(y) {
+                *gi = (zi - yi) * beta;
+            }
+        }
+        Loss::SoftmaxCrossEntropy => {
+            for ((gc, zc), yc) in g
+                .chunks_exact_mut(n)
+                .zip(z.chunks_exact(n))
+                .zip(y.chunks_exact(n))
+            {
+                let lse = log_sum_exp(zc);
+                for ((gi, &zi), &yi) in gc.iter_mut().zip(zc).zip(yc) {
+                    *gi = ((zi - lse).exp() - yi) * beta;
+                }
+            }
+        }
+    }
+}
+
+/// Unweighted l'(z) (g with beta = 1, without the multiplication).
+pub(crate) fn loss_gradient<T: KernelFloat>(loss: Loss, z: &[T], y: &[T], n: usize, g: &mut [T]) {
+    match loss {
+        Loss::LeastSquares => {
+            for ((gi, &zi), &yi) in g.iter_mut().zip(z).zip(y) {
+                *gi = zi - yi;
+            }
+        }
+        Loss::SoftmaxCrossEntropy => {
+            for ((gc, zc), yc) in g
+                .chunks_exact_mut(n)
+                .zip(z.chunks_exact(n))
+                .zip(y.chunks_exact(n))
+            {
+                let lse = log_sum_exp(zc);
+                for ((gi, &zi), &yi) in gc.iter_mut().zip(zc).zip(yc) {
+                    *gi = (zi - lse).exp() - yi;
+                }
+            }
+        }
+    }
+}
+
+/// Unweighted loss summed over the batch, in the reference's order ([`Loss::value`]).
+pub(crate) fn loss_value<T: KernelFloat>(loss: Loss, z: &[T], y: &[T], n: usize) -> T {
+    let half = crate::reference::scalar::c::<T>(0.5);
+    let mut total = T::zero();
+    for (zc, yc) in z.chunks_exact(n).zip(y.chunks_exact(n)) {
+        total = total
+            + match loss {
+                Loss::LeastSquares => zc
+                    .iter()
+                    .zip(yc)
+                    .fold(T::zero(), |acc, (&a, &t)| acc + half * (a - t) * (a - t)),
+                Loss::SoftmaxCrossEntropy => {
+                    let lse = log_sum_exp(zc);
+                    zc.iter()
+                        .zip(yc)
+                        .fold(T::zero(), |acc, (&a, &t)| acc + t * (lse - a))
+                }
+            };
+    }
+    total
+}
+
+fn log_sum_exp<T: KernelFloat>(col: &[T]) -> T {
+    let m = col.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+    m + col.iter().fold(T::zero(), |s, &v| s + (v - m).exp()).ln()
+}
+
+/// Row sums of an `[n, B]` column-major matrix times `scale`, summed over the batch in order (as
+/// `column_sums` of the reference's row-major `[B, n]`), written to `out` (length n).
+pub(crate) fn row_sums_scaled<T: KernelFloat>(m: &[T], n: usize, scale: T, out: &mut [T]) {
+    out.iter_mut().for_each(|o| *o = T::zero());
+    for col in m.chunks_exact(n) {
+        for (o, &v) in out.iter_mut().zip(col) {
+            *o = *o + v;
+        }
+    }
+    out.iter_mut().for_each(|o| *o = *o * scale);
+}
+
+/// v *= f'(a) elementwise, in place (the back-propagated error through a hidden layer).
+pub(crate) fn scale_by_derivative<T: KernelFloat>(act: Activation, v: &mut [T], a: &[T]) {
+    with_unit!(act, u => {
+        for (vi, &ai) in v.iter_mut().zip(a) {
+            *vi = *vi * Unit::<T>::df(u, ai);
+        }
+    })
+}

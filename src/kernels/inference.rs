@@ -1,0 +1,390 @@
+//! The dual-propagation inference sweep ([`crate::reference::infer`]'s twin) for every method, output rule,
+//! schedule and K, with cached products and an exact early exit.
+//!
+//! # Cached products
+//! A layer update needs a_k = W_{k-1} zbar_{k-1} + b_{k-1} and, for hidden layers, the feedback
+//! b_k = W_k^T delta_{k+1} (W_k^T (D_{k+1} delta_{k+1}) for the Eq. 20 variants, D_{k+1} = f'(a_{k+1})).
+//! Each is a pure function of the states it reads, and faer's product is deterministic for fixed inputs, so a
+//! product is recomputed only when an input changed bitwise since it was last computed: every fused update
+//! reports whether zbar_k or delta_k changed (any bit), and version numbers in the workspace track the rest.
+//! This gives the costs of the paper's remark without special cases: from the feed-forward states the first
+//! iteration of the up-down schedule costs one feedback product per hidden layer (the up-sweep sees delta = 0
+//! and changes nothing), and DP+ at alpha in {0, 1} leaves zbar bitwise unchanged, so later iterations cost no
+//! product at all.
+//!
+//! # Early exit
+//! An iteration that changes no bit of any state leaves every input of the next iteration as it was, so the next
+//! iteration repeats it exactly, and so on to K. With [`KernelOptions::early_exit`] the sweep stops there and
+//! reports the iterations it ran; the states, the gradient and the verdict are bitwise those of running all K.
+//!
+//! # Verdict (where it may differ from the reference)
+//! Divergence and non-finite states are judged after every iteration exactly as the reference does (non-finite
+//! first, then the growth bound `divergence_growth` x the feed-forward scale, lowest layer first). For a run
+//! that survives all K iterations the kernel does not run the reference's extra probe pass; it judges the last
+//! iteration it ran instead:
+//! - that iteration changed no bit: `Converged { exact: true }` (the reference's probe would find the same);
+//! - otherwise its largest change (relative to the scale) at most 16 ulps: `Converged { exact: false }`;
+//! - otherwise `Bounded { residual }` with that change as the residual (the reference reports the change one
+//!   more pass would make, usually a little smaller).
+//!
+//! `Converged::iterations` is the last iteration whose change exceeded 16 ulps. The kernel measures an
+//! iteration's change as the largest change of any single layer update in it, where the reference compares the
+//! states at the start and the end of the iteration (they agree for layers updated once per iteration). So
+//! after K = 1 the kernel says `Bounded` where the reference's probe may find `Converged` (DP+ at alpha in
+//! {0, 1} needs one more iteration to show it is exact), and a non-finite value that only the probe would
+//! produce is not reported.
+
+use faer::Par;
+
+use crate::reference::inference::fixed_point_tolerance;
+use crate::reference::method::{Placement, Schedule};
+use crate::reference::scalar::c;
+use crate::reference::{Config, DualState, Gradients, Network, OutputRule, Verdict};
+
+use super::dense::{feedback_product, forward_product};
+use super::elementwise::with_unit;
+use super::elementwise::{
+    add_bias, init_state, times_derivative, update_states, weighted_gradient, PassStats, Unit,
+};
+use super::workspace::{Workspace, STALE};
+use super::{KernelFloat, KernelOptions};
+
+/// Result of [`super::infer_batch`]: the final states (layer 0 = the clamped input), the gradient estimate,
+/// the verdict and the number of iterations actually run (less than K after an early exit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelInference<T> {
+    pub states: DualState<T>,
+    pub gradient: Gradients<T>,
+    pub verdict: Verdict,
+    pub iterations_run: usize,
+}
+
+/// How a sweep ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepOutcome {
+    pub verdict: Verdict,
+    pub iterations_run: usize,
+}
+
+/// Sets the dual states to the feed-forward states left in the workspace by [`super::dense::forward`]
+/// (z+ = z- = z, zbar = alpha z + abar z, delta = 0, feedback 0) and tags which products are valid.
+fn init_from_feed_forward<T: KernelFloat>(
+    net: &Network<T>,
+    cfg: &Config,
+    ws: &mut Workspace<T>,
+    x: &[T],
+    y: &[T],
+    batch: usize,
+) {
+    let depth = net.depth();
+    let alpha = c::<T>(cfg.alpha);
+    let abar = T::one() - alpha;
+    let w = &ws.widths;
+    let tags = &mut ws.tags;
+    tags.zbar_ver.iter_mut().for_each(|v| *v = 0);
+    tags.delta_ver.iter_mut().for_each(|v| *v = 0);
+    tags.a_ver.iter_mut().for_each(|v| *v = 0);
+    let same0 = init_state(x, alpha, abar, None, &mut ws.zbar[0][..w[0] * batch], None);
+    tags.a_src[1] = if same0 { 0 } else { STALE };
+    for k in 1..=depth {
+        let len = w[k] * batch;
+        let same = init_state(
+            &ws.plus[k][..len],
+            alpha,
+            abar,
+            Some(&mut ws.minus[k][..len]),
+            &mut ws.zbar[k][..len],
+            Some(&mut ws.delta[k][..len]),
+        );
+        if k < depth {
+            tags.a_src[k + 1] = if same { 0 } else { STALE };
+            // W^T 0 = 0 exactly (the reference's dot products of zeros are +0 too).
+            ws.fb[k][..len].iter_mut().for_each(|v| *v = T::zero());
+            tags.fb_src_delta[k] = 0;
+            tags.fb_src_a[k] = 0;
+        }
+    }
+    if cfg.output_rule() == OutputRule::Eq16FrozenGradient {
+        let len = w[depth] * batch;
+        weighted_gradient(
+            net.loss,
+            &ws.plus[depth][..len],
+            &y[..len],
+            c::<T>(cfg.beta),
+            w[depth],
+            &mut ws.frozen[..len],
+        );
+    }
+}
+
+/// Brings a_k up to date with zbar_{k-1}.
+pub(crate) fn ensure_pre_activation<T: KernelFloat>(
+    net: &Network<T>,
+    ws: &mut Workspace<T>,
+    k: usize,
+    batch: usize,
+    par: Par,
+) {
+    let src_ver = ws.tags.zbar_ver[k - 1];
+    if ws.tags.a_src[k] == src_ver {
+        return;
+    }
+    let (out, inp) = (ws.widths[k], ws.widths[k - 1]);
+    let layer = &net.layers[k - 1];
+    forward_product(
+        layer.w.as_slice(),
+        out,
+        inp,
+        &ws.zbar[k - 1],
+        batch,
+        &mut ws.a[k],
+        par,
+    );
+    add_bias(&layer.b, &mut ws.a[k][..out * batch]);
+    ws.tags.a_src[k] = src_ver;
+    ws.tags.a_ver[k] += 1;
+}
+
+/// Brings the feedback fb_k into hidden layer k up to date with delta_{k+1} (and a_{k+1} when it carries D).
+fn ensure_feedback<T: KernelFloat>(
+    net: &Network<T>,
+    ws: &mut Workspace<T>,
+    k: usize,
+    through: bool,
+    batch: usize,
+    par: Par,
+) {
+    // D_L = 1 on the linear output layer: only hidden layers carry a derivative.
+    let through = through && k + 1 < net.depth();
+    if through {
+        ensure_pre_activation(net, ws, k + 1, batch, par);
+    }
+    let tags = &ws.tags;
+    if tags.fb_src_delta[k] == tags.delta_ver[k + 1]
+        && (!through || tags.fb_src_a[k] == tags.a_ver[k + 1])
+    {
+        return;
+    }
+    let (out, inp) = (ws.widths[k + 1], ws.widths[k]);
+    let len = out * batch;
+    let w = net.layers[k].w.as_slice();
+    if through {
+        let [tmp, _] = &mut ws.tmp;
+        times_derivative(
+            net.activation,
+            &ws.delta[k + 1][..len],
+            &ws.a[k + 1][..len],
+            &mut tmp[..len],
+        );
+        feedback_product(w, out, inp, tmp, batch, &mut ws.fb[k], par);
+    } else {
+        feedback_product(w, out, inp, &ws.delta[k + 1], batch, &mut ws.fb[k], par);
+    }
+    ws.tags.fb_src_delta[k] = ws.tags.delta_ver[k + 1];
+    ws.tags.fb_src_a[k] = ws.tags.a_ver[k + 1];
+}
+
+/// Updates hidden layer k < L in place ([`crate::reference::update::update_layer`]'s twin).
+fn update_hidden<T: KernelFloat>(
+    net: &Network<T>,
+    cfg: &Config,
+    ws: &mut Workspace<T>,
+    k: usize,
+    batch: usize,
+    par: Par,
+) -> PassStats {
+    let rule = cfg.method.hidden_rule(cfg.alpha);
+    ensure_pre_activation(net, ws, k, batch, par);
+    ensure_feedback(net, ws, k, rule.feedback_through_derivative, batch, par);
+    let alpha = c::<T>(cfg.alpha);
+    let abar = T::one() - alpha;
+    let (pw, mw) = (c::<T>(rule.plus), c::<T>(rule.minus));
+    let len = ws.widths[k] * batch;
+    let (a, b) = (&ws.a[k][..len], &ws.fb[k][..len]);
+    let (plus, minus, zbar, delta) = (
+        &mut ws.plus[k][..len],
+        &mut ws.minus[k],
+        &mut ws.zbar[k],
+        &mut ws.delta[k],
+    );
+    with_unit!(net.activation, u => match rule.placement {
+        Placement::InsideActivation => update_states(
+            |i| (u.f(a[i] + pw * b[i]), u.f(a[i] - mw * b[i])),
+            alpha, abar, plus, minus, zbar, delta,
+        ),
+        Placement::OutsideActivation => update_states(
+            |i| {
+                let fa = u.f(a[i]);
+                (fa + pw * b[i], fa - mw * b[i])
+            },
+            alpha, abar, plus, minus, zbar, delta,
+        ),
+    })
+}
+
+/// Updates the linear output layer L in place ([`crate::reference::update::output_states`]'s twin).
+fn update_output<T: KernelFloat>(
+    net: &Network<T>,
+    cfg: &Config,
+    ws: &mut Workspace<T>,
+    y: &[T],
+    batch: usize,
+    par: Par,
+) -> PassStats {
+    let depth = net.depth();
+    ensure_pre_activation(net, ws, depth, batch, par);
+    let n = ws.widths[depth];
+    let len = n * batch;
+    let alpha = c::<T>(cfg.alpha);
+    let abar = T::one() - alpha;
+    let beta = c::<T>(cfg.beta);
+    let rule = cfg.output_rule();
+    let [g_buf, _] = &mut ws.tmp;
+    let a = &ws.a[depth][..len];
+    let y = &y[..len];
+    if matches!(rule, OutputRule::Eq16 | OutputRule::OriginalLinearized) {
+        weighted_gradient(net.loss, a, y, beta, n, &mut g_buf[..len]);
+    }
+    let (plus, minus, zbar, delta) = (
+        &mut ws.plus[depth][..len],
+        &mut ws.minus[depth],
+        &mut ws.zbar[depth],
+        &mut ws.delta[depth],
+    );
+    let linear_in_g = |g: &[T], wp: T, wm: T, plus, minus, zbar, delta| {
+        update_states(
+            |i| (a[i] - wp * g[i], a[i] + wm * g[i]),
+            alpha,
+            abar,
+            plus,
+            minus,
+            zbar,
+            delta,
+        )
+    };
+    match rule {
+        OutputRule::Eq16 => linear_in_g(&g_buf[..len], abar, alpha, plus, minus, zbar, delta),
+        OutputRule::Eq16FrozenGradient => {
+            linear_in_g(&ws.frozen[..len], abar, alpha, plus, minus, zbar, delta)
+        }
+        OutputRule::OriginalLinearized => {
+            linear_in_g(&g_buf[..len], alpha, abar, plus, minus, zbar, delta)
+        }
+        OutputRule::OriginalExact => {
+            let (ab, bb) = (alpha * beta, abar * beta);
+            let one = T::one();
+            update_states(
+                |i| {
+                    (
+                        (a[i] + ab * y[i]) / (one + ab),
+                        (a[i] - bb * y[i]) / (one - bb),
+                    )
+                },
+                alpha,
+                abar,
+                plus,
+                minus,
+                zbar,
+                delta,
+            )
+        }
+    }
+}
+
+/// Runs K iterations of `order` (the schedule's layer order) from the feed-forward states in the workspace
+/// (left by [`super::dense::forward`] with the same `x`), then judges the run. `scale` is the feed-forward scale
+/// that [`super::dense::forward`] returned. The workspace then holds the final states.
+#[allow(clippy::too_many_arguments)]
+pub fn infer<T: KernelFloat>(
+    net: &Network<T>,
+    cfg: &Config,
+    order: &[usize],
+    ws: &mut Workspace<T>,
+    x: &[T],
+    y: &[T],
+    batch: usize,
+    scale: f64,
+    opts: &KernelOptions,
+) -> SweepOutcome {
+    let par = opts.par();
+    let depth = net.depth();
+    init_from_feed_forward(net, cfg, ws, x, y, batch);
+    let bound = cfg.divergence_growth * scale;
+    let tol = fixed_point_tolerance::<T>();
+    let mut settled = 0;
+    let mut last_change = 0.0f64;
+    let mut last_unchanged = false;
+    let mut run = 0;
+    for iteration in 1..=cfg.iterations {
+        run = iteration;
+        let mut any_change = false;
+        let mut change = 0.0f64;
+        for &k in order {
+            let stats = if k == depth {
+                update_output(net, cfg, ws, y, batch, par)
+            } else {
+                update_hidden(net, cfg, ws, k, batch, par)
+            };
+            let tags = &mut ws.tags;
+            tags.zbar_ver[k] += stats.zbar_changed as u64;
+            tags.delta_ver[k] += stats.delta_changed as u64;
+            tags.layer_max[k] = stats.max_abs;
+            tags.layer_non_finite[k] = stats.non_finite;
+            any_change |= stats.state_changed;
+            change = change.max(stats.change);
+        }
+        if let Some(verdict) = judge_iteration(ws, depth, iteration, bound) {
+            return SweepOutcome {
+                verdict,
+                iterations_run: iteration,
+            };
+        }
+        if change / scale > tol {
+            settled = iteration;
+        }
+        last_change = change;
+        last_unchanged = !any_change;
+        if last_unchanged && opts.early_exit {
+            break;
+        }
+    }
+    let residual = last_change / scale;
+    let verdict = if last_unchanged || residual <= tol {
+        Verdict::Converged {
+            iterations: settled,
+            exact: last_unchanged,
+        }
+    } else {
+        Verdict::Bounded { residual }
+    };
+    SweepOutcome {
+        verdict,
+        iterations_run: run,
+    }
+}
+
+/// The reference's per-iteration check: non-finite states first (lowest layer), then the growth bound.
+fn judge_iteration<T: KernelFloat>(
+    ws: &Workspace<T>,
+    depth: usize,
+    iteration: usize,
+    bound: f64,
+) -> Option<Verdict> {
+    let tags = &ws.tags;
+    if let Some(layer) = (1..=depth).find(|&k| tags.layer_non_finite[k]) {
+        return Some(Verdict::NonFinite { iteration, layer });
+    }
+    (1..=depth)
+        .find(|&k| tags.layer_max[k] > bound)
+        .map(|layer| Verdict::Diverged {
+            iteration,
+            layer,
+            max_abs: tags.layer_max[layer],
+            bound,
+        })
+}
+
+/// The layer order of a schedule (allocates; callers keep it).
+pub fn layer_order(schedule: Schedule, depth: usize) -> Vec<usize> {
+    schedule.layer_order(depth)
+}

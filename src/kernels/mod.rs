@@ -1,0 +1,96 @@
+//! Fast f32/f64 kernels with the meaning of [`crate::reference`]: feed-forward, every dual-propagation variant's
+//! inference sweep, the gradient estimates, back-propagation and Adam, batched and backed by faer.
+//!
+//! Layout: a batch is a block of columns. A state of width n for B samples is an `[n, B]` column-major matrix,
+//! which is the same buffer as the reference's row-major `[B, n]` [`Matrix`](crate::reference::Matrix), so
+//! conversion is a reinterpretation. Weights keep the reference's row-major `[out, in]` layout (faer takes the
+//! strided view), so a [`Network`](crate::reference::Network) is used as it is.
+//!
+//! Every dense product goes through [`faer::linalg::matmul::matmul`]; the nudges, activations, means, differences
+//! and the verdict's statistics are fused into one pass over each state ([`elementwise`]). All buffers live in a
+//! [`Workspace`] sized once for the widths and the largest batch, so an inference or training step allocates
+//! nothing. The variants differ in one place, as in the reference: [`Method::hidden_rule`] and
+//! [`Config::output_rule`] are read, never re-stated.
+//!
+//! Each kernel names its reference twin:
+//!
+//! | kernel | reference |
+//! | --- | --- |
+//! | [`dense::forward`] | [`Network::forward`](crate::reference::Network::forward) |
+//! | [`inference::infer`] | [`reference::infer`](crate::reference::infer) |
+//! | [`gradient::dual_gradient`] | [`reference::dual_gradient`](crate::reference::dual_gradient) |
+//! | [`gradient::backprop`] | [`reference::backprop`](crate::reference::backprop) |
+//! | [`adam::update`] | [`AdamState::update`](crate::reference::AdamState::update) |
+//! | [`Trainer::step`] | [`reference::train_step`](crate::reference::train_step) |
+//!
+//! See `docs/kernels.md` for the design (caching of products, exact early exit, tolerances).
+//!
+//! [`Method::hidden_rule`]: crate::reference::Method::hidden_rule
+//! [`Config::output_rule`]: crate::reference::Config::output_rule
+
+// The kernels spell out `x = x + y` as the reference does (its Scalar has no `+=`), so the two read alike.
+#![allow(clippy::assign_op_pattern)]
+
+pub mod adam;
+pub mod dense;
+pub mod elementwise;
+pub mod gradient;
+pub mod inference;
+pub mod trainer;
+pub mod workspace;
+
+pub use inference::KernelInference;
+pub use trainer::{infer_batch, infer_batch_with, KernelStep, Trainer};
+pub use workspace::Workspace;
+
+use crate::reference::Scalar;
+
+/// The float types the kernels run in: `f32` and `f64`.
+pub trait KernelFloat: Scalar + faer::traits::RealField + Copy {
+    /// The bit pattern, widened to 64 bits (used for the exact "nothing changed" test).
+    fn bits(self) -> u64;
+}
+
+impl KernelFloat for f32 {
+    #[inline(always)]
+    fn bits(self) -> u64 {
+        self.to_bits() as u64
+    }
+}
+
+impl KernelFloat for f64 {
+    #[inline(always)]
+    fn bits(self) -> u64 {
+        self.to_bits()
+    }
+}
+
+/// Tuning knobs shared by every kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelOptions {
+    /// Threads for faer's matrix multiply and the Adam update (1 = sequential).
+    pub threads: usize,
+    /// Stop an inference as soon as a whole iteration leaves every state bitwise unchanged
+    /// (results are bitwise identical either way; see [`inference`]).
+    pub early_exit: bool,
+}
+
+impl Default for KernelOptions {
+    fn default() -> Self {
+        Self {
+            threads: 2,
+            early_exit: true,
+        }
+    }
+}
+
+impl KernelOptions {
+    /// faer's parallelism for this knob.
+    pub fn par(&self) -> faer::Par {
+        if self.threads <= 1 {
+            faer::Par::Seq
+        } else {
+            faer::Par::rayon(self.threads)
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The trainer against the reference: back-propagation gradients, training trajectories, checkpoint/resume,
+//! unwritten elements (NaN-filled outputs and workspace), failed verdicts, and faer's block edges.
+
+mod kernels_common;
+
+use dualprop::kernels::{KernelFloat, KernelOptions, Trainer};
+use dualprop::reference::scalar::to_f64;
+use dualprop::reference::{
+    backprop, train_step, Activation, AdamConfig, AdamState, Config, Estimator, Gradients, Init,
+    Loss, Method, Network,
+};
+use kernels_common::*;
+use proptest::prelude::*;
+
+fn u<T: KernelFloat>() -> f64 {
+    to_f64(T::epsilon()) / 2.0
+}
+
+/// Back-propagation differs from the reference only in the dense products' summation order: per layer, the
+/// errors differ by ~2 (n + 4) u times their magnitude (see tests/kernels_agreement.rs), accumulated over the
+/// 2L products of the forward and backward passes; the gradient's sum over B samples adds B u.
+fn bp_tol<T: KernelFloat>(widths: &[usize], batch: usize, m: f64) -> f64 {
+    let n = *widths.iter().max().unwrap() as f64;
+    let depth = (widths.len() - 1) as f64;
+    2.0 * (2.0 * depth) * (n + 4.0) * u::<T>() * m * m * (1.0 + batch as f64 * u::<T>())
+}
+
+fn grad_slices<T: KernelFloat>(g: &Gradients<T>) -> Vec<&[T]> {
+    g.w.iter()
+        .map(|w| w.as_slice())
+        .chain(g.b.iter().map(|b| &b[..]))
+        .collect()
+}
+
+fn check_backprop<T: KernelFloat>(case: &Case) -> Result<(), TestCaseError> {
+    let (net, x, y) = problem::<T>(case);
+    let (_, g_ref) = backprop(&net, &x, &y);
+    let mut trainer = Trainer::new(
+        &net,
+        Estimator::Backprop,
+        AdamConfig::default(),
+        case.batch + 2,
+    )
+    .unwrap();
+    let (est, bp, verdict) = trainer
+        .gradients(x.as_slice(), y.as_slice(), case.batch)
+        .unwrap();
+    prop_assert!(verdict.is_none());
+    let z = net.forward(&x);
+    let zs: Vec<&[T]> = z.iter().map(|m| m.as_slice()).collect();
+    let tol = bp_tol::<T>(&case.widths, case.batch, magnitude(&zs));
+    for (k, (a, b)) in grad_slices(&bp).iter().zip(grad_slices(&g_ref)).enumerate() {
+        let d = max_diff(a, b);
+        prop_assert!(d <= tol, "gradient part {k}: {d:e} > {tol:e}");
+    }
+    prop_assert_eq!(est, bp);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(200), ..ProptestConfig::default() })]
+
+    #[test]
+    fn backprop_agrees_f64(case in case()) { check_backprop::<f64>(&case)?; }
+
+    #[test]
+    fn backprop_agrees_f32(case in case()) { check_backprop::<f32>(&case)?; }
+}
+
+fn paper_like<T: KernelFloat>(widths: &[usize], seed: u64) -> Network<T> {
+    Network::init(
+        widths,
+        Activation::Relu,
+        Loss::LeastSquares,
+        Init::TorchDefault,
+        seed,
+    )
+    .unwrap()
+}
+
+fn estimators() -> Vec<Estimator> {
+    vec![
+        Estimator::Backprop,
+        Estimator::Dual(Config::new(Method::DpPlus, 0.0, 0.5, 1)),
+        Estimator::Dual(Config::new(Method::DpPlus, 1.0, 0.5, 30)),
+        Estimator::Dual(Config::new(Method::DpPlus, 0.5, 0.5, 3)),
+        Estimator::Dual(Config::new(Method::OriginalDp, 0.0, 0.5, 4)),
+        Estimator::Dual(Config::new(Method::LagrangianSettled, 0.5, 0.2, 2)),
+    ]
+}
+
+/// A few Adam steps of the kernel and the reference stay together. Adam normalises each step to about the
+/// learning rate, so a parameter moves by at most ~lr per step whatever the gradient; the trajectories differ
+/// by the gradients' rounding amplified by at most 1/sqrt(v) (~1/|g|), i.e. by a relative error of the
+/// gradient times lr per step. We allow lr * 1e-3 per step in f64 and lr * 0.5 per step in f32 (relative
+/// gradient errors ~1e-12 and ~1e-4 on these sizes, with a wide margin for entries whose g is tiny, where
+/// Adam's normalisation turns an absolute gradient error into a larger relative one).
+fn trajectory<T: KernelFloat>(rel: f64) {
+    let widths = [7, 12, 9, 4];
+    let batch = 6;
+    for (i, est) in estimators().into_iter().enumerate() {
+        let net0 = paper_like::<T>(&widths, 11 + i as u64);
+        let adam = AdamConfig {
+            learning_rate: 1e-3,
+            ..AdamConfig::default()
+        };
+        let mut trainer = Trainer::new(&net0, est, adam, batch).unwrap();
+        let mut net = net0.clone();
+        let mut state = AdamState::new(&net);
+        for step in 0..5u64 {
+            let (x, y) = batch_data::<T>(&widths, batch, Loss::LeastSquares, step);
+            let r = train_step(&mut net, &est, &adam, &mut state, &x, &y).unwrap();
+            let k = trainer.step(x.as_slice(), y.as_slice(), batch).unwrap();
+            assert!(
+                (k.loss - r.loss).abs() <= 1e-4 * r.loss.abs().max(1.0),
+                "{est:?} loss"
+            );
+            assert_eq!(
+                k.verdict.as_ref().map(|v| v.failed()),
+                r.verdict.as_ref().map(|v| v.failed()),
+                "{est:?}"
+            );
+            let kn = trainer.network();
+            let tol = rel * adam.learning_rate * (step + 1) as f64;
+            for (lk, lr) in kn.layers.iter().zip(&net.layers) {
+                let d = max_diff(lk.w.as_slice(), lr.w.as_slice()).max(max_diff(&lk.b, &lr.b));
+                assert!(
+                    d <= tol,
+                    "{est:?} step {step}: weights differ by {d:e} > {tol:e}"
+                );
+            }
+        }
+        assert_eq!(trainer.adam_state().t, state.t);
+    }
+}
+
+#[test]
+fn trajectory_matches_reference_f64() {
+    trajectory::<f64>(1e-3);
+}
+
+#[test]
+fn trajectory_matches_reference_f32() {
+    trajectory::<f32>(0.5);
+}
+
+/// Saving (network, Adam state) and resuming continues bitwise as if never interrupted.
+fn resume<T: KernelFloat>() {
+    let widths = [5, 8, 8, 3];
+    for est in estimators() {
+        let net = paper_like::<T>(&widths, 3);
+        let mut straight = Trainer::new(&net, est, AdamConfig::default(), 4).unwrap();
+        let mut first = Trainer::new(&net, est, AdamConfig::default(), 4).unwrap();
+        for s in 0..3 {
+            let (x, y) = batch_data::<T>(&widths, 4, Loss::LeastSquares, s);
+            straight.step(x.as_slice(), y.as_slice(), 4).unwrap();
+            first.step(x.as_slice(), y.as_slice(), 4).unwrap();
+        }
+        let mut resumed = Trainer::from_parts(
+            &first.network(),
+            est,
+            AdamConfig::default(),
+            first.adam_state(),
+            4,
+        )
+        .unwrap();
+        for s in 3..6 {
+            let (x, y) = batch_data::<T>(&widths, 4, Loss::LeastSquares, s);
+            let a = straight.step(x.as_slice(), y.as_slice(), 4).unwrap();
+            let b = resumed.step(x.as_slice(), y.as_slice(), 4).unwrap();
+            assert_eq!(a, b);
+        }
+        let (a, b) = (straight.network(), resumed.network());
+        for (la, lb) in a.layers.iter().zip(&b.layers) {
+            assert!(same_bits(la.w.as_slice(), lb.w.as_slice()) && same_bits(&la.b, &lb.b));
+        }
+        assert_eq!(straight.adam_state(), resumed.adam_state());
+    }
+}
+
+#[test]
+fn checkpoint_resume_is_bitwise_f64() {
+    resume::<f64>();
+}
+
+#[test]
+fn checkpoint_resume_is_bitwise_f32() {
+    resume::<f32>();
+}
+
+/// Every element of `predict`'s output is written, whatever it held, and a workspace filled with NaN between
+/// steps (with batches of several sizes below max_batch) trains bitwise like a fresh one.
+#[test]
+fn nan_filled_buffers_are_overwritten() {
+    let widths = [6, 10, 7, 3];
+    for est in estimators() {
+        let net = paper_like::<f64>(&widths, 5);
+        let mut clean = Trainer::new(&net, est, AdamConfig::default(), 9).unwrap();
+        let mut poisoned = Trainer::new(&net, est, AdamConfig::default(), 9).unwrap();
+        for (s, batch) in [9usize, 1, 4, 9, 2].into_iter().enumerate() {
+            let (x, y) = batch_data::<f64>(&widths, batch, Loss::LeastSquares, s as u64);
+            poisoned.poison_workspace();
+            let a = clean.step(x.as_slice(), y.as_slice(), batch).unwrap();
+            let b = poisoned.step(x.as_slice(), y.as_slice(), batch).unwrap();
+            assert_eq!(a, b, "{est:?}");
+            let mut out = vec![f64::NAN; batch * 3];
+            poisoned.poison_workspace();
+            poisoned.predict(x.as_slice(), batch, &mut out).unwrap();
+            assert!(out.iter().all(|v| v.is_finite()));
+            let expect = net_forward_out(&clean.network(), &x);
+            assert!(max_diff(&out, &expect) <= 1e-12);
+            poisoned.poison_workspace();
+            let (e1, b1, v1) = poisoned
+                .gradients(x.as_slice(), y.as_slice(), batch)
+                .unwrap();
+            let (e2, b2, v2) = clean.gradients(x.as_slice(), y.as_slice(), batch).unwrap();
+            assert_eq!((e1, b1, v1), (e2, b2, v2));
+        }
+        let (a, b) = (clean.network(), poisoned.network());
+        for (la, lb) in a.layers.iter().zip(&b.layers) {
+            assert!(same_bits(la.w.as_slice(), lb.w.as_slice()) && same_bits(&la.b, &lb.b));
+        }
+    }
+}
+
+fn net_forward_out(net: &Network<f64>, x: &dualprop::reference::Matrix<f64>) -> Vec<f64> {
+    net.forward(x).pop().unwrap().into_vec()
+}
+
+/// A diverging inference is reported as data and leaves the weights and Adam's state untouched.
+#[test]
+fn failed_verdict_does_not_update() {
+    let widths = [4, 6, 6, 2];
+    // Large weights and original DP with abar beta close to 1 blow the states up within a few iterations.
+    let mut net = paper_like::<f64>(&widths, 9);
+    for l in &mut net.layers {
+        l.w.as_mut_slice().iter_mut().for_each(|w| *w *= 6.0);
+    }
+    let cfg = Config::new(Method::OriginalDp, 0.0, 0.95, 30);
+    let est = Estimator::Dual(cfg);
+    let (x, y) = batch_data::<f64>(&widths, 3, Loss::LeastSquares, 1);
+    let mut reference = net.clone();
+    let mut state = AdamState::new(&net);
+    let r = train_step(
+        &mut reference,
+        &est,
+        &AdamConfig::default(),
+        &mut state,
+        &x,
+        &y,
+    )
+    .unwrap();
+    assert!(r.verdict.as_ref().unwrap().failed(), "{:?}", r.verdict);
+    let mut trainer = Trainer::new(&net, est, AdamConfig::default(), 3).unwrap();
+    let k = trainer.step(x.as_slice(), y.as_slice(), 3).unwrap();
+    assert!(k.verdict.as_ref().unwrap().failed());
+    assert_eq!(trainer.network(), net);
+    assert_eq!(trainer.adam_state(), AdamState::new(&net));
+}
+
+/// Sizes on both sides of faer's register and cache block edges (15/16/17, 63/64/65, 127/128/129), batch 1 and
+/// odd batches: DP+ and back-propagation gradients against the reference, f32 and f64.
+fn block_edges<T: KernelFloat>() {
+    let nets: [&[usize]; 3] = [&[17, 16, 15, 1], &[63, 129, 64, 65], &[1, 128, 127, 8]];
+    for (i, widths) in nets.iter().enumerate() {
+        for batch in [1usize, 8, 17, 33] {
+            let case = Case {
+                widths: widths.to_vec(),
+                batch,
+                activation: Activation::Relu,
+                loss: Loss::LeastSquares,
+                cfg: Config::new(Method::DpPlus, 0.5, 0.5, 3),
+                seed: i as u64,
+            };
+            check_backprop::<T>(&case).unwrap();
+            let (net, x, y) = problem::<T>(&case);
+            let r = dualprop::reference::infer(&net, &case.cfg, &x, &y).unwrap();
+            let k = dualprop::kernels::infer_batch(&net, &case.cfg, &x, &y, true).unwrap();
+            let parts: Vec<&[T]> = r.states.plus.iter().map(|m| m.as_slice()).collect();
+            let m = magnitude(&parts);
+            let updates = (3 + 3 * 5) as f64;
+            let tol = 2.0 * updates * (129.0 + 4.0) * u::<T>() * m;
+            for k_ in 1..=3 {
+                let d = max_diff(k.states.plus[k_].as_slice(), r.states.plus[k_].as_slice()).max(
+                    max_diff(k.states.minus[k_].as_slice(), r.states.minus[k_].as_slice()),
+                );
+                assert!(
+                    d <= tol,
+                    "{widths:?} batch {batch} layer {k_}: {d:e} > {tol:e}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn block_edges_f64() {
+    block_edges::<f64>();
+}
+
+#[test]
+fn block_edges_f32() {
+    block_edges::<f32>();
+}
+
+/// One thread or two, the trainer computes the same thing (faer splits the output, not the sums).
+#[test]
+fn threads_do_not_change_results() {
+    let widths = [30, 70, 40, 5];
+    let net = paper_like::<f64>(&widths, 2);
+    let est = Estimator::Dual(Config::new(Method::DpPlus, 0.5, 0.5, 3));
+    let mut one = Trainer::new(&net, est, AdamConfig::default(), 20)
+        .unwrap()
+        .with_options(KernelOptions {
+            threads: 1,
+            early_exit: true,
+        });
+    let mut two = Trainer::new(&net, est, AdamConfig::default(), 20).unwrap();
+    let (x, y) = batch_data::<f64>(&widths, 20, Loss::LeastSquares, 0);
+    for _ in 0..2 {
+        let a = one.step(x.as_slice(), y.as_slice(), 20).unwrap();
+        let b = two.step(x.as_slice(), y.as_slice(), 20).unwrap();
+        assert!((a.loss - b.loss).abs() <= 1e-12);
+    }
+}

@@ -1,0 +1,191 @@
+//! Specification, part 1: the paper's claims that hold exactly (to rounding) for every network.
+//! Each test names the claim, the equation and the Coq theorem that proves the same statement (docs/spec.md).
+
+mod common;
+
+use common::*;
+use dualprop::checks::{kkt_report, tolerance};
+use dualprop::reference::*;
+use proptest::prelude::*;
+
+const ACTIVATIONS: [Activation; 6] = [
+    Activation::Identity,
+    Activation::Relu,
+    Activation::LeakyRelu { slope: 0.1 },
+    Activation::Tanh,
+    Activation::Sigmoid,
+    Activation::Softplus,
+];
+
+/// Relative tolerance for a quantity obtained as a difference of nudged states (delta = z+ - z-): the rounding of
+/// states of size |a| ~ 1 is divided by |delta| ~ beta |l'|, so the relative error grows like 1/beta.
+fn difference_tolerance<T: Scalar>(net: &Network<T>, beta: f64) -> f64 {
+    tolerance::rounding::<T>(max_width(net), net.depth()) * (1.0 + 1.0 / beta)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Claim 1 (Eqs. 15-16; proofs/OutputLayer.v `eq16_satisfies_eq15`): the output states of Eq. 16 satisfy both
+    /// conditions of Eq. 15 for every alpha and beta, for least squares and cross-entropy, any activation, any K.
+    #[test]
+    fn eq16_satisfies_eq15(
+        (widths, batch, seed) in arb_shape(),
+        act in 0usize..6, ce in any::<bool>(),
+        alpha in 0.0f64..=1.0, beta in 1e-3f64..10.0, k in 1usize..4,
+    ) {
+        let loss = if ce { Loss::SoftmaxCrossEntropy } else { Loss::LeastSquares };
+        let c = case(&widths, batch, ACTIVATIONS[act], loss, seed);
+        let cfg = Config::new(Method::DpPlus, alpha, beta, k);
+        let mut inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
+        let depth = c.net.depth();
+        // Eq. 16 solves Eq. 15 for the a_L it is given: apply it to the current a_L (the down sweep has since moved
+        // zbar_{L-1}, so the states after a full iteration meet Eq. 15 only at a fixed point).
+        dualprop::reference::update::update_layer(&c.net, &cfg, &mut inf.states, depth, &c.y, &inf.frozen_gradient);
+        let report = kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap();
+        let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
+        for eq in ["Eq. 15 (+)", "Eq. 15 (-)"] {
+            let r = report.get(depth, eq).unwrap();
+            prop_assert!(r.max_relative <= tol, "{eq}: relative residual {} > {tol}", r.max_relative);
+        }
+    }
+
+    /// Claim 2 (Prop. 3.1, Eq. 10; proofs/HiddenLayer.v `vector_affine_prop31`, proofs/DPPlusChain.v
+    /// `dp_plus_identity_equals_bp`): with identity activations DP+ at any alpha meets Eq. 10 and Eq. 11 to
+    /// rounding, and its gradient estimate equals back-propagation's to rounding, for any beta.
+    #[test]
+    fn identity_dp_plus_is_exact(
+        (widths, batch, seed) in arb_shape(),
+        alpha in 0.0f64..=1.0, beta in 1e-2f64..10.0, k in 1usize..4,
+    ) {
+        let c = case(&widths, batch, Activation::Identity, Loss::LeastSquares, seed);
+        let cfg = Config::new(Method::DpPlus, alpha, beta, k);
+        let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
+        let report = kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap();
+        let tol = tolerance::rounding::<f64>(max_width(&c.net), c.net.depth());
+        prop_assert!(report.max_relative() <= tol, "KKT {} > {tol}", report.max_relative());
+        let est = dual_gradient(&c.net, &cfg, &inf.states);
+        let (_, bp) = backprop(&c.net, &c.x, &c.y);
+        let err = gradient_relative_error(&est, &bp);
+        let gtol = difference_tolerance(&c.net, beta);
+        prop_assert!(err <= gtol, "gradient relative error {err} > {gtol}");
+    }
+
+    /// Claim 7, last part (Eqs. 20-21; proofs/LeCunChain.v `settled_update_satisfies_kkt`,
+    /// `lecun_settled_equals_bp`): the settled Eq. 21 meets Eq. 20 and its gradient equals back-propagation's for every
+    /// activation, alpha and beta; the printed sign (`printed_update_kkt_iff`, `lecun_printed_alternates`) violates the
+    /// multiplier condition and flips the sign of every other layer's gradient.
+    #[test]
+    fn settled_eq21_is_exact_printed_is_not(
+        (widths, batch, seed) in arb_shape(),
+        act in 0usize..6, alpha in 0.0f64..=1.0, beta in 1e-2f64..10.0,
+    ) {
+        let c = case(&widths, batch, ACTIVATIONS[act], Loss::LeastSquares, seed);
+        let depth = c.net.depth();
+        let (_, bp) = backprop(&c.net, &c.x, &c.y);
+        let settled = Config::new(Method::LagrangianSettled, alpha, beta, 2);
+        let inf = infer(&c.net, &settled, &c.x, &c.y).unwrap();
+        let report = kkt_report(&c.net, &settled, &inf.states, &c.y).unwrap();
+        let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
+        prop_assert!(report.max_relative() <= tol, "Eq. 20 residual {} > {tol}", report.max_relative());
+        let err = gradient_relative_error(&dual_gradient(&c.net, &settled, &inf.states), &bp);
+        prop_assert!(err <= difference_tolerance(&c.net, beta), "settled gradient error {err}");
+
+        let printed = Config::new(Method::LagrangianPrinted, alpha, beta, 2);
+        let inf = infer(&c.net, &printed, &c.x, &c.y).unwrap();
+        let est = dual_gradient(&c.net, &printed, &inf.states);
+        // Layer k's estimate is (-1)^(L-k) times back-propagation's: compare the last two layers' W gradients.
+        prop_assume!(depth >= 2);
+        let w = depth - 2;
+        let bp_norm = bp.w[w].max_abs();
+        prop_assume!(bp_norm > 1e-12);
+        let flipped = est.w[w].zip(&bp.w[w], |e, g| e + g).max_abs() / bp_norm;
+        prop_assert!(flipped <= difference_tolerance(&c.net, beta), "printed sign: W_{w} estimate is not -bp ({flipped})");
+        let r = report_multiplier(&c.net, &printed, &inf.states, &c.y);
+        prop_assert!(r > 0.0, "printed sign met Eq. 20's multiplier condition");
+    }
+
+    /// Claim 5 (remark after Prop. 3.1; proofs/OrigVsPlus.v `half_hidden_updates_coincide`): at alpha = 1/2 the hidden
+    /// updates of DP+ and original DP coincide, so with the same output rule they give bitwise the same states and
+    /// gradients, for every schedule and K.
+    #[test]
+    fn half_alpha_dp_plus_equals_original_dp_with_same_output(
+        (widths, batch, seed) in arb_shape(),
+        act in 0usize..6, beta in 1e-2f64..1.9, k in 1usize..6, sched in 0usize..5, exact in any::<bool>(),
+    ) {
+        let c = case(&widths, batch, ACTIVATIONS[act], Loss::LeastSquares, seed);
+        let rule = if exact { OutputRule::OriginalExact } else { OutputRule::Eq16 };
+        let run = |m| {
+            let cfg = Config::new(m, 0.5, beta, k).with_schedule(Schedule::ALL[sched]).with_output(rule);
+            let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
+            let g = dual_gradient(&c.net, &cfg, &inf.states);
+            (inf.states, g)
+        };
+        prop_assert!(run(Method::DpPlus) == run(Method::OriginalDp));
+    }
+
+    /// Claim 5, outputs (proofs/OrigVsPlus.v `half_output_plus_difference`, `half_output_minus_difference`): with
+    /// their own output rules, after the first iteration from the feed-forward states (same a_L), original DP's exact
+    /// min/max and Eq. 16 differ by z+_orig - z+_DP+ = beta^2 (a - y) / (2 (2 + beta)) and
+    /// z-_orig - z-_DP+ = beta^2 (a - y) / (2 (2 - beta)).
+    #[test]
+    fn half_alpha_output_rules_differ_by_closed_form(
+        (widths, batch, seed) in arb_shape(), act in 0usize..6, beta in 1e-2f64..1.9,
+    ) {
+        let c = case(&widths, batch, ACTIVATIONS[act], Loss::LeastSquares, seed);
+        let depth = c.net.depth();
+        let ours = infer(&c.net, &Config::new(Method::DpPlus, 0.5, beta, 1), &c.x, &c.y).unwrap();
+        let orig = infer(&c.net, &Config::new(Method::OriginalDp, 0.5, beta, 1), &c.x, &c.y).unwrap();
+        let a = &ours.feed_forward[depth];
+        let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
+        for i in 0..a.rows() {
+            for j in 0..a.cols() {
+                let e = a.get(i, j) - c.y.get(i, j);
+                let dp = orig.states.plus[depth].get(i, j) - ours.states.plus[depth].get(i, j);
+                let dm = orig.states.minus[depth].get(i, j) - ours.states.minus[depth].get(i, j);
+                let (wp, wm) = (beta * beta * e / (2.0 * (2.0 + beta)), beta * beta * e / (2.0 * (2.0 - beta)));
+                let scale = a.get(i, j).abs() + c.y.get(i, j).abs() + 1.0;
+                prop_assert!((dp - wp).abs() <= tol * scale, "z+ difference {dp} vs closed form {wp}");
+                prop_assert!((dm - wm).abs() <= tol * scale / (1.0 - beta / 2.0), "z- difference {dm} vs {wm}");
+            }
+        }
+    }
+
+    /// Claim 6 (proofs/OrigVsPlus.v `dp_mean_feedforward_extreme`): at alpha in {0, 1} DP+'s mean state is bitwise
+    /// the feed-forward activation, and K = 30 gives bitwise the states and gradient of K = 1, for every activation,
+    /// loss and beta.
+    #[test]
+    fn extreme_alpha_dp_plus_mean_is_feed_forward(
+        (widths, batch, seed) in arb_shape(), act in 0usize..6, ce in any::<bool>(),
+        alpha_one in any::<bool>(), beta in 1e-3f64..10.0,
+    ) {
+        let loss = if ce { Loss::SoftmaxCrossEntropy } else { Loss::LeastSquares };
+        let c = case(&widths, batch, ACTIVATIONS[act], loss, seed);
+        let alpha = if alpha_one { 1.0 } else { 0.0 };
+        let once = Config::new(Method::DpPlus, alpha, beta, 1);
+        let many = Config::new(Method::DpPlus, alpha, beta, 30);
+        let a = infer(&c.net, &once, &c.x, &c.y).unwrap();
+        let b = infer(&c.net, &many, &c.x, &c.y).unwrap();
+        for k in 0..=c.net.depth() {
+            prop_assert!(a.states.mean(k, alpha) == a.feed_forward[k], "layer {k}: mean moved");
+        }
+        prop_assert!(a.states == b.states);
+        prop_assert!(dual_gradient(&c.net, &once, &a.states) == dual_gradient(&c.net, &many, &b.states));
+        // A fixed point after one pass (after none when the loss gradient vanishes, e.g. a single softmax output).
+        prop_assert!(matches!(b.verdict, Verdict::Converged { iterations: 0..=1, exact: true }), "{:?}", b.verdict);
+    }
+}
+
+/// Largest absolute residual of Eq. 20's multiplier condition over the hidden layers.
+fn report_multiplier(
+    net: &Network<f64>,
+    cfg: &Config,
+    state: &DualState<f64>,
+    y: &Matrix<f64>,
+) -> f64 {
+    let report = kkt_report(net, cfg, state, y).unwrap();
+    (1..net.depth())
+        .filter_map(|k| report.get(k, "Eq. 20 multiplier delta = W^T D delta"))
+        .map(|r| r.max_abs)
+        .fold(0.0, f64::max)
+}
