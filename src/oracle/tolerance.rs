@@ -28,7 +28,8 @@ pub fn epsilon(t: FloatType) -> f64 {
 pub struct TensorTolerance {
     /// Float type of the candidate's tensor.
     pub float: &'static str,
-    /// Relative spread of the reference between f32 and f64 on this tensor, in f32 epsilons (>= 1 assumed).
+    /// Relative spread of the reference between f32 and f64 on this tensor, in f32 epsilons, clamped to
+    /// [1, 1/eps_f32] (the upper end: f32 kept no correct digit, so an f32 candidate cannot be judged).
     pub measured_condition: f64,
     /// Floor: `checks::tolerance::rounding::<T>(widest layer, depth)`, the rounding of the products that build
     /// every state, allowed even where the measured spread is zero.
@@ -45,10 +46,13 @@ pub fn tensor_tolerance(
     max_width: usize,
     depth: usize,
 ) -> TensorTolerance {
+    // A spread of 1 (or a non-finite one: the f32 run failed where f64 did not) means f32 kept no digit; the
+    // condition is capped there, which leaves f64 candidates a meaningful tolerance and says so for f32 ones.
+    let eps32 = epsilon(FloatType::F32);
     let condition = if spread_f32.is_finite() {
-        (spread_f32 / epsilon(FloatType::F32)).max(1.0)
+        (spread_f32 / eps32).clamp(1.0, 1.0 / eps32)
     } else {
-        f64::INFINITY
+        1.0 / eps32
     };
     let floor = match float {
         FloatType::F32 => rounding::<f32>(max_width, depth),

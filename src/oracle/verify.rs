@@ -122,6 +122,18 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
             "the candidate holds only residual tensors: nothing to verify".into(),
         ));
     }
+    let eps32 = crate::oracle::tolerance::epsilon(FloatType::F32);
+    let unjudgeable: Vec<&str> = tensors
+        .iter()
+        .filter(|t| t.tolerance.measured_condition >= 1.0 / eps32)
+        .map(|t| t.name.as_str())
+        .collect();
+    if !unjudgeable.is_empty() {
+        notes.push(format!(
+            "the reference in f32 kept no correct digit of {unjudgeable:?}: their tolerance for an f32 \
+             candidate is vacuous"
+        ));
+    }
     let not_given = oracle
         .tensors
         .tensors

@@ -23,7 +23,14 @@ for cfg in "$V"/*.config.json; do
     if ! "$BIN" verify "$V/$name.case.safetensors" "$WORK/$name.safetensors" --config "$cfg" > "$WORK/$name.json"; then
         echo "FAIL: verify rejected the numpy implementation on $name"; cat "$WORK/$name.json"; exit 1
     fi
-    echo "ok   $name"
+    "$PY" - "$WORK/$name.json" "$name" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+worst = max(r["tensors"], key=lambda t: t["max_relative"])
+tol = min(t["tolerance"]["relative"] for t in r["tensors"])
+print(f"ok   {sys.argv[2]}: largest relative deviation {worst['max_relative']:.2g} ({worst['name']}), "
+      f"smallest tolerance {tol:.2g}")
+PYEOF
 done
 
 echo "== the same in float32 output (held to f32 tolerances)"
