@@ -4,6 +4,7 @@ pub mod alignment;
 pub mod fixed_point;
 pub mod kkt;
 pub mod objective;
+pub mod stability;
 pub mod tolerance;
 
 pub use alignment::{alignment, LayerAlignment};

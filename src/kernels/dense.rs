@@ -13,7 +13,8 @@ use super::workspace::Workspace;
 use super::KernelFloat;
 
 /// dst `[out, B]` = W `[out, in]` src `[in, B]` (no bias).
-pub(crate) fn forward_product<T: KernelFloat>(
+#[allow(clippy::too_many_arguments)]
+pub fn forward_product<T: KernelFloat>(
     w: &[T],
     out: usize,
     inp: usize,
@@ -21,7 +22,9 @@ pub(crate) fn forward_product<T: KernelFloat>(
     batch: usize,
     dst: &mut [T],
     par: Par,
+    macs: &mut u64,
 ) {
+    *macs += (out * inp * batch) as u64;
     matmul(
         MatMut::from_column_major_slice_mut(&mut dst[..out * batch], out, batch),
         Accum::Replace,
@@ -33,7 +36,8 @@ pub(crate) fn forward_product<T: KernelFloat>(
 }
 
 /// dst `[in, B]` = W^T `[in, out]` src `[out, B]` (the feedback W^T delta).
-pub(crate) fn feedback_product<T: KernelFloat>(
+#[allow(clippy::too_many_arguments)]
+pub fn feedback_product<T: KernelFloat>(
     w: &[T],
     out: usize,
     inp: usize,
@@ -41,7 +45,9 @@ pub(crate) fn feedback_product<T: KernelFloat>(
     batch: usize,
     dst: &mut [T],
     par: Par,
+    macs: &mut u64,
 ) {
+    *macs += (out * inp * batch) as u64;
     matmul(
         MatMut::from_column_major_slice_mut(&mut dst[..inp * batch], inp, batch),
         Accum::Replace,
@@ -54,7 +60,7 @@ pub(crate) fn feedback_product<T: KernelFloat>(
 
 /// G `[out, in]` (row-major, the layout of W) = scale * e `[out, B]` z^T `[B, in]` (a weight gradient).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn gradient_product<T: KernelFloat>(
+pub fn gradient_product<T: KernelFloat>(
     e: &[T],
     out: usize,
     z: &[T],
@@ -63,7 +69,9 @@ pub(crate) fn gradient_product<T: KernelFloat>(
     scale: T,
     g: &mut [T],
     par: Par,
+    macs: &mut u64,
 ) {
+    *macs += (out * inp * batch) as u64;
     matmul(
         MatMut::from_row_major_slice_mut(g, out, inp),
         Accum::Replace,
@@ -91,7 +99,16 @@ pub fn forward<T: KernelFloat>(
         let len = out * batch;
         let src: &[T] = if k == 1 { x } else { &ws.plus[k - 1] };
         let layer = &net.layers[k - 1];
-        forward_product(layer.w.as_slice(), out, inp, src, batch, &mut ws.a[k], par);
+        forward_product(
+            layer.w.as_slice(),
+            out,
+            inp,
+            src,
+            batch,
+            &mut ws.a[k],
+            par,
+            &mut ws.macs,
+        );
         let act = (k < depth).then_some(net.activation);
         let m = bias_activate(act, &layer.b, &mut ws.a[k][..len], &mut ws.plus[k][..len]);
         ws.tags.layer_max[k] = m;

@@ -53,6 +53,7 @@ pub fn dual_gradient<T: KernelFloat>(
             scale,
             gw.as_mut_slice(),
             par,
+            &mut ws.macs,
         );
         row_sums_scaled(&e[..len], out, scale, gb);
     }
@@ -83,7 +84,17 @@ pub fn backprop<T: KernelFloat>(
         let (out, inp) = (ws.widths[k], ws.widths[k - 1]);
         let z_below: &[T] = if k == 1 { x } else { &ws.plus[k - 1] };
         let (gw, gb) = (&mut ws.grad.w[k - 1], &mut ws.grad.b[k - 1]);
-        gradient_product(e, out, z_below, inp, batch, inv_b, gw.as_mut_slice(), par);
+        gradient_product(
+            e,
+            out,
+            z_below,
+            inp,
+            batch,
+            inv_b,
+            gw.as_mut_slice(),
+            par,
+            &mut ws.macs,
+        );
         row_sums_scaled(&e[..out * batch], out, inv_b, gb);
         if k > 1 {
             let len = inp * batch;
@@ -95,6 +106,7 @@ pub fn backprop<T: KernelFloat>(
                 batch,
                 e_next,
                 par,
+                &mut ws.macs,
             );
             // e_{k-1} = (W^T e_k) * f'(a_{k-1}), in place.
             let d_in = &mut e_next[..len];

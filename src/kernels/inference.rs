@@ -139,6 +139,7 @@ pub(crate) fn ensure_pre_activation<T: KernelFloat>(
         batch,
         &mut ws.a[k],
         par,
+        &mut ws.macs,
     );
     add_bias(&layer.b, &mut ws.a[k][..out * batch]);
     ws.tags.a_src[k] = src_ver;
@@ -176,9 +177,18 @@ fn ensure_feedback<T: KernelFloat>(
             &ws.a[k + 1][..len],
             &mut tmp[..len],
         );
-        feedback_product(w, out, inp, tmp, batch, &mut ws.fb[k], par);
+        feedback_product(w, out, inp, tmp, batch, &mut ws.fb[k], par, &mut ws.macs);
     } else {
-        feedback_product(w, out, inp, &ws.delta[k + 1], batch, &mut ws.fb[k], par);
+        feedback_product(
+            w,
+            out,
+            inp,
+            &ws.delta[k + 1],
+            batch,
+            &mut ws.fb[k],
+            par,
+            &mut ws.macs,
+        );
     }
     ws.tags.fb_src_delta[k] = ws.tags.delta_ver[k + 1];
     ws.tags.fb_src_a[k] = ws.tags.a_ver[k + 1];

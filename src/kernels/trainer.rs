@@ -122,6 +122,12 @@ impl<T: KernelFloat> Trainer<T> {
         self.adam.clone()
     }
 
+    /// Multiply-adds executed by the dense products of the last [`Trainer::step`] (or [`Trainer::predict`];
+    /// for [`Trainer::gradients`], of its last estimate).
+    pub fn last_macs(&self) -> u64 {
+        self.ws.macs
+    }
+
     /// Bytes of the workspace (states, scratch, one gradient), without weights and Adam's moments.
     pub fn workspace_bytes(&self) -> usize {
         self.ws.bytes()
@@ -150,6 +156,7 @@ impl<T: KernelFloat> Trainer<T> {
                 got: (out.len(), 1),
             });
         }
+        self.ws.macs = 0;
         forward(&self.net, &mut self.ws, x, batch, self.opts.par());
         out.copy_from_slice(&self.ws.plus[depth][..len]);
         Ok(())
@@ -164,6 +171,7 @@ impl<T: KernelFloat> Trainer<T> {
         estimator: &Estimator,
     ) -> Result<(f64, Option<SweepOutcome>)> {
         self.ws.check_batch(x, Some(y), batch)?;
+        self.ws.macs = 0;
         let par = self.opts.par();
         let depth = self.net.depth();
         let scale = forward(&self.net, &mut self.ws, x, batch, par);

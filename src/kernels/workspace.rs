@@ -35,6 +35,8 @@ pub struct Workspace<T> {
     pub(crate) grad: Gradients<T>,
     /// Cache tags of the inference (see [`super::inference`]).
     pub(crate) tags: Tags,
+    /// Multiply-adds executed by the dense products since the counter was last reset.
+    pub(crate) macs: u64,
 }
 
 /// Version numbers that say which cached product is still valid.
@@ -113,6 +115,7 @@ impl<T: KernelFloat> Workspace<T> {
                 layer_max: vec![0.0; n],
                 layer_non_finite: vec![false; n],
             },
+            macs: 0,
         })
     }
 

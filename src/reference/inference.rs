@@ -31,7 +31,8 @@ pub enum Verdict {
     /// schedule: one more pass changes no state by more than [`fixed_point_tolerance`] (`exact`: by no bit).
     Converged { iterations: usize, exact: bool },
     /// All K passes ran and stayed finite and bounded, but one more pass still moves the states by `residual`
-    /// (relative to the feed-forward scale).
+    /// (relative to the feed-forward scale). A contracting run that ends in a rounding-level cycle just above
+    /// [`fixed_point_tolerance`] lands here too: compare `residual` with `checks::tolerance::rounding`.
     Bounded { residual: f64 },
     /// At `iteration`, layer `layer` exceeded `bound` = growth bound x feed-forward scale.
     Diverged {

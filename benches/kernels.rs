@@ -1,0 +1,90 @@
+//! Criterion benchmarks of the kernels on the paper's network (784-1000-1000-1000-1000-10, batch 100):
+//! faer's matmul at a training step's shapes (the roofline), and one training step per estimator, f32 and f64.
+//! `dualprop perf` measures the same things side by side and writes docs/performance.md.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dualprop::kernels::bench::{
+    backprop_macs, batch, estimators, paper_network, PAPER_BATCH, PAPER_WIDTHS,
+};
+use dualprop::kernels::dense::{feedback_product, forward_product, gradient_product};
+use dualprop::kernels::{KernelFloat, KernelOptions, Trainer};
+use dualprop::reference::AdamConfig;
+
+fn roofline<T: KernelFloat>(c: &mut Criterion, name: &str) {
+    let w = PAPER_WIDTHS;
+    let par = KernelOptions::default().par();
+    let widest = 1000 * PAPER_BATCH;
+    let weights: Vec<Vec<T>> = (0..5).map(|k| vec![T::one(); w[k] * w[k + 1]]).collect();
+    let mut grads = weights.clone();
+    let src = vec![T::one(); widest];
+    let mut dst = vec![T::one(); widest];
+    let mut group = c.benchmark_group(format!("roofline/{name}"));
+    group.throughput(Throughput::Elements(backprop_macs(&w, PAPER_BATCH)));
+    group.sample_size(10);
+    group.bench_function("faer matmul, back-propagation shapes", |b| {
+        b.iter(|| {
+            let mut macs = 0;
+            for k in 1..=5 {
+                let (out, inp) = (w[k], w[k - 1]);
+                forward_product(
+                    &weights[k - 1],
+                    out,
+                    inp,
+                    &src,
+                    PAPER_BATCH,
+                    &mut dst,
+                    par,
+                    &mut macs,
+                );
+                if k > 1 {
+                    feedback_product(
+                        &weights[k - 1],
+                        out,
+                        inp,
+                        &src,
+                        PAPER_BATCH,
+                        &mut dst,
+                        par,
+                        &mut macs,
+                    );
+                }
+                gradient_product(
+                    &src,
+                    out,
+                    &dst,
+                    inp,
+                    PAPER_BATCH,
+                    T::one(),
+                    &mut grads[k - 1],
+                    par,
+                    &mut macs,
+                );
+            }
+        })
+    });
+    group.finish();
+}
+
+fn training_steps<T: KernelFloat>(c: &mut Criterion, name: &str) {
+    let net = paper_network::<T>(&PAPER_WIDTHS, 0).unwrap();
+    let (x, y) = batch::<T>(&PAPER_WIDTHS, PAPER_BATCH, 1);
+    let mut group = c.benchmark_group(format!("training step/{name}"));
+    group.sample_size(10);
+    for (label, est) in estimators() {
+        let mut trainer = Trainer::new(&net, est, AdamConfig::default(), PAPER_BATCH).unwrap();
+        group.bench_function(label, |b| {
+            b.iter(|| trainer.step(&x, &y, PAPER_BATCH).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn all(c: &mut Criterion) {
+    roofline::<f32>(c, "f32");
+    roofline::<f64>(c, "f64");
+    training_steps::<f32>(c, "f32");
+    training_steps::<f64>(c, "f64");
+}
+
+criterion_group!(benches, all);
+criterion_main!(benches);
