@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod cli;
 pub mod error;
+pub mod experiments;
 pub mod kernels;
 pub mod oracle;
 pub mod reference;
