@@ -8,7 +8,9 @@
 pub mod checks;
 pub mod cli;
 pub mod error;
+pub mod experiments;
 pub mod kernels;
+pub mod oracle;
 pub mod reference;
 
 pub use error::{Error, Result};

@@ -1,11 +1,228 @@
-//! `dualprop reproduce` (to be written).
+//! `dualprop reproduce table1 | fig1 | fig2`: the paper's grid at a chosen budget, the table as Markdown and
+//! CSV, the figures as PNG and SVG, optionally docs/reproduction.md.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::cli::train::CommonArgs;
+use crate::error::{Error, Result};
+use crate::experiments::data::DataSource;
+use crate::experiments::figures::{self, AlphaCurves};
+use crate::experiments::metrics::{AlignmentRecord, EpochMetrics, RunProgress, RunResult};
+use crate::experiments::progress::Progress;
+use crate::experiments::report::{self, ReportContext};
+use crate::experiments::spec::{Algorithm, RunSpec};
+use crate::experiments::sweep::{self, run_dir, TABLE1_ALPHAS};
+use crate::experiments::table;
+use crate::experiments::train::{read_jsonl, read_result, RunFiles};
+
+/// Default budget of the main job on the embedded subset (see docs/experiments.md for its runtime).
+pub const DEFAULT_EPOCHS: usize = 5;
+pub const DEFAULT_SEEDS: u64 = 2;
+/// Default alignment logging interval in steps.
+pub const DEFAULT_ALIGNMENT_EVERY: usize = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// Table 1: {DP+, original DP} x alpha {0, 1} x K {1, 30}, beta = 1/2, plus back-propagation.
+    Table1,
+    /// Figure 1: angle between DP+ (K = 30) and back-propagation gradients per layer.
+    Fig1,
+    /// Figure 2: norms of the difference and of both gradients.
+    Fig2,
+}
 
 /// Arguments of `dualprop reproduce`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[arg(value_enum)]
+    pub target: Target,
+    /// Number of seeds (1..=N).
+    #[arg(long, default_value_t = DEFAULT_SEEDS)]
+    pub seeds: u64,
+    /// Output directory (runs/, table1.md, table1.csv, fig1.*, fig2.*).
+    #[arg(long, value_name = "DIR", default_value = "out/reproduce")]
+    pub out: PathBuf,
+    /// Also write this Markdown report (e.g. docs/reproduction.md) with the figures in <its dir>/figures/.
+    #[arg(long, value_name = "FILE")]
+    pub doc: Option<PathBuf>,
+    /// Cap the epochs of original DP at K = 30 (it runs all 30 iterations every step, ~15x the cost of the
+    /// other runs); the table states each configuration's epochs.
+    #[arg(long, value_name = "E")]
+    pub costly_epochs: Option<usize>,
+    /// Cap the total training steps of original DP at K = 30 (its last epoch is then partial).
+    #[arg(long, value_name = "N")]
+    pub costly_steps: Option<usize>,
+    /// Train nothing: build the table, figures and report from the runs already finished in --out
+    /// (unfinished runs are listed with how far they got).
+    #[arg(long)]
+    pub report_only: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
 
-pub fn run(_args: Args) -> crate::Result<i32> {
-    Err(crate::Error::Unsupported(
-        "`dualprop reproduce` is not written yet".into(),
-    ))
+fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| io_err(path, e))
+}
+
+/// Alignment curves of the DP+ K = 30 runs among `results`, per alpha.
+fn curves(out: &Path, results: &[RunResult]) -> Result<Vec<AlphaCurves>> {
+    let mut all = Vec::new();
+    for alpha in TABLE1_ALPHAS {
+        let per_seed = results
+            .iter()
+            .filter(|r| {
+                r.spec.algorithm == Algorithm::DpPlus
+                    && r.spec.iterations == 30
+                    && r.spec.alpha == alpha
+            })
+            .map(|r| {
+                read_jsonl::<AlignmentRecord>(&RunFiles::new(&run_dir(out, &r.spec)).alignment())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let per_seed: Vec<_> = per_seed.into_iter().filter(|s| !s.is_empty()).collect();
+        if !per_seed.is_empty() {
+            all.push(figures::average(alpha, &per_seed));
+        }
+    }
+    Ok(all)
+}
+
+/// Results of the runs that finished, and a description of the others (how far they got).
+fn finished_only(specs: &[RunSpec], out: &Path) -> Result<(Vec<RunResult>, Vec<String>)> {
+    let (mut done, mut open) = (Vec::new(), Vec::new());
+    for spec in specs {
+        let dir = run_dir(out, spec);
+        match read_result(&dir)? {
+            Some(r) if r.spec.same_run(spec) => done.push(r),
+            _ => {
+                let files = RunFiles::new(&dir);
+                let how_far = std::fs::read_to_string(files.progress())
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<RunProgress>(&t).ok())
+                    .map_or("not started or no progress recorded".to_string(), |p| {
+                        format!(
+                            "reached epoch {} step {}/{} (global step {}) after {:.0} s, last verdict {}, no divergence until then",
+                            p.epoch,
+                            p.step,
+                            p.steps_per_epoch,
+                            p.global_step,
+                            p.wall_seconds,
+                            p.verdict.unwrap_or_else(|| "none".into())
+                        )
+                    });
+                open.push(format!("{}: {how_far}", spec.id()));
+            }
+        }
+    }
+    Ok((done, open))
+}
+
+pub fn run(args: Args) -> Result<i32> {
+    let started = Instant::now();
+    let source = DataSource::resolve(args.common.data.as_deref());
+    let base = args.common.base_spec(&source, DEFAULT_EPOCHS);
+    let seeds: Vec<u64> = (1..=args.seeds).collect();
+    if seeds.is_empty() {
+        return Err(Error::Unsupported("--seeds must be at least 1".into()));
+    }
+    let every = args
+        .common
+        .alignment_every
+        .unwrap_or(DEFAULT_ALIGNMENT_EVERY);
+    let specs: Vec<RunSpec> = match args.target {
+        Target::Table1 => {
+            sweep::table1_specs(&base, &seeds, every, args.costly_epochs, args.costly_steps)
+        }
+        Target::Fig1 | Target::Fig2 => sweep::figure_specs(&base, &seeds, every.max(1)),
+    };
+    for s in &specs {
+        s.validate()?;
+    }
+    let progress = Progress::new(args.common.quiet);
+    progress.log(&format!("loading MNIST from {}", source.describe()));
+    let data = source.load()?;
+    std::fs::create_dir_all(&args.out).map_err(|e| io_err(&args.out, e))?;
+    let (results, unfinished) = if args.report_only {
+        finished_only(&specs, &args.out)?
+    } else {
+        let r = sweep::sweep(&specs, &data, &args.out, &args.common.options(), &progress)?;
+        (r, Vec::new())
+    };
+
+    let mut written = Vec::new();
+    if args.target == Target::Table1 {
+        let rows = table::rows(&results);
+        let (md, csv) = (args.out.join("table1.md"), args.out.join("table1.csv"));
+        write(&md, &table::markdown(&rows))?;
+        write(&csv, &table::csv(&rows))?;
+        println!("{}", table::markdown(&rows));
+        written.extend([md, csv]);
+    }
+    let curves = curves(&args.out, &results)?;
+    if !curves.is_empty() {
+        for which in match args.target {
+            Target::Fig1 => vec![1],
+            Target::Fig2 => vec![2],
+            Target::Table1 => vec![1, 2],
+        } {
+            written.extend(figures::write(which, &curves, &args.out)?);
+        }
+    }
+    if let Some(doc) = &args.doc {
+        let doc_dir = doc.parent().map(Path::to_path_buf).unwrap_or_default();
+        let fig_dir = doc_dir.join("figures");
+        let mut figs = Vec::new();
+        if !curves.is_empty() {
+            for which in [1, 2] {
+                for p in figures::write(which, &curves, &fig_dir)? {
+                    figs.push(format!(
+                        "figures/{}",
+                        p.file_name().unwrap_or_default().to_string_lossy()
+                    ));
+                }
+            }
+        }
+        let command = std::env::args()
+            .enumerate()
+            .map(|(i, a)| if i == 0 { "dualprop".to_string() } else { a })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let train_images = base
+            .train_limit
+            .map_or(data.train.len(), |n| n.min(data.train.len()));
+        let ctx = ReportContext {
+            command: &command,
+            data_source: &data.source,
+            train_images,
+            validation_images: data.validation.len(),
+            test_images: data.test.len(),
+            seeds: &seeds,
+            epochs: base.epochs,
+            figures: figs,
+            session_seconds: started.elapsed().as_secs_f64(),
+            runs_planned: specs.len(),
+            unfinished,
+        };
+        let metrics_of = |r: &RunResult| -> Vec<EpochMetrics> {
+            read_jsonl(&RunFiles::new(&run_dir(&args.out, &r.spec)).metrics()).unwrap_or_default()
+        };
+        write(doc, &report::document(&ctx, &results, &metrics_of))?;
+        written.push(doc.clone());
+    }
+    for p in &written {
+        progress.log(&format!("wrote {}", p.display()));
+    }
+    progress.log(&format!(
+        "total wall time {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(0)
 }

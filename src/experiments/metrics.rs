@@ -1,0 +1,164 @@
+//! The records a run writes: one JSON line per epoch (metrics.jsonl), one per alignment probe
+//! (alignment.jsonl), and result.json when the run ends (completed or diverged).
+
+use serde::{Deserialize, Serialize};
+
+use crate::experiments::spec::RunSpec;
+use crate::reference::Verdict;
+
+/// JSON has no NaN or infinity: they are written as the strings "NaN", "inf", "-inf" and read back from
+/// those (or from null, which serde_json writes by default).
+mod non_finite {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Number(f64),
+        Text(String),
+        Null(()),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(match Option::<Repr>::deserialize(d)? {
+            Some(Repr::Number(v)) => v,
+            Some(Repr::Text(t)) if t == "inf" => f64::INFINITY,
+            Some(Repr::Text(t)) if t == "-inf" => f64::NEG_INFINITY,
+            _ => f64::NAN,
+        })
+    }
+}
+
+/// Where and how a run diverged: the paper's X.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Divergence {
+    /// 1-based epoch during which it happened.
+    pub epoch: usize,
+    /// 1-based step within that epoch.
+    pub step: usize,
+    /// 1-based step over the whole run.
+    pub global_step: usize,
+    /// Loss of the feed-forward prediction on that batch.
+    #[serde(with = "non_finite")]
+    pub loss: f64,
+    /// The failed inference verdict (layer, max |z| and bound), if inference failed.
+    pub verdict: Option<Verdict>,
+    /// Human-readable reason.
+    pub reason: String,
+}
+
+/// Count of inference verdicts over an epoch's steps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VerdictCounts {
+    pub converged: usize,
+    pub bounded: usize,
+    pub failed: usize,
+    /// Largest fixed-point residual among the bounded ones.
+    #[serde(with = "non_finite")]
+    pub max_bounded_residual: f64,
+    /// Mean inference iterations actually run per step.
+    #[serde(with = "non_finite")]
+    pub mean_iterations_run: f64,
+}
+
+/// One line of metrics.jsonl.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    pub steps: usize,
+    /// Mean over the epoch's steps of the batch loss before each update (unweighted least squares).
+    #[serde(with = "non_finite")]
+    pub train_loss: f64,
+    /// Accuracies in percent; None when the run diverged during this epoch.
+    pub validation_accuracy: Option<f64>,
+    pub test_accuracy: Option<f64>,
+    #[serde(with = "non_finite")]
+    pub epoch_seconds: f64,
+    /// Cumulative wall time of the run (over resumes).
+    #[serde(with = "non_finite")]
+    pub wall_seconds: f64,
+    pub verdicts: VerdictCounts,
+    pub divergence: Option<Divergence>,
+}
+
+/// Per-layer comparison of a gradient estimate with back-propagation on the same weights and batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerAlignment {
+    /// Weight layer k = 1..L (W_{k-1} and b_{k-1} together).
+    pub layer: usize,
+    #[serde(with = "non_finite")]
+    pub cosine: f64,
+    #[serde(with = "non_finite")]
+    pub angle_degrees: f64,
+    /// ||estimate - backprop||.
+    #[serde(with = "non_finite")]
+    pub difference_norm: f64,
+    #[serde(with = "non_finite")]
+    pub estimate_norm: f64,
+    #[serde(with = "non_finite")]
+    pub backprop_norm: f64,
+}
+
+/// One line of alignment.jsonl.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlignmentRecord {
+    pub epoch: usize,
+    /// The record precedes the update of this 1-based global step.
+    pub global_step: usize,
+    pub verdict: Option<String>,
+    pub layers: Vec<LayerAlignment>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Completed,
+    Diverged,
+}
+
+/// result.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub spec: RunSpec,
+    pub status: Status,
+    pub epochs_completed: usize,
+    pub divergence: Option<Divergence>,
+    /// Metrics of the last completed epoch.
+    pub last: Option<EpochMetrics>,
+    #[serde(with = "non_finite")]
+    pub wall_seconds: f64,
+    /// FNV-1a hash of the final weights' bits.
+    pub weights_hash: String,
+    pub engine: String,
+    /// Set when the run stopped at its step cap ([`RunSpec::max_steps`]) before its last epoch ended.
+    #[serde(default)]
+    pub capped_at_step: Option<usize>,
+}
+
+/// progress.json: where a run is, rewritten every tenth of an epoch (tells how far an unfinished run got).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunProgress {
+    pub epoch: usize,
+    pub step: usize,
+    pub steps_per_epoch: usize,
+    pub global_step: usize,
+    #[serde(with = "non_finite")]
+    pub loss: f64,
+    pub verdict: Option<String>,
+    #[serde(with = "non_finite")]
+    pub wall_seconds: f64,
+}

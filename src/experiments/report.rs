@@ -1,0 +1,237 @@
+//! docs/reproduction.md: Table 1 and Figures 1 and 2 from a sweep, with the budget, the command that
+//! regenerated them, wall times, the estimate for the paper's full protocol, and comparisons computed from the
+//! results (no hand-written numbers).
+
+use crate::experiments::metrics::{EpochMetrics, RunResult, Status};
+use crate::experiments::spec::Algorithm;
+use crate::experiments::table::{self, Published, Row};
+
+/// What the report needs besides the results.
+pub struct ReportContext<'a> {
+    /// The command line that produced the results.
+    pub command: &'a str,
+    pub data_source: &'a str,
+    pub train_images: usize,
+    pub validation_images: usize,
+    pub test_images: usize,
+    pub seeds: &'a [u64],
+    pub epochs: usize,
+    /// Relative paths (from the doc) of the figure files.
+    pub figures: Vec<String>,
+    /// Wall time of this invocation (runs skipped because they existed cost nothing here).
+    pub session_seconds: f64,
+    pub runs_planned: usize,
+    /// Planned runs without a result (report-only mode), with how far they got.
+    pub unfinished: Vec<String>,
+}
+
+fn fmt_seconds(s: f64) -> String {
+    if s >= 3600.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 60.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// Estimated wall time of the paper's protocol (5 seeds x 100 epochs of 540 steps), training steps only:
+/// per configuration, the mean measured time per step of its runs; configurations whose runs all diverged
+/// cost what they cost here (they stop at the divergence).
+pub fn full_protocol_estimate(
+    results: &[RunResult],
+    metrics_of: &dyn Fn(&RunResult) -> Vec<EpochMetrics>,
+) -> f64 {
+    const STEPS: f64 = 5.0 * 100.0 * 540.0;
+    table::rows(results)
+        .iter()
+        .map(|row| {
+            let runs: Vec<&RunResult> = results
+                .iter()
+                .filter(|r| r.spec.algorithm == row.algorithm)
+                .filter(|r| {
+                    row.alpha.is_none_or(|a| r.spec.alpha == a)
+                        && row.iterations.is_none_or(|k| r.spec.iterations == k)
+                })
+                .collect();
+            if runs.iter().all(|r| r.status == Status::Diverged) {
+                return 5.0 * runs.iter().map(|r| r.wall_seconds).sum::<f64>()
+                    / runs.len().max(1) as f64;
+            }
+            let (secs, steps) = runs
+                .iter()
+                .flat_map(|r| metrics_of(r))
+                .fold((0.0, 0usize), |(t, n), m| {
+                    (t + m.epoch_seconds, n + m.steps)
+                });
+            STEPS * secs / steps.max(1) as f64
+        })
+        .sum()
+}
+
+fn comparisons(rows: &[Row]) -> String {
+    let mut s = String::new();
+    let find = |a: Algorithm, alpha: f64, k: usize| {
+        rows.iter()
+            .find(|r| r.algorithm == a && r.alpha == Some(alpha) && r.iterations == Some(k))
+    };
+    s += "### Checks computed from the results\n\n";
+    for alpha in [0.0, 1.0] {
+        if let (Some(k1), Some(k30)) = (
+            find(Algorithm::DpPlus, alpha, 1),
+            find(Algorithm::DpPlus, alpha, 30),
+        ) {
+            let same = k1.hashes_equal(k30);
+            s += &format!(
+                "- DP+ α = {alpha}: final weights with K = 30 are {} those with K = 1 (FNV-1a hashes of the weight bits per seed: K = 1 {:?}, K = 30 {:?}).\n",
+                if same { "bitwise identical to" } else { "NOT bitwise identical to" },
+                k1.weights_hashes,
+                k30.weights_hashes
+            );
+        }
+        if let Some(orig) = find(Algorithm::OriginalDp, alpha, 30) {
+            s += &format!(
+                "- Original DP α = {alpha}, K = 30: {} of {} seeds diverged{} (paper: X).\n",
+                orig.divergences.len(),
+                orig.seeds,
+                orig.divergences.first().map_or(String::new(), |d| format!(
+                    "; first: epoch {} step {}, {}",
+                    d.epoch, d.step, d.reason
+                ))
+            );
+        }
+    }
+    for r in rows {
+        if let (Some(Published::Accuracy(pm, _)), Some((m, _))) =
+            (r.published(), table::mean_std(&r.test))
+        {
+            if r.divergences.is_empty() {
+                s += &format!(
+                    "- {} α = {} K = {}: ours {:.2} vs paper {:.2} ({:+.2} points).\n",
+                    r.algorithm.label(),
+                    r.alpha.unwrap_or(f64::NAN),
+                    r.iterations.unwrap_or(0),
+                    m,
+                    pm,
+                    m - pm
+                );
+            }
+        }
+        if let (Some(Published::Accuracy(..)), false) = (r.published(), r.divergences.is_empty()) {
+            s += &format!(
+                "- {} α = {} K = {}: diverged here, the paper reports an accuracy.\n",
+                r.algorithm.label(),
+                r.alpha.unwrap_or(f64::NAN),
+                r.iterations.unwrap_or(0)
+            );
+        }
+        if let (Some(Published::X), true) = (r.published(), r.divergences.is_empty()) {
+            s += &format!(
+                "- {} α = {} K = {}: did NOT diverge here within the budget, the paper reports X.\n",
+                r.algorithm.label(),
+                r.alpha.unwrap_or(f64::NAN),
+                r.iterations.unwrap_or(0)
+            );
+        }
+    }
+    s
+}
+
+/// The inference verdicts of the DP runs over all their epochs.
+fn verdict_summary(
+    results: &[RunResult],
+    runs_dir_metrics: &dyn Fn(&RunResult) -> Vec<crate::experiments::metrics::EpochMetrics>,
+) -> String {
+    let mut s = String::from("| run | converged steps | bounded steps | failed steps | mean iterations run |\n| --- | --- | --- | --- | --- |\n");
+    for r in results
+        .iter()
+        .filter(|r| r.spec.algorithm != Algorithm::Backprop)
+    {
+        let m = runs_dir_metrics(r);
+        let (c, b, f) = m.iter().fold((0, 0, 0), |acc, e| {
+            (
+                acc.0 + e.verdicts.converged,
+                acc.1 + e.verdicts.bounded,
+                acc.2 + e.verdicts.failed,
+            )
+        });
+        let steps: usize = m.iter().map(|e| e.steps).sum();
+        let iters = m
+            .iter()
+            .map(|e| e.verdicts.mean_iterations_run * e.steps as f64)
+            .sum::<f64>()
+            / steps.max(1) as f64;
+        s += &format!("| {} | {c} | {b} | {f} | {iters:.2} |\n", r.spec.id());
+    }
+    s
+}
+
+/// The whole document.
+pub fn document(
+    ctx: &ReportContext,
+    results: &[RunResult],
+    metrics_of: &dyn Fn(&RunResult) -> Vec<crate::experiments::metrics::EpochMetrics>,
+) -> String {
+    let rows = table::rows(results);
+    let first = results.first();
+    let spec = first.map(|r| &r.spec);
+    let total: f64 = results.iter().map(|r| r.wall_seconds).sum();
+    let mut s = String::new();
+    s += "# Reproduction of Table 1 and Figures 1 and 2\n\n";
+    s += "Generated by `dualprop reproduce table1 ... --doc` (do not edit by hand; re-run the command below).\n\n";
+    s += &format!("Command:\n\n```\n{}\n```\n\n", ctx.command);
+    s += "## Protocol and budget\n\n";
+    if let Some(spec) = spec {
+        s += &format!(
+            "- Data: {} — {} training images used, {} validation (the last 10% of the training file), {} test.\n",
+            ctx.data_source, ctx.train_images, ctx.validation_images, ctx.test_images
+        );
+        s += &format!(
+            "- Net: {:?}, ReLU hidden units, linear output, least-squares loss, β = {}.\n",
+            spec.widths, spec.beta
+        );
+        s += &format!(
+            "- Adam, learning rate {}, betas ({}, {}), ε = {}; batch {}; initialisation {:?}; {} precision; engine {:?}; schedule {:?}.\n",
+            spec.adam.learning_rate, spec.adam.beta1, spec.adam.beta2, spec.adam.epsilon, spec.batch, spec.init, format!("{:?}", spec.precision).to_lowercase(), spec.engine, spec.schedule
+        );
+    }
+    s += &format!(
+        "- Budget: {} epochs per run, seeds {:?} (the paper: 100 epochs, 5 seeds). {} of {} planned runs have results.\n",
+        ctx.epochs,
+        ctx.seeds,
+        results.len(),
+        ctx.runs_planned
+    );
+    s += &format!(
+        "- Wall time of the training runs: {} in total (this invocation: {}; 2-core machine shared with other jobs).\n",
+        fmt_seconds(total),
+        fmt_seconds(ctx.session_seconds)
+    );
+    s += &format!(
+        "- Estimated wall time of the paper's full protocol (5 seeds × 100 epochs × 540 steps of batch 100) on this machine, from the measured time per step of each configuration (the measured epoch times include the evaluation of the validation and test sets): {}.\n",
+        fmt_seconds(full_protocol_estimate(results, metrics_of))
+    );
+    s += "- Accuracy: test accuracy after the last epoch; mean ± sample standard deviation over seeds. X: inference failed (diverged or non-finite) or the loss became non-finite; the run stopped there.\n\n";
+    if !ctx.unfinished.is_empty() {
+        s += "- Runs NOT finished when this report was written (missing from the table):\n";
+        for u in &ctx.unfinished {
+            s += &format!("  - {u}\n");
+        }
+        s += "\n";
+    }
+    s += "## Table 1 (ours / paper)\n\n";
+    s += &table::markdown(&rows);
+    s += "\n";
+    s += &comparisons(&rows);
+    s += "\n### Inference verdicts per run\n\n";
+    s += &verdict_summary(results, metrics_of);
+    if !ctx.figures.is_empty() {
+        s += "\n## Figures 1 and 2 (DP+, K = 30, α ∈ {0, 1}, mean over seeds)\n\n";
+        s += "Figure 1: angle between the DP+ and back-propagation gradients per layer (weights and bias of a layer together), on the same weights and batch, before each logged step.\n\n";
+        for f in ctx.figures.iter().filter(|f| f.ends_with(".png")) {
+            s += &format!("![{f}]({f})\n\n");
+        }
+        s += "Figure 2 (second image): top, L2 norm of the difference; bottom, both L2 norms (log10). SVG versions beside the PNGs.\n";
+    }
+    s
+}

@@ -1,0 +1,234 @@
+//! What defines one training run, serialised next to its outputs so that a sweep can recognise finished runs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::reference::{AdamConfig, Config, Estimator, Init, Method, Schedule};
+
+/// The paper's net: 784-1000x4-10.
+pub const PAPER_WIDTHS: [usize; 6] = [784, 1000, 1000, 1000, 1000, 10];
+/// The paper's nudging strength.
+pub const PAPER_BETA: f64 = 0.5;
+/// The protocol's batch size.
+pub const PAPER_BATCH: usize = 100;
+
+/// How the weight gradient is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Algorithm {
+    /// DP+ (Eqs. 8 and 16).
+    #[value(name = "dp+", alias = "dp-plus")]
+    #[serde(rename = "dp+")]
+    DpPlus,
+    /// Original dual propagation (Eq. 3).
+    OriginalDp,
+    /// The Eq. 20 variant with the re-derived update of Eq. 21.
+    Eq21,
+    /// Exact back-propagation.
+    Backprop,
+}
+
+impl Algorithm {
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::DpPlus => "dp+",
+            Algorithm::OriginalDp => "original-dp",
+            Algorithm::Eq21 => "eq21",
+            Algorithm::Backprop => "backprop",
+        }
+    }
+
+    /// Name as printed in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Algorithm::DpPlus => "DP+ (improved)",
+            Algorithm::OriginalDp => "original DP",
+            Algorithm::Eq21 => "Eq. 21 variant",
+            Algorithm::Backprop => "back-propagation",
+        }
+    }
+
+    fn method(self) -> Option<Method> {
+        match self {
+            Algorithm::DpPlus => Some(Method::DpPlus),
+            Algorithm::OriginalDp => Some(Method::OriginalDp),
+            Algorithm::Eq21 => Some(Method::LagrangianSettled),
+            Algorithm::Backprop => None,
+        }
+    }
+}
+
+/// Which implementation computes the steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineKind {
+    /// `dualprop::kernels::Trainer` (fast; the default).
+    Kernels,
+    /// The readable reference (slow; tiny nets only).
+    Reference,
+}
+
+/// Float type of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    F32,
+    F64,
+}
+
+/// Everything that defines a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub algorithm: Algorithm,
+    pub alpha: f64,
+    pub beta: f64,
+    /// Inference iterations K (ignored by back-propagation).
+    pub iterations: usize,
+    pub schedule: Schedule,
+    /// Layer widths [in, hidden..., out].
+    pub widths: Vec<usize>,
+    pub init: Init,
+    /// Seeds the initial weights and the shuffling.
+    pub seed: u64,
+    pub epochs: usize,
+    pub batch: usize,
+    pub adam: AdamConfig,
+    /// Use only the first n training images (None: all of the training split).
+    pub train_limit: Option<usize>,
+    /// Log the alignment with back-propagation every this many steps (0: never).
+    pub alignment_every: usize,
+    pub engine: EngineKind,
+    pub precision: Precision,
+    /// Description of the data source.
+    pub data: String,
+    /// Stop after this many steps in total (a budget cap for costly runs; the last epoch is then partial).
+    #[serde(default)]
+    pub max_steps: Option<usize>,
+}
+
+impl RunSpec {
+    /// The paper's setting for an algorithm, with the protocol's Adam and batch.
+    pub fn paper(
+        algorithm: Algorithm,
+        alpha: f64,
+        iterations: usize,
+        seed: u64,
+        epochs: usize,
+    ) -> Self {
+        Self {
+            algorithm,
+            alpha,
+            beta: PAPER_BETA,
+            iterations,
+            schedule: Schedule::UpDown,
+            widths: PAPER_WIDTHS.to_vec(),
+            init: Init::TorchDefault,
+            seed,
+            epochs,
+            batch: PAPER_BATCH,
+            adam: AdamConfig::default(),
+            train_limit: None,
+            alignment_every: 0,
+            engine: EngineKind::Kernels,
+            precision: Precision::F32,
+            data: String::new(),
+            max_steps: None,
+        }
+    }
+
+    /// The estimator of the run; checks alpha, beta and K for the dual methods.
+    pub fn estimator(&self) -> Result<Estimator> {
+        match self.algorithm.method() {
+            None => Ok(Estimator::Backprop),
+            Some(method) => {
+                let cfg = Config::new(method, self.alpha, self.beta, self.iterations)
+                    .with_schedule(self.schedule);
+                cfg.validate(crate::reference::Loss::LeastSquares)?;
+                Ok(Estimator::Dual(cfg))
+            }
+        }
+    }
+
+    /// Directory name of the run inside a sweep's output directory; epochs are not part of it.
+    pub fn id(&self) -> String {
+        match self.algorithm {
+            Algorithm::Backprop => format!("backprop_seed{}", self.seed),
+            a => format!(
+                "{}_alpha{}_K{}_seed{}",
+                a.name(),
+                self.alpha,
+                self.iterations,
+                self.seed
+            ),
+        }
+    }
+
+    /// Checks the budget and the shapes before any work.
+    pub fn validate(&self) -> Result<()> {
+        self.estimator()?;
+        if self.widths.len() < 2 || self.widths.contains(&0) {
+            return Err(Error::Unsupported(format!(
+                "layer widths {:?} need >= 2 non-zero entries",
+                self.widths
+            )));
+        }
+        if self.batch == 0 {
+            return Err(Error::EmptyBatch);
+        }
+        if self.max_steps == Some(0) {
+            return Err(Error::Unsupported("a step cap of 0".into()));
+        }
+        if self.train_limit == Some(0) {
+            return Err(Error::Unsupported("a training subset of 0 images".into()));
+        }
+        Ok(())
+    }
+
+    /// Same run up to the number of epochs (used to recognise existing results). Data directories are not
+    /// compared by path (the same files may be reached by several paths); the embedded subset and a directory
+    /// are told apart.
+    pub fn same_run(&self, other: &RunSpec) -> bool {
+        let embedded = |s: &RunSpec| s.data.starts_with("embedded");
+        let mut a = self.clone();
+        a.epochs = other.epochs;
+        a.data = other.data.clone();
+        a == *other && embedded(self) == embedded(other)
+    }
+}
+
+/// Parses a schedule name: up-down (the paper's), forward, backward, odd-even, even-odd.
+pub fn parse_schedule(s: &str) -> std::result::Result<Schedule, String> {
+    match s {
+        "up-down" => Ok(Schedule::UpDown),
+        "forward" => Ok(Schedule::ForwardOnly),
+        "backward" => Ok(Schedule::BackwardOnly),
+        "odd-even" => Ok(Schedule::OddEven),
+        "even-odd" => Ok(Schedule::EvenOdd),
+        _ => Err(format!(
+            "unknown schedule {s:?} (up-down, forward, backward, odd-even, even-odd)"
+        )),
+    }
+}
+
+/// Parses an initialisation name: torch-default (the original code's), xavier-uniform, he-normal.
+pub fn parse_init(s: &str) -> std::result::Result<Init, String> {
+    match s {
+        "torch-default" => Ok(Init::TorchDefault),
+        "xavier-uniform" => Ok(Init::XavierUniform),
+        "he-normal" => Ok(Init::HeNormal),
+        _ => Err(format!(
+            "unknown init {s:?} (torch-default, xavier-uniform, he-normal)"
+        )),
+    }
+}
+
+/// Parses widths like "784,1000,1000,10" or "784-1000-10".
+pub fn parse_widths(s: &str) -> std::result::Result<Vec<usize>, String> {
+    s.split([',', '-'])
+        .map(|p| {
+            p.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("bad width {p:?} in {s:?}: {e}"))
+        })
+        .collect()
+}

@@ -1,0 +1,292 @@
+//! Table 1 from a sweep's results: mean +- sample standard deviation over seeds of the final-epoch test
+//! accuracy, X for diverged runs (with where they diverged), the paper's published numbers beside ours,
+//! back-propagation as a reference row. Written as Markdown and CSV.
+
+use crate::experiments::metrics::{Divergence, RunResult, Status};
+use crate::experiments::spec::Algorithm;
+use crate::experiments::sweep::{TABLE1_ALPHAS, TABLE1_ITERATIONS};
+
+/// A number the paper publishes in Table 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Published {
+    /// Mean +- std of the test accuracy in percent over 5 seeds.
+    Accuracy(f64, f64),
+    /// "X": did not converge.
+    X,
+}
+
+/// The paper's Table 1 (100 epochs, 5 seeds); back-propagation has no entry there.
+pub fn published(algorithm: Algorithm, alpha: f64, iterations: usize) -> Option<Published> {
+    use Published::*;
+    let a0 = alpha == 0.0;
+    match (algorithm, a0, iterations) {
+        (Algorithm::DpPlus, true, 1) => Some(Accuracy(98.33, 0.10)),
+        (Algorithm::DpPlus, true, 30) => Some(Accuracy(98.36, 0.03)),
+        (Algorithm::DpPlus, false, 1) => Some(Accuracy(98.43, 0.08)),
+        (Algorithm::DpPlus, false, 30) => Some(Accuracy(98.46, 0.09)),
+        (Algorithm::OriginalDp, true, 1) => Some(Accuracy(98.50, 0.08)),
+        (Algorithm::OriginalDp, false, 1) => Some(Accuracy(97.92, 0.11)),
+        (Algorithm::OriginalDp, _, 30) => Some(X),
+        _ => None,
+    }
+}
+
+/// One configuration aggregated over its seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub algorithm: Algorithm,
+    /// None for back-propagation.
+    pub alpha: Option<f64>,
+    pub iterations: Option<usize>,
+    pub seeds: usize,
+    /// Final test accuracies of the runs that completed.
+    pub test: Vec<f64>,
+    pub validation: Vec<f64>,
+    pub divergences: Vec<Divergence>,
+    pub epochs: usize,
+    pub wall_seconds: f64,
+    pub weights_hashes: Vec<String>,
+    /// Step at which capped runs stopped (see `RunSpec::max_steps`).
+    pub capped_at: Vec<usize>,
+}
+
+/// Mean and sample standard deviation (None for the std of a single value).
+pub fn mean_std(xs: &[f64]) -> Option<(f64, Option<f64>)> {
+    if xs.is_empty() {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let std = (xs.len() > 1)
+        .then(|| (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    Some((mean, std))
+}
+
+impl Row {
+    pub fn published(&self) -> Option<Published> {
+        published(self.algorithm, self.alpha?, self.iterations?)
+    }
+
+    /// "X (2/3 seeds, first at epoch 1 step 4)", or "98.10 ± 0.12" (n = number of seeds).
+    pub fn ours(&self) -> String {
+        if let Some(first) = self.divergences.iter().min_by_key(|d| d.global_step) {
+            return format!(
+                "X ({}/{} seeds, first at epoch {} step {})",
+                self.divergences.len(),
+                self.seeds,
+                first.epoch,
+                first.step
+            );
+        }
+        match mean_std(&self.test) {
+            None => "—".into(),
+            Some((m, Some(s))) => format!("{m:.2} ± {s:.2}"),
+            Some((m, None)) => format!("{m:.2} (1 seed)"),
+        }
+    }
+
+    /// " [capped at step N]" or " [E epochs]" when this row's budget differs from the table's.
+    pub fn budget_note(&self, table_epochs: usize) -> String {
+        if let Some(step) = self.capped_at.iter().max() {
+            format!(" [capped at step {step}]")
+        } else if self.epochs != table_epochs {
+            format!(" [{} epochs]", self.epochs)
+        } else {
+            String::new()
+        }
+    }
+
+    pub fn paper(&self) -> String {
+        match self.published() {
+            Some(Published::Accuracy(m, s)) => format!("{m:.2} ± {s:.2}"),
+            Some(Published::X) => "X".into(),
+            None => "—".into(),
+        }
+    }
+
+    /// All seeds ended with the same weights hash (bitwise-identical final weights).
+    pub fn hashes_equal(&self, other: &Row) -> bool {
+        !self.weights_hashes.is_empty() && self.weights_hashes == other.weights_hashes
+    }
+}
+
+/// Groups results by configuration, in Table 1's order (back-propagation first).
+pub fn rows(results: &[RunResult]) -> Vec<Row> {
+    let mut keys: Vec<(Algorithm, Option<f64>, Option<usize>)> =
+        vec![(Algorithm::Backprop, None, None)];
+    for &k in &TABLE1_ITERATIONS {
+        for &a in &TABLE1_ALPHAS {
+            for algo in [Algorithm::DpPlus, Algorithm::OriginalDp] {
+                keys.push((algo, Some(a), Some(k)));
+            }
+        }
+    }
+    // Configurations outside the grid (other alphas or K) follow in order of appearance.
+    for r in results {
+        let key = key_of(r);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys.into_iter()
+        .filter_map(|key| {
+            let runs: Vec<&RunResult> = results.iter().filter(|r| key_of(r) == key).collect();
+            let first = runs.first()?;
+            Some(Row {
+                algorithm: key.0,
+                alpha: key.1,
+                iterations: key.2,
+                seeds: runs.len(),
+                test: runs
+                    .iter()
+                    .filter(|r| r.status == Status::Completed)
+                    .filter_map(|r| r.last.as_ref()?.test_accuracy)
+                    .collect(),
+                validation: runs
+                    .iter()
+                    .filter(|r| r.status == Status::Completed)
+                    .filter_map(|r| r.last.as_ref()?.validation_accuracy)
+                    .collect(),
+                divergences: runs.iter().filter_map(|r| r.divergence.clone()).collect(),
+                epochs: first.spec.epochs,
+                wall_seconds: runs.iter().map(|r| r.wall_seconds).sum(),
+                weights_hashes: runs.iter().map(|r| r.weights_hash.clone()).collect(),
+                capped_at: runs.iter().filter_map(|r| r.capped_at_step).collect(),
+            })
+        })
+        .collect()
+}
+
+fn key_of(r: &RunResult) -> (Algorithm, Option<f64>, Option<usize>) {
+    match r.spec.algorithm {
+        Algorithm::Backprop => (Algorithm::Backprop, None, None),
+        a => (a, Some(r.spec.alpha), Some(r.spec.iterations)),
+    }
+}
+
+fn find(rows: &[Row], algorithm: Algorithm, alpha: f64, k: usize) -> Option<&Row> {
+    rows.iter()
+        .find(|r| r.algorithm == algorithm && r.alpha == Some(alpha) && r.iterations == Some(k))
+}
+
+/// The paper's layout, each cell "ours / paper", then back-propagation, then the long format.
+pub fn markdown(rows: &[Row]) -> String {
+    let max_epochs = rows.iter().map(|r| r.epochs).max().unwrap_or(0);
+    let mut s = String::new();
+    s += "| Iterations | α = 0, DP+ | α = 0, original DP | α = 1, DP+ | α = 1, original DP |\n";
+    s += "| --- | --- | --- | --- | --- |\n";
+    for &k in &TABLE1_ITERATIONS {
+        s += &format!("| {k} |");
+        for &a in &TABLE1_ALPHAS {
+            for algo in [Algorithm::DpPlus, Algorithm::OriginalDp] {
+                let cell = match find(rows, algo, a, k) {
+                    Some(r) => format!(
+                        " {}{} / paper {} |",
+                        r.ours(),
+                        r.budget_note(max_epochs),
+                        r.paper()
+                    ),
+                    None => format!(
+                        " not run / paper {} |",
+                        published(algo, a, k).map_or("—".into(), |p| match p {
+                            Published::Accuracy(m, s) => format!("{m:.2} ± {s:.2}"),
+                            Published::X => "X".into(),
+                        })
+                    ),
+                };
+                s += &cell;
+            }
+        }
+        s += "\n";
+    }
+    if let Some(bp) = rows.iter().find(|r| r.algorithm == Algorithm::Backprop) {
+        s += &format!(
+            "\nBack-propagation (reference, not in the paper's table): {}\n",
+            bp.ours()
+        );
+    }
+    s += "\nPer configuration (test and validation accuracy at the last epoch, mean ± sample std over seeds):\n\n";
+    s += "| method | α | K | seeds | epochs | test % (ours) | validation % | paper | diverged | wall time (s, all seeds) |\n";
+    s += "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+    for r in rows {
+        let val = match mean_std(&r.validation) {
+            Some((m, Some(sd))) => format!("{m:.2} ± {sd:.2}"),
+            Some((m, None)) => format!("{m:.2}"),
+            None => "—".into(),
+        };
+        let div = if r.divergences.is_empty() {
+            "no".to_string()
+        } else {
+            r.divergences
+                .iter()
+                .map(|d| format!("epoch {} step {} ({})", d.epoch, d.step, d.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let epochs = format!("{}{}", r.epochs, r.budget_note(r.epochs));
+        s += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |\n",
+            r.algorithm.label(),
+            r.alpha.map_or("—".into(), |a| a.to_string()),
+            r.iterations.map_or("—".into(), |k| k.to_string()),
+            r.seeds,
+            epochs,
+            r.ours(),
+            val,
+            r.paper(),
+            div,
+            r.wall_seconds
+        );
+    }
+    s
+}
+
+/// Header of the CSV file.
+pub const CSV_HEADER: &str = "method,alpha,iterations,seeds,completed,diverged,test_mean,test_std,validation_mean,validation_std,ours,paper_mean,paper_std,paper,first_divergence_epoch,first_divergence_step,epochs,capped_at_step,wall_seconds";
+
+/// One line per configuration; empty fields where a value does not exist.
+pub fn csv(rows: &[Row]) -> String {
+    let f = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.4}"));
+    let mut s = String::from(CSV_HEADER);
+    s.push('\n');
+    for r in rows {
+        let (tm, ts) = mean_std(&r.test).map_or((None, None), |(m, s)| (Some(m), s));
+        let (vm, vs) = mean_std(&r.validation).map_or((None, None), |(m, s)| (Some(m), s));
+        let (pm, ps) = match r.published() {
+            Some(Published::Accuracy(m, s)) => (Some(m), Some(s)),
+            _ => (None, None),
+        };
+        let first = r.divergences.iter().min_by_key(|d| d.global_step);
+        s += &[
+            r.algorithm.name().to_string(),
+            r.alpha.map_or(String::new(), |a| a.to_string()),
+            r.iterations.map_or(String::new(), |k| k.to_string()),
+            r.seeds.to_string(),
+            r.test.len().to_string(),
+            r.divergences.len().to_string(),
+            f(tm),
+            f(ts),
+            f(vm),
+            f(vs),
+            if r.divergences.is_empty() {
+                r.ours()
+            } else {
+                "X".into()
+            },
+            f(pm),
+            f(ps),
+            r.paper(),
+            first.map_or(String::new(), |d| d.epoch.to_string()),
+            first.map_or(String::new(), |d| d.step.to_string()),
+            r.epochs.to_string(),
+            r.capped_at
+                .iter()
+                .max()
+                .map_or(String::new(), |c| c.to_string()),
+            format!("{:.1}", r.wall_seconds),
+        ]
+        .join(",");
+        s.push('\n');
+    }
+    s
+}

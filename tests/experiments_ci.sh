@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Quick CI check of `dualprop reproduce table1`: a tiny budget (784-32-10 net, 200 training images, 1 epoch,
+# 2 seeds) on the embedded MNIST subset, then the outputs' structure: files exist, the CSV's columns and rows,
+# every JSON line parses, the report is written; and a run forced to diverge (learning rate 1e30) is marked X.
+# Idempotent (works in a fresh temporary directory), bounded (~10 s after the release build), exits non-zero
+# on the first failure. Needs cargo and python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+check() { echo "check: $*"; }
+
+command -v python3 >/dev/null || fail "python3 is needed to parse the JSON outputs"
+cargo build --release --quiet --bin dualprop
+BIN=target/release/dualprop
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+TINY=(--widths 784,32,10 --train-subset 200 --epochs 1 --seeds 2 --learning-rate 1e-3 --alignment-every 1 --quiet)
+start=$(date +%s)
+env -u DUALPROP_MNIST "$BIN" reproduce table1 "${TINY[@]}" --out "$TMP/ok" --doc "$TMP/doc/reproduction.md" > "$TMP/ok.stdout" \
+  || fail "reproduce table1 exited non-zero"
+
+check "output files exist"
+for f in table1.md table1.csv fig1.png fig1.svg fig2.png fig2.svg; do
+  [ -s "$TMP/ok/$f" ] || fail "missing or empty $f"
+done
+for f in reproduction.md figures/fig1.png figures/fig1.svg figures/fig2.png figures/fig2.svg; do
+  [ -s "$TMP/doc/$f" ] || fail "missing or empty report file $f"
+done
+head -c 4 "$TMP/ok/fig1.png" | grep -q PNG || fail "fig1.png is not a PNG"
+grep -q "<svg" "$TMP/ok/fig2.svg" || fail "fig2.svg is not an SVG"
+
+check "18 runs (9 configurations x 2 seeds), each with spec.json, metrics.jsonl and result.json"
+runs=$(find "$TMP/ok/runs" -mindepth 1 -maxdepth 1 -type d | wc -l)
+[ "$runs" -eq 18 ] || fail "expected 18 run directories, found $runs"
+for d in "$TMP"/ok/runs/*; do
+  for f in spec.json metrics.jsonl result.json; do [ -s "$d/$f" ] || fail "$d/$f missing"; done
+done
+
+check "CSV header, 9 rows, same number of columns everywhere"
+header="method,alpha,iterations,seeds,completed,diverged,test_mean,test_std,validation_mean,validation_std,ours,paper_mean,paper_std,paper,first_divergence_epoch,first_divergence_step,epochs,capped_at_step,wall_seconds"
+[ "$(head -1 "$TMP/ok/table1.csv")" = "$header" ] || fail "CSV header differs"
+[ "$(wc -l < "$TMP/ok/table1.csv")" -eq 10 ] || fail "CSV should have a header and 9 rows"
+awk -F, -v n="$(echo "$header" | awk -F, '{print NF}')" 'NF != n { exit 1 }' "$TMP/ok/table1.csv" \
+  || fail "a CSV row has the wrong number of columns"
+
+check "every JSON and JSON-lines file parses; alignment logged in the DP+ K = 30 runs only"
+python3 - "$TMP/ok" <<'PY' || fail "JSON check failed"
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+for run in sorted((out / "runs").iterdir()):
+    spec = json.loads((run / "spec.json").read_text())
+    result = json.loads((run / "result.json").read_text())
+    assert result["status"] in ("completed", "diverged"), run
+    lines = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
+    assert lines and all("test_accuracy" in l for l in lines), run
+    align = run / "alignment.jsonl"
+    records = [json.loads(l) for l in align.read_text().splitlines() if l.strip()] if align.exists() else []
+    wants = spec["algorithm"] == "dp+" and spec["iterations"] == 30
+    assert bool(records) == wants, (run, len(records))
+    for r in records:
+        assert len(r["layers"]) == 2 and all(-1 <= l["cosine"] <= 1 for l in r["layers"]), run
+print("  parsed", len(list((out / "runs").iterdir())), "runs")
+PY
+
+check "re-running skips finished runs (results unchanged)"
+before=$(cat "$TMP"/ok/runs/*/result.json | cksum)
+env -u DUALPROP_MNIST "$BIN" reproduce table1 "${TINY[@]}" --out "$TMP/ok" > /dev/null || fail "re-run failed"
+[ "$before" = "$(cat "$TMP"/ok/runs/*/result.json | cksum)" ] || fail "finished runs were re-run"
+
+check "diverged runs are marked X with epoch and step (learning rate 1e30 overflows at step 2)"
+env -u DUALPROP_MNIST "$BIN" reproduce table1 --widths 784,32,10 --train-subset 200 --epochs 1 --seeds 1 \
+  --learning-rate 1e30 --quiet --out "$TMP/x" > /dev/null || fail "diverging sweep exited non-zero"
+tail -n +2 "$TMP/x/table1.csv" | awk -F, '$6 != 1 || $11 != "X" || $15 != 1 || $16 != 2 { bad = 1 } END { exit bad }' \
+  || fail "diverged runs not marked X at epoch 1 step 2: $(cat "$TMP/x/table1.csv")"
+grep -q "X (1/1 seeds, first at epoch 1 step 2)" "$TMP/x/table1.md" || fail "table1.md lacks the X cells"
+
+echo "experiments CI: all checks passed in $(( $(date +%s) - start )) s (after the build)"

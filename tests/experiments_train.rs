@@ -1,0 +1,307 @@
+//! Training runs on tiny nets and synthetic data: determinism, bitwise resume, divergence recorded as data,
+//! alignment logs, sweeps that skip finished runs, the table's structure and the figures' files.
+
+use std::path::PathBuf;
+
+use dualprop::experiments::data::{synthetic, DataSource, Mnist};
+use dualprop::experiments::metrics::{AlignmentRecord, EpochMetrics, Status};
+use dualprop::experiments::progress::Progress;
+use dualprop::experiments::spec::{Algorithm, EngineKind, Precision, RunSpec};
+use dualprop::experiments::train::{read_jsonl, run, RunFiles, RunOptions};
+use dualprop::experiments::{figures, sweep, table};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dualprop-train-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// 54 training, 6 validation and 20 test images of 4x4 pixels.
+fn data() -> Mnist {
+    let dir = temp_dir("data");
+    synthetic::write_dir(&dir, 60, 20, 4, true).unwrap();
+    DataSource::Dir(dir).load().unwrap()
+}
+
+fn spec(algorithm: Algorithm, engine: EngineKind, precision: Precision) -> RunSpec {
+    let mut s = RunSpec::paper(algorithm, 1.0, 3, 7, 2);
+    s.widths = vec![16, 12, 8, 10];
+    s.batch = 10;
+    s.adam.learning_rate = 1e-2;
+    s.engine = engine;
+    s.precision = precision;
+    s
+}
+
+fn train(
+    s: &RunSpec,
+    data: &Mnist,
+    dir: &std::path::Path,
+    keep: bool,
+) -> dualprop::experiments::metrics::RunResult {
+    let opts = RunOptions {
+        keep_checkpoint: keep,
+    };
+    match s.precision {
+        Precision::F32 => run::<f32>(s, data, dir, &opts, &Progress::silent()).unwrap(),
+        Precision::F64 => run::<f64>(s, data, dir, &opts, &Progress::silent()).unwrap(),
+    }
+}
+
+fn metrics(dir: &std::path::Path) -> Vec<EpochMetrics> {
+    read_jsonl(&RunFiles::new(dir).metrics()).unwrap()
+}
+
+/// Metrics without the wall times, which legitimately differ.
+fn timeless(mut m: Vec<EpochMetrics>) -> Vec<EpochMetrics> {
+    for e in &mut m {
+        e.epoch_seconds = 0.0;
+        e.wall_seconds = 0.0;
+    }
+    m
+}
+
+#[test]
+fn two_epochs_equal_one_epoch_then_resume_bitwise() {
+    let data = data();
+    for (engine, precision) in [
+        (EngineKind::Reference, Precision::F64),
+        (EngineKind::Kernels, Precision::F32),
+    ] {
+        for algorithm in [Algorithm::DpPlus, Algorithm::Backprop] {
+            let mut s = spec(algorithm, engine, precision);
+            s.alignment_every = 2;
+            let straight = temp_dir(&format!("straight-{engine:?}-{algorithm:?}"));
+            let full = train(&s, &data, &straight, false);
+            assert_eq!(full.status, Status::Completed);
+            assert_eq!(full.epochs_completed, 2);
+            assert!(
+                !RunFiles::new(&straight).checkpoint().exists(),
+                "checkpoint removed at the end"
+            );
+
+            let resumed = temp_dir(&format!("resumed-{engine:?}-{algorithm:?}"));
+            let mut one = s.clone();
+            one.epochs = 1;
+            let first = train(&one, &data, &resumed, true);
+            assert_eq!(first.epochs_completed, 1);
+            assert_ne!(first.weights_hash, full.weights_hash);
+            // An interrupted second epoch left partial outputs behind: resuming drops them.
+            let files = RunFiles::new(&resumed);
+            let mut junk = metrics(&resumed)[0].clone();
+            junk.epoch = 2;
+            std::fs::write(
+                files.metrics(),
+                std::fs::read_to_string(files.metrics()).unwrap()
+                    + &serde_json::to_string(&junk).unwrap()
+                    + "\n",
+            )
+            .unwrap();
+            let second = train(&s, &data, &resumed, false);
+            assert_eq!(
+                second.weights_hash, full.weights_hash,
+                "{engine:?} {algorithm:?}"
+            );
+            assert_eq!(timeless(metrics(&resumed)), timeless(metrics(&straight)));
+            let a: Vec<AlignmentRecord> = read_jsonl(&files.alignment()).unwrap();
+            let b: Vec<AlignmentRecord> =
+                read_jsonl(&RunFiles::new(&straight).alignment()).unwrap();
+            assert_eq!(a, b);
+        }
+    }
+}
+
+#[test]
+fn runs_are_deterministic_given_the_seed() {
+    let data = data();
+    let s = spec(Algorithm::OriginalDp, EngineKind::Kernels, Precision::F32);
+    let a = train(&s, &data, &temp_dir("det-a"), false);
+    let b = train(&s, &data, &temp_dir("det-b"), false);
+    assert_eq!(a.weights_hash, b.weights_hash);
+    let mut other = s.clone();
+    other.seed = 8;
+    let c = train(&other, &data, &temp_dir("det-c"), false);
+    assert_ne!(a.weights_hash, c.weights_hash);
+}
+
+#[test]
+fn kernel_engine_agrees_with_the_reference() {
+    let data = data();
+    for algorithm in [
+        Algorithm::DpPlus,
+        Algorithm::OriginalDp,
+        Algorithm::Eq21,
+        Algorithm::Backprop,
+    ] {
+        let r = train(
+            &spec(algorithm, EngineKind::Reference, Precision::F64),
+            &data,
+            &temp_dir("agree-r"),
+            false,
+        );
+        let k = train(
+            &spec(algorithm, EngineKind::Kernels, Precision::F64),
+            &data,
+            &temp_dir("agree-k"),
+            false,
+        );
+        let (mr, mk) = (r.last.unwrap(), k.last.unwrap());
+        // Same arithmetic up to summation order: losses agree to ~1e-12 relative over 12 Adam steps.
+        assert!(
+            (mr.train_loss - mk.train_loss).abs() <= 1e-9 * mr.train_loss.abs(),
+            "{algorithm:?}: {} vs {}",
+            mr.train_loss,
+            mk.train_loss
+        );
+        assert_eq!(mr.test_accuracy, mk.test_accuracy, "{algorithm:?}");
+    }
+}
+
+#[test]
+fn divergence_is_recorded_as_x_with_epoch_and_step() {
+    let data = data();
+    for algorithm in [Algorithm::DpPlus, Algorithm::Backprop] {
+        for engine in [EngineKind::Reference, EngineKind::Kernels] {
+            let mut s = spec(algorithm, engine, Precision::F32);
+            // The first Adam step moves every weight by ~1e30: the next forward pass overflows.
+            s.adam.learning_rate = 1e30;
+            let dir = temp_dir(&format!("diverge-{algorithm:?}-{engine:?}"));
+            let r = train(&s, &data, &dir, false);
+            assert_eq!(r.status, Status::Diverged, "{algorithm:?} {engine:?}");
+            let d = r.divergence.clone().unwrap();
+            assert_eq!((d.epoch, d.step, d.global_step), (1, 2, 2), "{d:?}");
+            let m = metrics(&dir);
+            assert_eq!(m.len(), 1);
+            let json = |v: &dyn erased::Json| v.json();
+            assert_eq!(json(&m[0].divergence), json(&Some(d)));
+            assert_eq!(m[0].test_accuracy, None);
+            // Re-running skips the finished (diverged) run.
+            assert_eq!(json(&train(&s, &data, &dir, false)), json(&r));
+            let rows = table::rows(&[r]);
+            assert!(
+                rows[0]
+                    .ours()
+                    .starts_with("X (1/1 seeds, first at epoch 1 step 2)"),
+                "{}",
+                rows[0].ours()
+            );
+            let csv = table::csv(&rows);
+            assert!(csv.lines().nth(1).unwrap().contains(",X,"), "{csv}");
+        }
+    }
+}
+
+#[test]
+fn alignment_of_backprop_with_itself_is_perfect_and_logged_every_n_steps() {
+    let data = data();
+    let mut s = spec(Algorithm::Backprop, EngineKind::Kernels, Precision::F64);
+    s.alignment_every = 2;
+    let dir = temp_dir("align");
+    train(&s, &data, &dir, false);
+    let recs: Vec<AlignmentRecord> = read_jsonl(&RunFiles::new(&dir).alignment()).unwrap();
+    // 6 steps per epoch, 2 epochs, every 2nd step from step 1.
+    assert_eq!(
+        recs.iter().map(|r| r.global_step).collect::<Vec<_>>(),
+        vec![1, 3, 5, 7, 9, 11]
+    );
+    for r in &recs {
+        assert_eq!(r.layers.len(), 3);
+        for l in &r.layers {
+            // Identical vectors: the difference is exactly 0; the cosine is 1 up to f64 rounding of the norms.
+            assert_eq!(l.difference_norm, 0.0);
+            assert!((1.0 - l.cosine).abs() <= 1e-14, "{}", l.cosine);
+            assert!(l.backprop_norm > 0.0);
+        }
+    }
+}
+
+#[test]
+fn a_directory_holding_another_run_is_refused() {
+    let data = data();
+    let dir = temp_dir("refuse");
+    let s = spec(Algorithm::DpPlus, EngineKind::Kernels, Precision::F32);
+    train(&s, &data, &dir, false);
+    let mut other = s.clone();
+    other.beta = 0.25;
+    let opts = RunOptions::default();
+    assert!(matches!(
+        run::<f32>(&other, &data, &dir, &opts, &Progress::silent()),
+        Err(dualprop::Error::Unsupported(_))
+    ));
+}
+
+#[test]
+fn sweep_skips_finished_runs_and_the_table_has_every_cell() {
+    let data = data();
+    let out = temp_dir("sweep");
+    let mut base = spec(Algorithm::DpPlus, EngineKind::Kernels, Precision::F32);
+    base.epochs = 1;
+    let specs = sweep::table1_specs(&base, &[1, 2], 3, Some(1), Some(4));
+    assert_eq!(specs.len(), 18);
+    let opts = RunOptions::default();
+    let first = sweep::sweep(&specs, &data, &out, &opts, &Progress::silent()).unwrap();
+    let stamp = |s: &RunSpec| {
+        std::fs::metadata(RunFiles::new(&sweep::run_dir(&out, s)).result())
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let before: Vec<_> = specs.iter().map(stamp).collect();
+    let again = sweep::sweep(&specs, &data, &out, &opts, &Progress::silent()).unwrap();
+    assert_eq!(first, again);
+    assert_eq!(
+        before,
+        specs.iter().map(stamp).collect::<Vec<_>>(),
+        "finished runs were not re-run"
+    );
+
+    let rows = table::rows(&again);
+    assert_eq!(rows.len(), 9);
+    assert!(rows.iter().all(|r| r.seeds == 2));
+    let csv = table::csv(&rows);
+    let columns = table::CSV_HEADER.split(',').count();
+    assert_eq!(csv.lines().count(), 10);
+    assert!(
+        csv.lines().all(|l| l.split(',').count() == columns),
+        "{csv}"
+    );
+    let md = table::markdown(&rows);
+    for needle in [
+        "| 1 |",
+        "| 30 |",
+        "paper 98.33 ± 0.10",
+        "paper X",
+        "Back-propagation",
+    ] {
+        assert!(md.contains(needle), "{needle} missing from\n{md}");
+    }
+
+    let per_seed: Vec<Vec<AlignmentRecord>> = again
+        .iter()
+        .filter(|r| {
+            r.spec.algorithm == Algorithm::DpPlus && r.spec.iterations == 30 && r.spec.alpha == 0.0
+        })
+        .map(|r| read_jsonl(&RunFiles::new(&sweep::run_dir(&out, &r.spec)).alignment()).unwrap())
+        .collect();
+    assert_eq!(per_seed.len(), 2);
+    let curves = vec![figures::average(0.0, &per_seed)];
+    assert_eq!(curves[0].points.len(), 2); // steps 1 and 4 of 6
+    for which in [1, 2] {
+        let files = figures::write(which, &curves, &out.join("figs")).unwrap();
+        assert!(std::fs::read(&files[0]).unwrap().starts_with(b"\x89PNG"));
+        assert!(std::fs::read_to_string(&files[1]).unwrap().contains("<svg"));
+    }
+}
+
+/// Compares records that may hold NaN through their JSON form.
+mod erased {
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap()
+        }
+    }
+}
