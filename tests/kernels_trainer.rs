@@ -362,3 +362,26 @@ fn threads_do_not_change_results() {
         }
     }
 }
+
+/// `Trainer::gradients` returns the same estimate as `infer_batch` and the same back-propagation gradient as a
+/// back-propagation trainer, bitwise (one feed-forward pass serves both), and changes no weight.
+#[test]
+fn gradients_match_the_single_purpose_kernels() {
+    let widths = [6, 11, 8, 3];
+    let net = paper_like::<f64>(&widths, 21);
+    let (x, y) = batch_data::<f64>(&widths, 5, Loss::LeastSquares, 3);
+    let mut bp_trainer = Trainer::new(&net, Estimator::Backprop, AdamConfig::default(), 5).unwrap();
+    let (_, bp_ref, _) = bp_trainer.gradients(x.as_slice(), y.as_slice(), 5).unwrap();
+    for est in estimators().into_iter().skip(1) {
+        let Estimator::Dual(cfg) = est else {
+            unreachable!()
+        };
+        let mut trainer = Trainer::new(&net, est, AdamConfig::default(), 5).unwrap();
+        let (estimate, bp, verdict) = trainer.gradients(x.as_slice(), y.as_slice(), 5).unwrap();
+        let single = dualprop::kernels::infer_batch(&net, &cfg, &x, &y, true).unwrap();
+        assert_eq!(estimate, single.gradient, "{est:?}");
+        assert_eq!(verdict, Some(single.verdict));
+        assert_eq!(bp, bp_ref);
+        assert_eq!(trainer.network(), net);
+    }
+}

@@ -245,8 +245,8 @@ pub(crate) fn update_states<T: KernelFloat>(
     }
 }
 
-/// g = beta l'(z) for every column (sample) of the `[n, B]` output z, as
-/// [`Loss::weighted_gradient`]: (z - y) beta, or (softmax(z) - y) beta.
+/// g = beta l'(z) for every column (sample) of the `[n, B]` output z, as [`Loss::weighted_gradient`]: the
+/// unweighted gradient, then scaled by beta.
 pub(crate) fn weighted_gradient<T: KernelFloat>(
     loss: Loss,
     z: &[T],
@@ -255,25 +255,8 @@ pub(crate) fn weighted_gradient<T: KernelFloat>(
     n: usize,
     g: &mut [T],
 ) {
-    match loss {
-        Loss::LeastSquares => {
-            for ((gi, &zi), &yi) in g.iter_mut().zip(z).zip(y) {
-                *gi = (zi - yi) * beta;
-            }
-        }
-        Loss::SoftmaxCrossEntropy => {
-            for ((gc, zc), yc) in g
-                .chunks_exact_mut(n)
-                .zip(z.chunks_exact(n))
-                .zip(y.chunks_exact(n))
-            {
-                let lse = log_sum_exp(zc);
-                for ((gi, &zi), &yi) in gc.iter_mut().zip(zc).zip(yc) {
-                    *gi = ((zi - lse).exp() - yi) * beta;
-                }
-            }
-        }
-    }
+    loss_gradient(loss, z, y, n, g);
+    g.iter_mut().for_each(|gi| *gi = *gi * beta);
 }
 
 /// Unweighted l'(z) (g with beta = 1, without the multiplication).

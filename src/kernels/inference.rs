@@ -37,7 +37,7 @@
 use super::dense::Exec;
 
 use crate::reference::inference::fixed_point_tolerance;
-use crate::reference::method::{Placement, Schedule};
+use crate::reference::method::Placement;
 use crate::reference::scalar::c;
 use crate::reference::{Config, DualState, Gradients, Network, OutputRule, Verdict};
 
@@ -391,9 +391,4 @@ fn judge_iteration<T: KernelFloat>(
             max_abs: tags.layer_max[layer],
             bound,
         })
-}
-
-/// The layer order of a schedule (allocates; callers keep it).
-pub fn layer_order(schedule: Schedule, depth: usize) -> Vec<usize> {
-    schedule.layer_order(depth)
 }
