@@ -4,63 +4,22 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dualprop::kernels::bench::{
-    backprop_macs, batch, estimators, paper_network, PAPER_BATCH, PAPER_WIDTHS,
+    backprop_macs, batch, estimators, paper_network, Roofline, PAPER_BATCH, PAPER_WIDTHS,
 };
-use dualprop::kernels::dense::{feedback_product, forward_product, gradient_product};
 use dualprop::kernels::{KernelFloat, KernelOptions, Trainer};
 use dualprop::reference::AdamConfig;
 
 fn roofline<T: KernelFloat>(c: &mut Criterion, name: &str) {
-    let w = PAPER_WIDTHS;
     let par = KernelOptions::default().par();
-    let widest = 1000 * PAPER_BATCH;
-    let weights: Vec<Vec<T>> = (0..5).map(|k| vec![T::one(); w[k] * w[k + 1]]).collect();
-    let mut grads = weights.clone();
-    let src = vec![T::one(); widest];
-    let mut dst = vec![T::one(); widest];
+    let mut roof = Roofline::<T>::new(&PAPER_WIDTHS, PAPER_BATCH);
     let mut group = c.benchmark_group(format!("roofline/{name}"));
-    group.throughput(Throughput::Elements(backprop_macs(&w, PAPER_BATCH)));
+    group.throughput(Throughput::Elements(backprop_macs(
+        &PAPER_WIDTHS,
+        PAPER_BATCH,
+    )));
     group.sample_size(10);
     group.bench_function("faer matmul, back-propagation shapes", |b| {
-        b.iter(|| {
-            let mut macs = 0;
-            for k in 1..=5 {
-                let (out, inp) = (w[k], w[k - 1]);
-                forward_product(
-                    &weights[k - 1],
-                    out,
-                    inp,
-                    &src,
-                    PAPER_BATCH,
-                    &mut dst,
-                    par,
-                    &mut macs,
-                );
-                if k > 1 {
-                    feedback_product(
-                        &weights[k - 1],
-                        out,
-                        inp,
-                        &src,
-                        PAPER_BATCH,
-                        &mut dst,
-                        par,
-                        &mut macs,
-                    );
-                }
-                gradient_product(
-                    &src,
-                    out,
-                    &dst,
-                    inp,
-                    PAPER_BATCH,
-                    T::one(),
-                    &mut grads[k - 1],
-                    par,
-                    &mut macs,
-                );
-            }
-        })
+        b.iter(|| roof.run(par))
     });
     group.finish();
 }

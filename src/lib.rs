@@ -10,6 +10,7 @@ pub mod cli;
 pub mod error;
 pub mod experiments;
 pub mod kernels;
+pub mod oracle;
 pub mod reference;
 
 pub use error::{Error, Result};

@@ -98,6 +98,7 @@ fn training_with_and_without_early_exit_is_bitwise_equal() {
                 .with_options(KernelOptions {
                     threads: 2,
                     early_exit,
+                    ..KernelOptions::default()
                 })
         };
         let (mut a, mut b) = (mk(true), mk(false));

@@ -3,7 +3,8 @@ jit-compiled on the CPU, timed on this machine. Same network (784-1000-1000-1000
 least squares 1/2 ||z - y||^2 averaged over the batch), batch 100, Adam (lr 3e-5, betas 0.9/0.999, eps 1e-8,
 bias-corrected as PyTorch), as `dualprop::kernels::Trainer` with `Estimator::Backprop`.
 
-Prints one JSON object: {"f32": seconds_per_step, "f64": seconds_per_step, "jax": version, "repeats": n}.
+Prints one JSON object: {"f32": median seconds per step, "f64": ..., "f32_min": fastest step, "f64_min": ...,
+"jax": version, "repeats": n}. The median is what `dualprop perf` compares with its own medians.
 Usage: python jax_backprop.py [--repeats N]
 """
 
@@ -70,23 +71,24 @@ def time_dtype(dtype, repeats):
     for _ in range(3):  # compile and warm up
         params, m, v, t, loss = train_step(params, m, v, t, x, y)
     jax.block_until_ready(params)
-    best = float("inf")
+    times = []
     for _ in range(repeats):
         start = time.perf_counter()
         params, m, v, t, loss = train_step(params, m, v, t, x, y)
         jax.block_until_ready(params)
-        best = min(best, time.perf_counter() - start)
-    return best
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2], times[0]
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
-    out = {"jax": jax.__version__, "repeats": args.repeats, "statistic": "min"}
-    out["f32"] = time_dtype(jnp.float32, args.repeats)
+    out = {"jax": jax.__version__, "repeats": args.repeats, "statistic": "median"}
+    out["f32"], out["f32_min"] = time_dtype(jnp.float32, args.repeats)
     jax.config.update("jax_enable_x64", True)
-    out["f64"] = time_dtype(jnp.float64, args.repeats)
+    out["f64"], out["f64_min"] = time_dtype(jnp.float64, args.repeats)
     print(json.dumps(out))
 
 

@@ -1,21 +1,131 @@
-//! `dualprop oracle` and `dualprop verify` (to be written).
+//! `dualprop oracle` and `dualprop verify`: argument parsing only; the work is in [`crate::oracle`].
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::oracle::{self, Case, OracleConfig, TensorSet};
+
+/// The configuration: a JSON file, flags, or both (flags override the file's fields).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// JSON configuration file (fields: method, alpha, beta, iterations, schedule, activation, loss, output, float).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// dp_plus | original_dp | lagrangian_settled | lagrangian_printed
+    #[arg(long)]
+    pub method: Option<String>,
+    #[arg(long)]
+    pub alpha: Option<String>,
+    #[arg(long)]
+    pub beta: Option<String>,
+    /// Number of inference iterations K.
+    #[arg(long, short = 'K')]
+    pub iterations: Option<String>,
+    /// up_down | forward_only | backward_only | odd_even | even_odd
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// identity | relu | tanh | sigmoid | softplus | '{"leaky_relu":{"slope":0.1}}'
+    #[arg(long)]
+    pub activation: Option<String>,
+    /// least_squares | softmax_cross_entropy
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// eq16 | eq16_frozen_gradient | original_exact | original_linearized (default: the method's own)
+    #[arg(long = "output-rule")]
+    pub output_rule: Option<String>,
+    /// f64 (default) | f32 | case
+    #[arg(long)]
+    pub float: Option<String>,
+}
+
+impl ConfigArgs {
+    fn load(&self) -> Result<OracleConfig> {
+        let base = match &self.config {
+            Some(p) => Some(read(p)?),
+            None => None,
+        };
+        let fields = [
+            ("method", &self.method),
+            ("alpha", &self.alpha),
+            ("beta", &self.beta),
+            ("iterations", &self.iterations),
+            ("schedule", &self.schedule),
+            ("activation", &self.activation),
+            ("loss", &self.loss),
+            ("output", &self.output_rule),
+            ("float", &self.float),
+        ];
+        let overrides: Vec<(&str, String)> = fields
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v.clone())))
+            .collect();
+        OracleConfig::from_parts(base.as_deref(), &overrides)
+    }
+}
 
 /// Arguments of `dualprop oracle`.
 #[derive(Debug, clap::Args)]
-pub struct OracleArgs {}
+pub struct OracleArgs {
+    /// Case file (safetensors: W.{k}, b.{k}, x, y).
+    #[arg(required_unless_present = "regenerate_vectors")]
+    pub case: Option<PathBuf>,
+    /// Output safetensors file (written atomically).
+    #[arg(long, required_unless_present = "regenerate_vectors")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Rewrite the committed test vectors into this directory (e.g. tests/vectors) and exit.
+    #[arg(long)]
+    pub regenerate_vectors: Option<PathBuf>,
+}
 
 /// Arguments of `dualprop verify`.
 #[derive(Debug, clap::Args)]
-pub struct VerifyArgs {}
-
-pub fn run_oracle(_args: OracleArgs) -> crate::Result<i32> {
-    Err(crate::Error::Unsupported(
-        "`dualprop oracle` is not written yet".into(),
-    ))
+pub struct VerifyArgs {
+    /// Case file (safetensors: W.{k}, b.{k}, x, y).
+    pub case: PathBuf,
+    /// The other implementation's output (safetensors, the oracle's tensor names).
+    pub candidate: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
-pub fn run_verify(_args: VerifyArgs) -> crate::Result<i32> {
-    Err(crate::Error::Unsupported(
-        "`dualprop verify` is not written yet".into(),
-    ))
+fn read(path: &PathBuf) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Format(format!("cannot print the summary: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+pub fn run_oracle(args: OracleArgs) -> Result<i32> {
+    if let Some(dir) = &args.regenerate_vectors {
+        let written = oracle::vectors::regenerate(dir)?;
+        eprintln!("wrote {} vectors to {}", written, dir.display());
+        return Ok(0);
+    }
+    let (Some(case_path), Some(out)) = (&args.case, &args.out) else {
+        return Err(Error::Format("a case file and --out are required".into()));
+    };
+    let cfg = args.config.load()?;
+    let case = Case::read(case_path)?;
+    let run = oracle::run(&case, &cfg)?;
+    run.tensors.write_atomic(out)?;
+    print_json(&run.summary)?;
+    Ok(0)
+}
+
+pub fn run_verify(args: VerifyArgs) -> Result<i32> {
+    let cfg = args.config.load()?;
+    let case = Case::read(&args.case)?;
+    let candidate = TensorSet::read(&args.candidate)?;
+    let report = oracle::verify(&case, &cfg, &candidate)?;
+    print_json(&report)?;
+    Ok(if report.agrees { 0 } else { 1 })
 }

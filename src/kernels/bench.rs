@@ -92,51 +92,78 @@ pub fn time_median(warmup: usize, reps: usize, mut f: impl FnMut()) -> Duration 
 }
 
 /// faer's matrix multiply alone at the shapes of one back-propagation training step (forward W z, backward
-/// W^T e except for the first layer, weight gradient e z^T), in the kernels' layouts: returns (multiply-adds,
-/// median time of the whole set). Its GFLOP/s is the roofline the training steps are compared with.
-pub fn roofline<T: KernelFloat>(
-    widths: &[usize],
+/// W^T e except for the first layer, weight gradient e z^T), in the kernels' layouts, on buffers of its own.
+/// Its GFLOP/s is the roofline the training steps are compared with.
+pub struct Roofline<T> {
+    widths: Vec<usize>,
     batch: usize,
-    par: faer::Par,
-    warmup: usize,
-    reps: usize,
-) -> (u64, Duration) {
-    let depth = widths.len() - 1;
-    let widest = widths.iter().copied().max().unwrap_or(1);
-    let fill = |n: usize| -> Vec<T> {
-        (0..n)
-            .map(|i| c::<T>(((i % 7) as f64 - 3.0) * 0.01))
-            .collect()
-    };
-    let w: Vec<Vec<T>> = (0..depth)
-        .map(|k| fill(widths[k] * widths[k + 1]))
-        .collect();
-    let src = fill(widest * batch);
-    let mut dst = fill(widest * batch);
-    let mut g: Vec<Vec<T>> = (0..depth)
-        .map(|k| fill(widths[k] * widths[k + 1]))
-        .collect();
-    let mut macs = 0u64;
-    let time = time_median(warmup, reps, || {
-        macs = 0;
-        for k in 1..=depth {
+    w: Vec<Vec<T>>,
+    g: Vec<Vec<T>>,
+    src: Vec<T>,
+    dst: Vec<T>,
+}
+
+impl<T: KernelFloat> Roofline<T> {
+    pub fn new(widths: &[usize], batch: usize) -> Self {
+        let depth = widths.len() - 1;
+        let widest = widths.iter().copied().max().unwrap_or(1);
+        let fill = |n: usize| -> Vec<T> {
+            (0..n)
+                .map(|i| c::<T>(((i % 7) as f64 - 3.0) * 0.01))
+                .collect()
+        };
+        Self {
+            widths: widths.to_vec(),
+            batch,
+            w: (0..depth)
+                .map(|k| fill(widths[k] * widths[k + 1]))
+                .collect(),
+            g: (0..depth)
+                .map(|k| fill(widths[k] * widths[k + 1]))
+                .collect(),
+            src: fill(widest * batch),
+            dst: fill(widest * batch),
+        }
+    }
+
+    /// Runs every product once; returns the multiply-adds executed.
+    pub fn run(&mut self, par: super::dense::Exec) -> u64 {
+        let (widths, batch) = (&self.widths, self.batch);
+        let mut macs = 0u64;
+        for k in 1..widths.len() {
             let (out, inp) = (widths[k], widths[k - 1]);
-            forward_product(&w[k - 1], out, inp, &src, batch, &mut dst, par, &mut macs);
+            let w = &self.w[k - 1];
+            forward_product(w, out, inp, &self.src, batch, &mut self.dst, par, &mut macs);
             if k > 1 {
-                feedback_product(&w[k - 1], out, inp, &src, batch, &mut dst, par, &mut macs);
+                feedback_product(w, out, inp, &self.src, batch, &mut self.dst, par, &mut macs);
             }
+            let g = &mut self.g[k - 1];
             gradient_product(
-                &src,
+                &self.src,
                 out,
-                &dst,
+                &self.dst,
                 inp,
                 batch,
                 T::one(),
-                &mut g[k - 1],
+                g,
                 par,
                 &mut macs,
             );
         }
-    });
+        macs
+    }
+}
+
+/// [`Roofline`] timed alone: (multiply-adds, median time).
+pub fn roofline<T: KernelFloat>(
+    widths: &[usize],
+    batch: usize,
+    par: super::dense::Exec,
+    warmup: usize,
+    reps: usize,
+) -> (u64, Duration) {
+    let mut r = Roofline::<T>::new(widths, batch);
+    let mut macs = 0;
+    let time = time_median(warmup, reps, || macs = r.run(par));
     (macs, time)
 }

@@ -5,12 +5,67 @@
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
+use rayon::join;
 
 use crate::reference::Network;
 
 use super::elementwise::bias_activate;
 use super::workspace::Workspace;
 use super::KernelFloat;
+
+/// How the dense products use the threads.
+#[derive(Debug, Clone, Copy)]
+pub enum Exec {
+    /// faer's own parallelism: `Par::Seq` or `Par::rayon(n)`.
+    Faer(Par),
+    /// The output's rows split into about [`ROW_TASKS`] blocks, each a sequential faer product, run as rayon
+    /// tasks: finer-grained work stealing, which holds up better than one parallel product when the cores are
+    /// shared with other processes (see docs/performance.md).
+    RowTasks,
+}
+
+/// Number of row blocks of [`Exec::RowTasks`].
+pub const ROW_TASKS: usize = 16;
+/// Rows below which a block is not split further.
+const MIN_TASK_ROWS: usize = 32;
+
+/// dst = alpha lhs rhs through faer's matmul, split as `exec` says.
+fn product<T: KernelFloat>(
+    dst: MatMut<'_, T>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    exec: Exec,
+) {
+    match exec {
+        Exec::Faer(par) => matmul(dst, Accum::Replace, lhs, rhs, alpha, par),
+        Exec::RowTasks => {
+            let min_rows = dst.nrows().div_ceil(ROW_TASKS).max(MIN_TASK_ROWS);
+            row_tasks(dst, lhs, rhs, alpha, min_rows)
+        }
+    }
+}
+
+fn row_tasks<T: KernelFloat>(
+    dst: MatMut<'_, T>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    min_rows: usize,
+) {
+    let rows = dst.nrows();
+    if rows < 2 * min_rows {
+        matmul(dst, Accum::Replace, lhs, rhs, alpha, Par::Seq);
+        return;
+    }
+    let mid = rows / 2;
+    let (top, bottom) = dst.split_at_row_mut(mid);
+    let (lhs_top, lhs_bottom) = lhs.split_at_row(mid);
+    join(
+        || row_tasks(top, lhs_top, rhs, alpha, min_rows),
+        || row_tasks(bottom, lhs_bottom, rhs, alpha, min_rows),
+    );
+}
 
 /// dst `[out, B]` = W `[out, in]` src `[in, B]` (no bias).
 #[allow(clippy::too_many_arguments)]
@@ -21,13 +76,12 @@ pub fn forward_product<T: KernelFloat>(
     src: &[T],
     batch: usize,
     dst: &mut [T],
-    par: Par,
+    par: Exec,
     macs: &mut u64,
 ) {
     *macs += (out * inp * batch) as u64;
-    matmul(
+    product(
         MatMut::from_column_major_slice_mut(&mut dst[..out * batch], out, batch),
-        Accum::Replace,
         MatRef::from_row_major_slice(w, out, inp),
         MatRef::from_column_major_slice(&src[..inp * batch], inp, batch),
         T::one(),
@@ -44,13 +98,12 @@ pub fn feedback_product<T: KernelFloat>(
     src: &[T],
     batch: usize,
     dst: &mut [T],
-    par: Par,
+    par: Exec,
     macs: &mut u64,
 ) {
     *macs += (out * inp * batch) as u64;
-    matmul(
+    product(
         MatMut::from_column_major_slice_mut(&mut dst[..inp * batch], inp, batch),
-        Accum::Replace,
         MatRef::from_column_major_slice(w, inp, out),
         MatRef::from_column_major_slice(&src[..out * batch], out, batch),
         T::one(),
@@ -68,13 +121,12 @@ pub fn gradient_product<T: KernelFloat>(
     batch: usize,
     scale: T,
     g: &mut [T],
-    par: Par,
+    par: Exec,
     macs: &mut u64,
 ) {
     *macs += (out * inp * batch) as u64;
-    matmul(
+    product(
         MatMut::from_row_major_slice_mut(g, out, inp),
-        Accum::Replace,
         MatRef::from_column_major_slice(&e[..out * batch], out, batch),
         MatRef::from_column_major_slice(&z[..inp * batch], inp, batch).transpose(),
         scale,
@@ -90,7 +142,7 @@ pub fn forward<T: KernelFloat>(
     ws: &mut Workspace<T>,
     x: &[T],
     batch: usize,
-    par: Par,
+    par: Exec,
 ) -> f64 {
     let depth = net.depth();
     let mut scale = 1.0f64;

@@ -191,11 +191,16 @@ pub(crate) struct PassStats {
     pub change: f64,
 }
 
-/// The fused update of one layer: (z+, z-) = rule(i) for every element i, then zbar, delta, the change flags and
-/// the verdict's statistics, in one pass. `rule` is the only thing that differs between layers and variants.
+/// The fused update of one layer: (z+, z-) = rule(u_i, v_i) for every element i, then zbar, delta, the change
+/// flags and the verdict's statistics, in one pass. `rule` and its two inputs (a and the feedback, or a and g or
+/// y on the output) are the only things that differ between layers and variants. Written over equal-length slices
+/// with integer reductions (bit differences, [`KernelFloat::abs_bits`] maxima) so that it vectorises.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn update_states<T: KernelFloat>(
-    rule: impl Fn(usize) -> (T, T),
+    rule: impl Fn(T, T) -> (T, T),
+    u: &[T],
+    v: &[T],
     alpha: T,
     abar: T,
     plus: &mut [T],
@@ -204,37 +209,44 @@ pub(crate) fn update_states<T: KernelFloat>(
     delta: &mut [T],
 ) -> PassStats {
     let len = plus.len();
+    let (u, v) = (&u[..len], &v[..len]);
     let (minus, zbar, delta) = (&mut minus[..len], &mut zbar[..len], &mut delta[..len]);
     let (mut state_diff, mut zbar_diff, mut delta_diff) = (0u64, 0u64, 0u64);
-    let (mut max_abs, mut change) = (T::zero(), T::zero());
-    let mut finite = true;
+    let (mut max_abs, mut change) = (0u64, 0u64);
     for i in 0..len {
-        let (p, m) = rule(i);
+        let (p, m) = rule(u[i], v[i]);
         let zb = alpha * p + abar * m;
         let d = p - m;
-        state_diff |= (p.bits() ^ plus[i].bits()) | (m.bits() ^ minus[i].bits());
+        let (old_p, old_m) = (plus[i], minus[i]);
+        state_diff |= (p.bits() ^ old_p.bits()) | (m.bits() ^ old_m.bits());
         zbar_diff |= zb.bits() ^ zbar[i].bits();
         delta_diff |= d.bits() ^ delta[i].bits();
-        finite &= p.is_finite() & m.is_finite();
-        max_abs = max_abs.max(p.abs()).max(m.abs());
-        change = change.max((p - plus[i]).abs()).max((m - minus[i]).abs());
+        max_abs = max_abs.max(p.abs_bits()).max(m.abs_bits());
+        change = change
+            .max((p - old_p).abs_bits())
+            .max((m - old_m).abs_bits());
         plus[i] = p;
         minus[i] = m;
         zbar[i] = zb;
         delta[i] = d;
     }
+    let non_finite = max_abs >= T::INFINITY_BITS;
     PassStats {
         state_changed: state_diff != 0,
         zbar_changed: zbar_diff != 0,
         delta_changed: delta_diff != 0,
-        max_abs: to_f64(max_abs),
-        non_finite: !finite,
-        change: to_f64(change),
+        max_abs: if non_finite {
+            f64::INFINITY
+        } else {
+            to_f64(T::from_abs_bits(max_abs))
+        },
+        non_finite,
+        change: to_f64(T::from_abs_bits(change.min(T::INFINITY_BITS))),
     }
 }
 
-/// g = beta l'(z) for every column (sample) of the `[n, B]` output z, as
-/// [`Loss::weighted_gradient`]: (z - y) beta, or (softmax(z) - y) beta.
+/// g = beta l'(z) for every column (sample) of the `[n, B]` output z, as [`Loss::weighted_gradient`]: the
+/// unweighted gradient, then scaled by beta.
 pub(crate) fn weighted_gradient<T: KernelFloat>(
     loss: Loss,
     z: &[T],
@@ -243,25 +255,8 @@ pub(crate) fn weighted_gradient<T: KernelFloat>(
     n: usize,
     g: &mut [T],
 ) {
-    match loss {
-        Loss::LeastSquares => {
-            for ((gi, &zi), &yi) in g.iter_mut().zip(z).zip(y) {
-                *gi = (zi - yi) * beta;
-            }
-        }
-        Loss::SoftmaxCrossEntropy => {
-            for ((gc, zc), yc) in g
-                .chunks_exact_mut(n)
-                .zip(z.chunks_exact(n))
-                .zip(y.chunks_exact(n))
-            {
-                let lse = log_sum_exp(zc);
-                for ((gi, &zi), &yi) in gc.iter_mut().zip(zc).zip(yc) {
-                    *gi = ((zi - lse).exp() - yi) * beta;
-                }
-            }
-        }
-    }
+    loss_gradient(loss, z, y, n, g);
+    g.iter_mut().for_each(|gi| *gi = *gi * beta);
 }
 
 /// Unweighted l'(z) (g with beta = 1, without the multiplication).

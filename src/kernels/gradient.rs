@@ -1,6 +1,6 @@
 //! Weight and bias gradients: the dual-propagation estimate from the final states and exact back-propagation.
 
-use faer::Par;
+use super::dense::Exec;
 
 use crate::reference::scalar::c;
 use crate::reference::{Config, Network};
@@ -19,7 +19,7 @@ pub fn dual_gradient<T: KernelFloat>(
     cfg: &Config,
     ws: &mut Workspace<T>,
     batch: usize,
-    par: Par,
+    par: Exec,
 ) {
     let depth = net.depth();
     let scale = -T::one() / (c::<T>(cfg.beta) * c::<T>(batch as f64));
@@ -67,7 +67,7 @@ pub fn backprop<T: KernelFloat>(
     x: &[T],
     y: &[T],
     batch: usize,
-    par: Par,
+    par: Exec,
 ) {
     let depth = net.depth();
     let inv_b = T::one() / c::<T>(batch as f64);

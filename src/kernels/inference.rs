@@ -34,10 +34,10 @@
 //! {0, 1} needs one more iteration to show it is exact), and a non-finite value that only the probe would
 //! produce is not reported.
 
-use faer::Par;
+use super::dense::Exec;
 
 use crate::reference::inference::fixed_point_tolerance;
-use crate::reference::method::{Placement, Schedule};
+use crate::reference::method::Placement;
 use crate::reference::scalar::c;
 use crate::reference::{Config, DualState, Gradients, Network, OutputRule, Verdict};
 
@@ -123,7 +123,7 @@ pub(crate) fn ensure_pre_activation<T: KernelFloat>(
     ws: &mut Workspace<T>,
     k: usize,
     batch: usize,
-    par: Par,
+    par: Exec,
 ) {
     let src_ver = ws.tags.zbar_ver[k - 1];
     if ws.tags.a_src[k] == src_ver {
@@ -153,7 +153,7 @@ fn ensure_feedback<T: KernelFloat>(
     k: usize,
     through: bool,
     batch: usize,
-    par: Par,
+    par: Exec,
 ) {
     // D_L = 1 on the linear output layer: only hidden layers carry a derivative.
     let through = through && k + 1 < net.depth();
@@ -201,7 +201,7 @@ fn update_hidden<T: KernelFloat>(
     ws: &mut Workspace<T>,
     k: usize,
     batch: usize,
-    par: Par,
+    par: Exec,
 ) -> PassStats {
     let rule = cfg.method.hidden_rule(cfg.alpha);
     ensure_pre_activation(net, ws, k, batch, par);
@@ -217,17 +217,17 @@ fn update_hidden<T: KernelFloat>(
         &mut ws.zbar[k],
         &mut ws.delta[k],
     );
-    with_unit!(net.activation, u => match rule.placement {
+    with_unit!(net.activation, f => match rule.placement {
         Placement::InsideActivation => update_states(
-            |i| (u.f(a[i] + pw * b[i]), u.f(a[i] - mw * b[i])),
-            alpha, abar, plus, minus, zbar, delta,
+            |a, b| (f.f(a + pw * b), f.f(a - mw * b)),
+            a, b, alpha, abar, plus, minus, zbar, delta,
         ),
         Placement::OutsideActivation => update_states(
-            |i| {
-                let fa = u.f(a[i]);
-                (fa + pw * b[i], fa - mw * b[i])
+            |a, b| {
+                let fa = f.f(a);
+                (fa + pw * b, fa - mw * b)
             },
-            alpha, abar, plus, minus, zbar, delta,
+            a, b, alpha, abar, plus, minus, zbar, delta,
         ),
     })
 }
@@ -239,7 +239,7 @@ fn update_output<T: KernelFloat>(
     ws: &mut Workspace<T>,
     y: &[T],
     batch: usize,
-    par: Par,
+    par: Exec,
 ) -> PassStats {
     let depth = net.depth();
     ensure_pre_activation(net, ws, depth, batch, par);
@@ -263,7 +263,9 @@ fn update_output<T: KernelFloat>(
     );
     let linear_in_g = |g: &[T], wp: T, wm: T, plus, minus, zbar, delta| {
         update_states(
-            |i| (a[i] - wp * g[i], a[i] + wm * g[i]),
+            |a, g| (a - wp * g, a + wm * g),
+            a,
+            g,
             alpha,
             abar,
             plus,
@@ -284,12 +286,9 @@ fn update_output<T: KernelFloat>(
             let (ab, bb) = (alpha * beta, abar * beta);
             let one = T::one();
             update_states(
-                |i| {
-                    (
-                        (a[i] + ab * y[i]) / (one + ab),
-                        (a[i] - bb * y[i]) / (one - bb),
-                    )
-                },
+                |a, t| ((a + ab * t) / (one + ab), (a - bb * t) / (one - bb)),
+                a,
+                y,
                 alpha,
                 abar,
                 plus,
@@ -392,9 +391,4 @@ fn judge_iteration<T: KernelFloat>(
             max_abs: tags.layer_max[layer],
             bound,
         })
-}
-
-/// The layer order of a schedule (allocates; callers keep it).
-pub fn layer_order(schedule: Schedule, depth: usize) -> Vec<usize> {
-    schedule.layer_order(depth)
 }

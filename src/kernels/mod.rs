@@ -50,6 +50,14 @@ use crate::reference::Scalar;
 pub trait KernelFloat: Scalar + faer::traits::RealField + Copy {
     /// The bit pattern, widened to 64 bits (used for the exact "nothing changed" test).
     fn bits(self) -> u64;
+    /// The bit pattern of |x|. For IEEE floats these integers are ordered as the magnitudes, infinities and NaNs
+    /// above every finite value, so a running integer max gives the largest |x| and detects non-finite values
+    /// in one vectorisable operation.
+    fn abs_bits(self) -> u64;
+    /// The float whose |x| has these bits.
+    fn from_abs_bits(bits: u64) -> Self;
+    /// `abs_bits` of infinity: at or above it a value is not finite.
+    const INFINITY_BITS: u64;
 }
 
 impl KernelFloat for f32 {
@@ -57,6 +65,14 @@ impl KernelFloat for f32 {
     fn bits(self) -> u64 {
         self.to_bits() as u64
     }
+    #[inline(always)]
+    fn abs_bits(self) -> u64 {
+        (self.to_bits() & 0x7fff_ffff) as u64
+    }
+    fn from_abs_bits(bits: u64) -> Self {
+        f32::from_bits(bits as u32)
+    }
+    const INFINITY_BITS: u64 = 0x7f80_0000;
 }
 
 impl KernelFloat for f64 {
@@ -64,6 +80,14 @@ impl KernelFloat for f64 {
     fn bits(self) -> u64 {
         self.to_bits()
     }
+    #[inline(always)]
+    fn abs_bits(self) -> u64 {
+        self.to_bits() & 0x7fff_ffff_ffff_ffff
+    }
+    fn from_abs_bits(bits: u64) -> Self {
+        f64::from_bits(bits)
+    }
+    const INFINITY_BITS: u64 = 0x7ff0_0000_0000_0000;
 }
 
 /// Tuning knobs shared by every kernel.
@@ -74,6 +98,9 @@ pub struct KernelOptions {
     /// Stop an inference as soon as a whole iteration leaves every state bitwise unchanged
     /// (results are bitwise identical either way; see [`inference`]).
     pub early_exit: bool,
+    /// With threads > 1: split each product into row blocks run as rayon tasks ([`dense::Exec::RowTasks`])
+    /// instead of faer's `Par::rayon(threads)`.
+    pub row_tasks: bool,
 }
 
 impl Default for KernelOptions {
@@ -81,17 +108,20 @@ impl Default for KernelOptions {
         Self {
             threads: 2,
             early_exit: true,
+            row_tasks: false,
         }
     }
 }
 
 impl KernelOptions {
-    /// faer's parallelism for this knob.
-    pub fn par(&self) -> faer::Par {
+    /// How the dense products use the threads.
+    pub fn par(&self) -> dense::Exec {
         if self.threads <= 1 {
-            faer::Par::Seq
+            dense::Exec::Faer(faer::Par::Seq)
+        } else if self.row_tasks {
+            dense::Exec::RowTasks
         } else {
-            faer::Par::rayon(self.threads)
+            dense::Exec::Faer(faer::Par::rayon(self.threads))
         }
     }
 }

@@ -162,61 +162,60 @@ impl<T: KernelFloat> Trainer<T> {
         Ok(())
     }
 
-    /// Feed-forward, loss, and the estimator's gradient in `ws.grad` (None for a failed inference).
-    fn estimate(
+    /// Checks the batch and runs the feed-forward pass (states and pre-activations left in the workspace).
+    /// Returns the mean unweighted loss of the prediction and the feed-forward scale of the verdict.
+    fn feed_forward(&mut self, x: &[T], y: &[T], batch: usize) -> Result<(f64, f64)> {
+        self.ws.check_batch(x, Some(y), batch)?;
+        self.ws.macs = 0;
+        let depth = self.net.depth();
+        let scale = forward(&self.net, &mut self.ws, x, batch, self.opts.par());
+        let n_out = self.ws.widths[depth];
+        let out = &self.ws.plus[depth][..n_out * batch];
+        let sum = loss_value(self.net.loss, out, y, n_out);
+        Ok((to_f64(sum / c::<T>(batch as f64)), scale))
+    }
+
+    /// From the feed-forward states: the trainer's dual inference, then its gradient estimate in `ws.grad`
+    /// (skipped after a failed verdict unless `even_if_failed`).
+    fn dual_estimate(
         &mut self,
+        cfg: &Config,
         x: &[T],
         y: &[T],
         batch: usize,
-        estimator: &Estimator,
-    ) -> Result<(f64, Option<SweepOutcome>)> {
-        self.ws.check_batch(x, Some(y), batch)?;
-        self.ws.macs = 0;
-        let par = self.opts.par();
-        let depth = self.net.depth();
-        let scale = forward(&self.net, &mut self.ws, x, batch, par);
-        let n_out = self.ws.widths[depth];
-        let sum = loss_value(
-            self.net.loss,
-            &self.ws.plus[depth][..n_out * batch],
+        scale: f64,
+        even_if_failed: bool,
+    ) -> SweepOutcome {
+        let outcome = infer(
+            &self.net,
+            cfg,
+            &self.order,
+            &mut self.ws,
+            x,
             y,
-            n_out,
+            batch,
+            scale,
+            &self.opts,
         );
-        let loss = to_f64(sum / c::<T>(batch as f64));
-        match estimator {
-            Estimator::Backprop => {
-                backprop(&self.net, &mut self.ws, x, y, batch, par);
-                Ok((loss, None))
-            }
-            Estimator::Dual(cfg) => {
-                // The only dual estimator is the trainer's own, whose layer order is kept in `order`.
-                let outcome = infer(
-                    &self.net,
-                    cfg,
-                    &self.order,
-                    &mut self.ws,
-                    x,
-                    y,
-                    batch,
-                    scale,
-                    &self.opts,
-                );
-                if !outcome.verdict.failed() {
-                    dual_gradient(&self.net, cfg, &mut self.ws, batch, par);
-                }
-                Ok((loss, Some(outcome)))
-            }
+        if even_if_failed || !outcome.verdict.failed() {
+            dual_gradient(&self.net, cfg, &mut self.ws, batch, self.opts.par());
         }
+        outcome
     }
 
     /// One training step on `x` (row-major `[batch, in]`) and `y` (row-major `[batch, out]`): the estimate, then
     /// Adam. On a failed verdict the weights and Adam's state are not updated.
     pub fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<KernelStep> {
-        let estimator = self.estimator;
-        let (loss, outcome) = self.estimate(x, y, batch, &estimator)?;
-        let (verdict, iterations_run) = match outcome {
-            Some(o) => (Some(o.verdict), o.iterations_run),
-            None => (None, 0),
+        let (loss, scale) = self.feed_forward(x, y, batch)?;
+        let (verdict, iterations_run) = match self.estimator {
+            Estimator::Backprop => {
+                backprop(&self.net, &mut self.ws, x, y, batch, self.opts.par());
+                (None, 0)
+            }
+            Estimator::Dual(cfg) => {
+                let o = self.dual_estimate(&cfg, x, y, batch, scale, false);
+                (Some(o.verdict), o.iterations_run)
+            }
         };
         if !verdict.as_ref().is_some_and(Verdict::failed) {
             adam::update(
@@ -243,18 +242,14 @@ impl<T: KernelFloat> Trainer<T> {
         y: &[T],
         batch: usize,
     ) -> Result<(Gradients<T>, Gradients<T>, Option<Verdict>)> {
-        self.estimate(x, y, batch, &Estimator::Backprop)?;
+        // One feed-forward pass serves both: back-propagation reads the states and leaves them in place.
+        let (_, scale) = self.feed_forward(x, y, batch)?;
+        backprop(&self.net, &mut self.ws, x, y, batch, self.opts.par());
         let bp = self.ws.grad.clone();
-        let estimator = self.estimator;
-        let verdict = match estimator {
+        let verdict = match self.estimator {
             Estimator::Backprop => None,
             Estimator::Dual(cfg) => {
-                let (_, outcome) = self.estimate(x, y, batch, &estimator)?;
-                let outcome = outcome.expect("a dual estimator returns an outcome");
-                if outcome.verdict.failed() {
-                    dual_gradient(&self.net, &cfg, &mut self.ws, batch, self.opts.par());
-                }
-                Some(outcome.verdict)
+                Some(self.dual_estimate(&cfg, x, y, batch, scale, true).verdict)
             }
         };
         Ok((self.ws.grad.clone(), bp, verdict))

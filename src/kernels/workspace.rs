@@ -119,6 +119,11 @@ impl<T: KernelFloat> Workspace<T> {
         })
     }
 
+    /// The gradient written by the last [`super::gradient::dual_gradient`] or [`super::gradient::backprop`].
+    pub fn gradient(&self) -> &Gradients<T> {
+        &self.grad
+    }
+
     /// Widths `[in, h1, ..., out]` this workspace was sized for.
     pub fn widths(&self) -> &[usize] {
         &self.widths
@@ -136,7 +141,24 @@ impl<T: KernelFloat> Workspace<T> {
 
     /// Bytes held by the buffers (states, scratch and one gradient; not the weights or Adam's moments).
     pub fn bytes(&self) -> usize {
-        Self::scratch_bytes(&self.widths, self.max_batch)
+        let groups = [
+            &self.a,
+            &self.plus,
+            &self.minus,
+            &self.zbar,
+            &self.delta,
+            &self.fb,
+        ];
+        let states: usize = groups.iter().flat_map(|g| g.iter()).map(Vec::len).sum();
+        let scratch = self.tmp.iter().map(Vec::len).sum::<usize>() + self.frozen.len();
+        let grad = self
+            .grad
+            .w
+            .iter()
+            .map(|w| w.as_slice().len())
+            .sum::<usize>()
+            + self.grad.b.iter().map(Vec::len).sum::<usize>();
+        (states + scratch + grad) * std::mem::size_of::<T>()
     }
 
     /// Bytes [`Workspace::new`] allocates for these widths and batch, without allocating them.

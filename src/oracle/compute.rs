@@ -1,0 +1,169 @@
+//! One oracle run: reference inference (Eqs. 3, 8, 16, 21 per the method), the dual gradient estimate,
+//! back-propagation, KKT and fixed-point residuals, and gradient alignment, as named tensors and a summary.
+
+use serde::Serialize;
+
+use crate::checks::alignment::{alignment, LayerAlignment};
+use crate::checks::fixed_point::{fixed_point_residuals, LayerFixedPoint};
+use crate::checks::kkt::{kkt_report, KktReport};
+use crate::error::Result;
+use crate::oracle::case::Case;
+use crate::oracle::config::{ComputeFloat, OracleConfig};
+use crate::oracle::names;
+use crate::oracle::tensors::{FloatType, Tensor, TensorSet};
+use crate::reference::scalar::{to_f64, Scalar};
+use crate::reference::{backprop, dual_gradient, infer, Gradients, Matrix, Verdict};
+
+/// What `dualprop oracle` prints (and `verify` embeds).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub config: OracleConfig,
+    /// Float type the reference ran in.
+    pub computed_in: &'static str,
+    /// Layer widths [in, h1, ..., out].
+    pub widths: Vec<usize>,
+    pub batch: usize,
+    pub verdict: Verdict,
+    /// Inference iterations actually run (fewer than K only when the run failed).
+    pub iterations_run: usize,
+    /// Mean unweighted loss of the feed-forward pass.
+    pub loss: f64,
+    /// KKT residuals of the final states; `None` when the states hold NaN or infinity (see `verdict`).
+    pub kkt: Option<KktReport>,
+    pub fixed_point: Vec<LayerFixedPoint>,
+    /// Alignment of the dual estimate with back-propagation, per weight layer.
+    pub alignment: Vec<LayerAlignment>,
+}
+
+/// Output tensors (named as in [`names`]) and the summary.
+#[derive(Debug, Clone)]
+pub struct OracleRun {
+    pub tensors: TensorSet,
+    pub summary: Summary,
+}
+
+/// The float type the run uses for a case.
+pub fn compute_float(cfg: &OracleConfig, case: &Case) -> FloatType {
+    match cfg.float {
+        ComputeFloat::F64 => FloatType::F64,
+        ComputeFloat::F32 => FloatType::F32,
+        ComputeFloat::Case => case.dtype,
+    }
+}
+
+/// Runs the oracle in the configured float type.
+pub fn run(case: &Case, cfg: &OracleConfig) -> Result<OracleRun> {
+    match compute_float(cfg, case) {
+        FloatType::F64 => run_in::<f64>(case, cfg, FloatType::F64),
+        FloatType::F32 => run_in::<f32>(case, cfg, FloatType::F32),
+    }
+}
+
+pub(crate) fn run_in<T: Scalar>(
+    case: &Case,
+    cfg: &OracleConfig,
+    dtype: FloatType,
+) -> Result<OracleRun> {
+    let net = case.network::<T>(cfg.activation, cfg.loss)?;
+    let (x, y) = case.batch(&net)?;
+    let rcfg = cfg.reference();
+    let inference = infer(&net, &rcfg, &x, &y)?;
+    let estimate = dual_gradient(&net, &rcfg, &inference.states);
+    let (loss, bp) = backprop(&net, &x, &y);
+    // The checks refuse non-finite states (a failed run, see the verdict): then there is no KKT report.
+    let kkt = if inference.verdict.failed() && has_non_finite(&inference.states) {
+        None
+    } else {
+        Some(kkt_report(&net, &rcfg, &inference.states, &y)?)
+    };
+    let fixed_point = fixed_point_residuals(&net, &rcfg, &inference, &y);
+    let align = alignment(&estimate, &bp);
+
+    let mut set = TensorSet::default();
+    let mut put = |name: String, m: &Matrix<T>| {
+        let data = m.as_slice().iter().map(|&v| to_f64(v)).collect();
+        set.tensors
+            .insert(name, Tensor::new(dtype, vec![m.rows(), m.cols()], data));
+    };
+    for k in 1..=net.depth() {
+        put(names::z_plus(k), &inference.states.plus[k]);
+        put(names::z_minus(k), &inference.states.minus[k]);
+    }
+    put_gradients(&mut set, dtype, &estimate, "");
+    put_gradients(&mut set, dtype, &bp, names::BACKPROP_PREFIX);
+    for layer in kkt.iter().flat_map(|r| &r.layers) {
+        let values = layer
+            .equations
+            .iter()
+            .map(|e| e.max_abs)
+            .collect::<Vec<_>>();
+        let labels = layer
+            .equations
+            .iter()
+            .map(|e| e.equation.clone())
+            .collect::<Vec<_>>();
+        set.metadata.insert(
+            names::kkt_labels(layer.layer),
+            serde_json::to_string(&labels).unwrap_or_default(),
+        );
+        // Residuals are reported in f64 whatever the compute type: they are measurements, not states.
+        set.tensors.insert(
+            names::kkt(layer.layer),
+            Tensor::new(FloatType::F64, vec![values.len()], values),
+        );
+    }
+    for fp in &fixed_point {
+        set.tensors.insert(
+            names::fixed_point(fp.layer),
+            Tensor::new(FloatType::F64, vec![2], vec![fp.plus, fp.minus]),
+        );
+    }
+    set.metadata.insert("config".into(), cfg.to_json());
+    set.metadata.insert(
+        "verdict".into(),
+        serde_json::to_string(&inference.verdict).unwrap_or_default(),
+    );
+    set.metadata.insert(
+        "producer".into(),
+        format!("dualprop {} oracle", env!("CARGO_PKG_VERSION")),
+    );
+
+    let summary = Summary {
+        config: *cfg,
+        computed_in: T::NAME,
+        widths: net.widths(),
+        batch: x.rows(),
+        verdict: inference.verdict.clone(),
+        iterations_run: inference.trajectory.len(),
+        loss: to_f64(loss),
+        kkt,
+        fixed_point,
+        alignment: align,
+    };
+    Ok(OracleRun {
+        tensors: set,
+        summary,
+    })
+}
+
+fn has_non_finite<T: Scalar>(s: &crate::reference::DualState<T>) -> bool {
+    s.plus
+        .iter()
+        .chain(&s.minus)
+        .any(|m| m.first_non_finite().is_some())
+}
+
+fn put_gradients<T: Scalar>(set: &mut TensorSet, dtype: FloatType, g: &Gradients<T>, prefix: &str) {
+    for (k, (w, b)) in g.w.iter().zip(&g.b).enumerate() {
+        let wd = w.as_slice().iter().map(|&v| to_f64(v)).collect();
+        let bd = b.iter().map(|&v| to_f64(v)).collect();
+        set.tensors.insert(
+            format!("{prefix}{}", names::grad_w(k)),
+            Tensor::new(dtype, vec![w.rows(), w.cols()], wd),
+        );
+        set.tensors.insert(
+            format!("{prefix}{}", names::grad_b(k)),
+            Tensor::new(dtype, vec![b.len()], bd),
+        );
+    }
+}

@@ -1,0 +1,320 @@
+//! `verify`: compares another implementation's output tensors with the oracle's, tensor by tensor, and when the
+//! candidate gives its states, evaluates the KKT and fixed-point residuals of those states to name the equation
+//! it violates.
+
+use serde::Serialize;
+
+use crate::checks::fixed_point::{fixed_point_residuals, fixed_point_residuals_of_state};
+use crate::checks::kkt::{kkt_report, KktReport};
+use crate::error::{Error, Result};
+use crate::oracle::case::{matrix, Case};
+use crate::oracle::compute::{run_in, Summary};
+use crate::oracle::config::OracleConfig;
+use crate::oracle::names;
+use crate::oracle::tensors::{FloatType, TensorSet};
+use crate::oracle::tolerance::{deviation, tensor_tolerance, TensorTolerance};
+use crate::reference::{infer, DualState, Inference, Matrix, Method, Network, OutputRule};
+
+/// Deviation of one candidate tensor from the oracle (f64).
+#[derive(Debug, Clone, Serialize)]
+pub struct TensorCheck {
+    pub name: String,
+    pub max_abs: f64,
+    /// max |candidate - oracle| / max |oracle| over the tensor.
+    pub max_relative: f64,
+    /// Flat (row-major) index of the largest deviation.
+    pub worst_index: usize,
+    pub tolerance: TensorTolerance,
+    pub agrees: bool,
+}
+
+/// One equation's residual on the candidate's states against the same residual on the oracle's states.
+#[derive(Debug, Clone, Serialize)]
+pub struct EquationCheck {
+    pub layer: usize,
+    pub equation: String,
+    pub candidate: f64,
+    pub oracle: f64,
+    /// Allowed excess of the candidate's residual over the oracle's (absolute).
+    pub tolerance: f64,
+    pub violated: bool,
+}
+
+/// What `dualprop verify` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub agrees: bool,
+    /// "layer k: equation" for every violated equation (empty when the states were not given or all hold).
+    pub violated_equations: Vec<String>,
+    /// Names of the tensors that deviate beyond tolerance.
+    pub deviating_tensors: Vec<String>,
+    pub tensors: Vec<TensorCheck>,
+    pub equations: Vec<EquationCheck>,
+    /// Candidate tensors not compared (residual tensors: they are recomputed from the states instead).
+    pub ignored: Vec<String>,
+    /// Oracle tensors the candidate did not give.
+    pub not_given: Vec<String>,
+    pub tolerance_rule: &'static str,
+    pub notes: Vec<String>,
+    pub oracle: Summary,
+}
+
+const TOLERANCE_RULE: &str = "a tensor agrees when max|c - o| / max|o| <= max(floor, 16 * condition * eps_T), \
+    T = the candidate tensor's float type, floor = 4 (max width + 4) depth eps_T (checks::tolerance::rounding), \
+    condition = the reference's own f32-vs-f64 relative spread on that \
+    tensor in f32 epsilons (>= 1); an equation is violated when its residual on the candidate's states exceeds \
+    the residual on the oracle's states by more than the largest state tolerance times the state scale times \
+    (1 + beta + the largest absolute row or column sum of any W)";
+
+/// Verifies `candidate` against the oracle for `case` under `cfg` (always recomputed in f64, the judge).
+pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<VerifyReport> {
+    if candidate.tensors.is_empty() {
+        return Err(Error::Format("the candidate file holds no tensors".into()));
+    }
+    let oracle = run_in::<f64>(case, cfg, FloatType::F64)?;
+    let mut notes = Vec::new();
+    let spread_source = match run_in::<f32>(case, cfg, FloatType::F32) {
+        Ok(run) => Some(run),
+        Err(e) => {
+            notes.push(format!(
+                "the reference could not run in f32 ({e}); every tensor's condition is taken as 1"
+            ));
+            None
+        }
+    };
+    let max_width = oracle.summary.widths.iter().copied().max().unwrap_or(1);
+    let mut tensors = Vec::new();
+    let mut ignored = Vec::new();
+    for (name, cand) in &candidate.tensors {
+        if name.starts_with("kkt.") || name.starts_with("fixed_point.") {
+            ignored.push(name.clone());
+            continue;
+        }
+        let Some(truth) = oracle.tensors.tensors.get(name) else {
+            return Err(Error::Format(format!(
+                "unexpected tensor {name} in the candidate (see docs/oracle.md for the names)"
+            )));
+        };
+        if cand.shape != truth.shape {
+            return Err(Error::Shape {
+                what: name.clone(),
+                expected: as_pair(&truth.shape),
+                got: as_pair(&cand.shape),
+            });
+        }
+        let spread = match &spread_source {
+            Some(run) => deviation(&run.tensors.tensors[name].data, &truth.data).1,
+            None => 0.0,
+        };
+        let tolerance = tensor_tolerance(cand.dtype, spread, max_width, case.depth());
+        let (max_abs, max_relative, worst_index) = deviation(&cand.data, &truth.data);
+        tensors.push(TensorCheck {
+            name: name.clone(),
+            max_abs,
+            max_relative,
+            worst_index,
+            tolerance,
+            agrees: max_relative <= tolerance.relative,
+        });
+    }
+    if tensors.is_empty() {
+        return Err(Error::Format(
+            "the candidate holds only residual tensors: nothing to verify".into(),
+        ));
+    }
+    let eps32 = crate::oracle::tolerance::epsilon(FloatType::F32);
+    let unjudgeable: Vec<&str> = tensors
+        .iter()
+        .filter(|t| t.tolerance.measured_condition >= 1.0 / eps32)
+        .map(|t| t.name.as_str())
+        .collect();
+    if !unjudgeable.is_empty() {
+        notes.push(format!(
+            "the reference in f32 kept no correct digit of {unjudgeable:?}: their tolerance for an f32 \
+             candidate is vacuous"
+        ));
+    }
+    let not_given = oracle
+        .tensors
+        .tensors
+        .keys()
+        .filter(|n| !candidate.tensors.contains_key(*n))
+        .filter(|n| !n.starts_with("kkt.") && !n.starts_with("fixed_point."))
+        .cloned()
+        .collect();
+    let equations = match candidate_states(case, candidate)? {
+        Some(states) if states_finite(&states) => check_equations(case, cfg, &states, &tensors)?,
+        Some(_) => {
+            notes.push(
+                "the candidate's states hold NaN or infinity: no equation was checked".into(),
+            );
+            Vec::new()
+        }
+        None => {
+            notes.push(
+                "the candidate did not give every z_plus.k and z_minus.k: no equation was checked"
+                    .into(),
+            );
+            Vec::new()
+        }
+    };
+    let violated_equations: Vec<String> = equations
+        .iter()
+        .filter(|e| e.violated)
+        .map(|e| format!("layer {}: {}", e.layer, e.equation))
+        .collect();
+    let deviating_tensors: Vec<String> = tensors
+        .iter()
+        .filter(|t| !t.agrees)
+        .map(|t| t.name.clone())
+        .collect();
+    Ok(VerifyReport {
+        agrees: violated_equations.is_empty() && deviating_tensors.is_empty(),
+        violated_equations,
+        deviating_tensors,
+        tensors,
+        equations,
+        ignored,
+        not_given,
+        tolerance_rule: TOLERANCE_RULE,
+        notes,
+        oracle: oracle.summary,
+    })
+}
+
+fn as_pair(shape: &[usize]) -> (usize, usize) {
+    match shape {
+        [r, c] => (*r, *c),
+        [n] => (*n, 1),
+        _ => (shape.iter().product(), shape.len()),
+    }
+}
+
+/// The candidate's states in f64, when it gives all of them (shapes already checked against the oracle's).
+fn candidate_states(case: &Case, candidate: &TensorSet) -> Result<Option<DualState<f64>>> {
+    let x = matrix::<f64>(&case.x)?;
+    let mut state = DualState {
+        plus: vec![x.clone()],
+        minus: vec![x],
+    };
+    for k in 1..=case.depth() {
+        let (Some(p), Some(m)) = (
+            candidate.tensors.get(&names::z_plus(k)),
+            candidate.tensors.get(&names::z_minus(k)),
+        ) else {
+            return Ok(None);
+        };
+        state.plus.push(matrix(p)?);
+        state.minus.push(matrix(m)?);
+    }
+    Ok(Some(state))
+}
+
+fn states_finite(s: &DualState<f64>) -> bool {
+    s.plus
+        .iter()
+        .chain(&s.minus)
+        .all(|m| m.first_non_finite().is_none())
+}
+
+/// Name of the update whose fixed point layer k's states should be.
+pub fn update_equation(cfg: &OracleConfig, k: usize, depth: usize) -> &'static str {
+    if k == depth {
+        return match cfg.reference().output_rule() {
+            OutputRule::Eq16 => "fixed point of Eq. 16",
+            OutputRule::Eq16FrozenGradient => "fixed point of Eq. 16 (frozen gradient convention)",
+            OutputRule::OriginalExact => "fixed point of Eq. 3's output min/max",
+            OutputRule::OriginalLinearized => "fixed point of original DP's linearized output",
+        };
+    }
+    match cfg.method {
+        Method::DpPlus => "fixed point of Eq. 8",
+        Method::OriginalDp => "fixed point of Eq. 3's update",
+        Method::LagrangianSettled => "fixed point of Eq. 21 (settled sign)",
+        Method::LagrangianPrinted => "fixed point of Eq. 21 (printed sign)",
+    }
+}
+
+fn check_equations(
+    case: &Case,
+    cfg: &OracleConfig,
+    states: &DualState<f64>,
+    tensors: &[TensorCheck],
+) -> Result<Vec<EquationCheck>> {
+    let net: Network<f64> = case.network(cfg.activation, cfg.loss)?;
+    let (x, y) = case.batch(&net)?;
+    let rcfg = cfg.reference();
+    let truth: Inference<f64> = infer(&net, &rcfg, &x, &y)?;
+    let scale = (1..=net.depth())
+        .map(|k| truth.states.layer_max_abs(k))
+        .filter(|v| v.is_finite())
+        .fold(1.0f64, f64::max);
+    let state_tol = tensors
+        .iter()
+        .filter(|t| t.name.starts_with("z_"))
+        .map(|t| t.tolerance.relative)
+        .fold(0.0f64, f64::max);
+    let tol = state_tol * scale * (1.0 + cfg.beta + largest_line_sum(&net));
+
+    let mut out = Vec::new();
+    // Both reports validate the states they are given: a non-finite state is an error, not a residual.
+    let truth_kkt = kkt_report(&net, &rcfg, &truth.states, &y).ok();
+    let cand_kkt = kkt_report(&net, &rcfg, states, &y).ok();
+    if let (Some(c), Some(t)) = (&cand_kkt, &truth_kkt) {
+        push_kkt(&mut out, c, t, tol);
+    }
+    let truth_fp = fixed_point_residuals(&net, &rcfg, &truth, &y);
+    let Ok(cand_fp) = fixed_point_residuals_of_state(&net, &rcfg, states, &y) else {
+        return Ok(out);
+    };
+    for (c, t) in cand_fp.iter().zip(&truth_fp) {
+        let (cv, tv) = (c.plus.max(c.minus), t.plus.max(t.minus));
+        out.push(EquationCheck {
+            layer: c.layer,
+            equation: update_equation(cfg, c.layer, net.depth()).into(),
+            candidate: cv,
+            oracle: tv,
+            tolerance: tol,
+            violated: exceeds(cv, tv, tol),
+        });
+    }
+    Ok(out)
+}
+
+fn push_kkt(out: &mut Vec<EquationCheck>, cand: &KktReport, truth: &KktReport, tol: f64) {
+    for (cl, tl) in cand.layers.iter().zip(&truth.layers) {
+        for (ce, te) in cl.equations.iter().zip(&tl.equations) {
+            out.push(EquationCheck {
+                layer: cl.layer,
+                equation: ce.equation.clone(),
+                candidate: ce.max_abs,
+                oracle: te.max_abs,
+                tolerance: tol,
+                violated: exceeds(ce.max_abs, te.max_abs, tol),
+            });
+        }
+    }
+}
+
+/// The candidate's residual is worse than the oracle's by more than `tol` (a NaN residual is always worse).
+fn exceeds(candidate: f64, oracle: f64, tol: f64) -> bool {
+    if candidate.is_nan() {
+        return !oracle.is_nan();
+    }
+    candidate > oracle + tol
+}
+
+/// Largest absolute row or column sum of any weight matrix: bounds how much a state error grows through W or W^T.
+fn largest_line_sum(net: &Network<f64>) -> f64 {
+    let mut m = 0.0f64;
+    for layer in &net.layers {
+        let w: &Matrix<f64> = &layer.w;
+        for i in 0..w.rows() {
+            m = m.max(w.row(i).iter().map(|v| v.abs()).sum());
+        }
+        for j in 0..w.cols() {
+            m = m.max((0..w.rows()).map(|i| w.get(i, j).abs()).sum());
+        }
+    }
+    m
+}
