@@ -10,7 +10,8 @@ use crate::reference::scalar::{to_f64, Scalar};
 pub struct LayerAlignment {
     /// Index k of W_k (0-based, as in PyTorch's list of layers).
     pub layer: usize,
-    /// cos of the angle between the two (W, b) vectors; NaN if either is zero.
+    /// cos of the angle between the two (W, b) vectors; 1 if both are zero (they agree), NaN if only one is
+    /// (it has no direction).
     pub cosine: f64,
     /// The angle in degrees.
     pub angle_degrees: f64,
@@ -39,6 +40,8 @@ pub fn alignment<T: Scalar>(
             }
             let cosine = if ee > 0.0 && gg > 0.0 {
                 (dot / (ee.sqrt() * gg.sqrt())).clamp(-1.0, 1.0)
+            } else if ee == 0.0 && gg == 0.0 {
+                1.0
             } else {
                 f64::NAN
             };
