@@ -28,8 +28,10 @@ fn fixed_point(c: &Case<f64>, alpha: f64, beta: f64) -> Option<(Config, Inferenc
 }
 
 /// The ratio of an error at beta to the same error at beta/2 is 2^p for an error of order p, up to the next term of
-/// the expansion: with beta <= 0.02 and O(1) weights the relative correction stays below 12%, so the accepted bands
-/// are [1.75, 2.25] for p = 1 and [3.5, 4.5] for p = 2 (they do not overlap: a wrong order fails).
+/// the expansion, E = C_p beta^p (1 + r beta + ...). The accepted bands are [1.75, 2.25] for p = 1 and [3.5, 4.5]
+/// for p = 2 (they do not overlap: a wrong order fails); they hold while |r beta| < ~0.25. CI found a network with a
+/// width-1 bottleneck and saturating units where |r| ~ 20, which put beta = 0.02 outside the asymptotic range, so
+/// beta is drawn from [2.5e-4, 1e-3]; rounding (about eps / beta relative) stays eight orders below the errors.
 fn order_band(p: u32) -> (f64, f64) {
     let r = 2f64.powi(p as i32);
     (r * 0.875, r * 1.125)
@@ -42,7 +44,7 @@ proptest! {
     /// second order in beta: halving beta divides it by 4 (band [3.5, 4.5]), for alpha in {0, 1/2, 1}.
     #[test]
     fn smooth_eq10_residual_is_second_order(
-        (widths, batch, seed) in arb_shape(), act in 0usize..3, which in 0usize..3, beta in 0.005f64..0.02,
+        (widths, batch, seed) in arb_shape(), act in 0usize..3, which in 0usize..3, beta in 2.5e-4f64..1e-3,
     ) {
         let alpha = [0.0, 0.5, 1.0][which];
         let c = case(&widths, batch, SMOOTH[act], Loss::LeastSquares, seed);
@@ -52,8 +54,8 @@ proptest! {
             Some(eq10_max_abs(&kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap(), depth))
         };
         let (Some(r1), Some(r2)) = (r(beta), r(beta / 2.0)) else { return Err(TestCaseError::reject("no fixed point")) };
-        // Stay far above rounding so the ratio measures the expansion, not noise.
-        prop_assume!(r2 > 1e-10);
+        // Stay far above rounding (~1e-16 of the terms) so the ratio measures the expansion, not noise.
+        prop_assume!(r2 > 1e-12);
         let (lo, hi) = order_band(2);
         prop_assert!((lo..=hi).contains(&(r1 / r2)), "ratio {} outside [{lo}, {hi}] ({r1:e} -> {r2:e})", r1 / r2);
     }
@@ -62,7 +64,7 @@ proptest! {
     /// for alpha in {0, 1} (a one-sided difference) and second order at alpha = 1/2 (a central difference).
     #[test]
     fn gradient_error_order_in_beta(
-        (widths, batch, seed) in arb_shape(), act in 0usize..3, which in 0usize..3, beta in 0.005f64..0.02,
+        (widths, batch, seed) in arb_shape(), act in 0usize..3, which in 0usize..3, beta in 2.5e-4f64..1e-3,
     ) {
         let alpha = [0.0, 0.5, 1.0][which];
         let c = case(&widths, batch, SMOOTH[act], Loss::LeastSquares, seed);
@@ -72,7 +74,9 @@ proptest! {
             Some(gradient_distance(&dual_gradient(&c.net, &cfg, &inf.states), &bp))
         };
         let (Some(e1), Some(e2)) = (e(beta), e(beta / 2.0)) else { return Err(TestCaseError::reject("no fixed point")) };
-        prop_assume!(e2 > 1e-10);
+        // Relative to the gradient, far above the rounding of the estimate (~ eps / beta).
+        let bp_norm = gradient_distance(&bp, &Gradients { w: bp.w.iter().map(|m| m.scale(0.0)).collect(), b: bp.b.iter().map(|b| vec![0.0; b.len()]).collect() });
+        prop_assume!(e2 > 1e-9 * bp_norm);
         let (lo, hi) = order_band(if alpha == 0.5 { 2 } else { 1 });
         prop_assert!((lo..=hi).contains(&(e1 / e2)), "alpha {alpha}: ratio {} outside [{lo}, {hi}]", e1 / e2);
     }
