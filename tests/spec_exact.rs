@@ -24,7 +24,7 @@ fn difference_tolerance<T: Scalar>(net: &Network<T>, beta: f64) -> f64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(cases(48)))]
 
     /// Claim 1 (Eqs. 15-16; proofs/OutputLayer.v `eq16_satisfies_eq15`): the output states of Eq. 16 satisfy both
     /// conditions of Eq. 15 for every alpha and beta, for least squares and cross-entropy, any activation, any K.

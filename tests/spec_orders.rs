@@ -38,7 +38,7 @@ fn order_band(p: u32) -> (f64, f64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(cases(24)))]
 
     /// Claim 3, smooth activations (Prop. 3.1 assumes local linearity): at DP+'s fixed point the Eq. 10 residual is
     /// second order in beta: halving beta divides it by 4 (band [3.5, 4.5]), for alpha in {0, 1/2, 1}.

@@ -36,7 +36,7 @@ fn widen<T: Scalar>(g: &Gradients<T>) -> Gradients<f64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    #![proptest_config(ProptestConfig::with_cases(cases(32)))]
 
     /// f32 against f64 on well-conditioned cases: identity and tanh (no kink to flip), DP+ and the settled Eq. 21,
     /// K <= 3, beta in [0.05, 5].

@@ -65,6 +65,14 @@ pub fn convert<T: Scalar>(c: &Case<f64>) -> Case<T> {
     }
 }
 
+/// Proptest cases: `default`, or `DUALPROP_SPEC_CASES` when set (the opt-in for longer specification runs).
+pub fn cases(default: u32) -> u32 {
+    std::env::var("DUALPROP_SPEC_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Widths [in, h_1..h_n, out] with 1-5 hidden layers of width 1-32, a batch of 1-8 and a seed.
 pub fn arb_shape() -> impl Strategy<Value = (Vec<usize>, usize, u64)> {
     (
