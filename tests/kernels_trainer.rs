@@ -85,7 +85,7 @@ fn estimators() -> Vec<Estimator> {
         Estimator::Dual(Config::new(Method::DpPlus, 1.0, 0.5, 30)),
         Estimator::Dual(Config::new(Method::DpPlus, 0.5, 0.5, 3)),
         Estimator::Dual(Config::new(Method::OriginalDp, 0.0, 0.5, 4)),
-        Estimator::Dual(Config::new(Method::LagrangianSettled, 0.5, 0.2, 2)),
+        Estimator::Dual(Config::new(Method::Eq21, 0.5, 0.2, 2)),
     ]
 }
 

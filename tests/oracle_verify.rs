@@ -62,7 +62,7 @@ fn swapped_alpha_is_caught_as_eq10_and_eq8() {
 fn printed_eq21_sign_is_caught_as_eq20() {
     let (case, cfg, _) = vector("eq21_ahalf_k30_tanh_f64");
     let mut wrong = cfg;
-    wrong.method = Method::LagrangianPrinted;
+    wrong.method = Method::Eq21Printed;
     let report = verify(&case, &cfg, &output(&case, &wrong)).unwrap();
     assert!(!report.agrees);
     assert!(

@@ -83,7 +83,7 @@ proptest! {
         let c = case(&widths, batch, ACTIVATIONS[act], Loss::LeastSquares, seed);
         let depth = c.net.depth();
         let (_, bp) = backprop(&c.net, &c.x, &c.y);
-        let settled = Config::new(Method::LagrangianSettled, alpha, beta, 2);
+        let settled = Config::new(Method::Eq21, alpha, beta, 2);
         let inf = infer(&c.net, &settled, &c.x, &c.y).unwrap();
         let report = kkt_report(&c.net, &settled, &inf.states, &c.y).unwrap();
         let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
@@ -91,7 +91,7 @@ proptest! {
         let err = gradient_relative_error(&dual_gradient(&c.net, &settled, &inf.states), &bp);
         prop_assert!(err <= difference_tolerance(&c.net, beta), "settled gradient error {err}");
 
-        let printed = Config::new(Method::LagrangianPrinted, alpha, beta, 2);
+        let printed = Config::new(Method::Eq21Printed, alpha, beta, 2);
         let inf = infer(&c.net, &printed, &c.x, &c.y).unwrap();
         let est = dual_gradient(&c.net, &printed, &inf.states);
         // Layer k's estimate is (-1)^(L-k) times back-propagation's: compare the last two layers' W gradients.

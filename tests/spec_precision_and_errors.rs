@@ -46,7 +46,7 @@ proptest! {
         alpha in 0.0f64..=1.0, beta in 0.05f64..5.0, k in 1usize..=3,
     ) {
         let act = if tanh { Activation::Tanh } else { Activation::Identity };
-        let method = if settled { Method::LagrangianSettled } else { Method::DpPlus };
+        let method = if settled { Method::Eq21 } else { Method::DpPlus };
         let c64 = case(&widths, batch, act, Loss::LeastSquares, seed);
         let c32 = convert::<f32>(&c64);
         let cfg = Config::new(method, alpha, beta, k);

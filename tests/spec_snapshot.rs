@@ -75,8 +75,8 @@ fn method_label(m: Method) -> &'static str {
     match m {
         Method::DpPlus => "DP+",
         Method::OriginalDp => "original DP",
-        Method::LagrangianSettled => "Eq. 21 settled",
-        Method::LagrangianPrinted => "Eq. 21 printed",
+        Method::Eq21 => "Eq. 21 settled",
+        Method::Eq21Printed => "Eq. 21 printed",
     }
 }
 

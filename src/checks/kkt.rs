@@ -178,7 +178,7 @@ pub fn kkt_report<T: Scalar>(
             match cfg.method {
                 Method::DpPlus => dp_plus_hidden(net.activation, cfg.alpha, &t),
                 Method::OriginalDp => original_hidden(net.activation, cfg.alpha, &t),
-                Method::LagrangianSettled | Method::LagrangianPrinted => {
+                Method::Eq21 | Method::Eq21Printed => {
                     lagrangian_hidden(net.activation, cfg.alpha, &t)
                 }
             }
@@ -340,7 +340,7 @@ fn output_conditions<T: Scalar>(
             }
             vec![p.0, m.0]
         }
-        Method::LagrangianSettled | Method::LagrangianPrinted => {
+        Method::Eq21 | Method::Eq21Printed => {
             let g = grad_at(&state.mean(depth, c(alpha)));
             let mut forward = Acc::new("Eq. 20 constraint zbar = a");
             let mut multiplier = Acc::new("Eq. 20 multiplier delta = -beta l'(zbar)");

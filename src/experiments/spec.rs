@@ -52,7 +52,7 @@ impl Algorithm {
         match self {
             Algorithm::DpPlus => Some(Method::DpPlus),
             Algorithm::OriginalDp => Some(Method::OriginalDp),
-            Algorithm::Eq21 => Some(Method::LagrangianSettled),
+            Algorithm::Eq21 => Some(Method::Eq21),
             Algorithm::Backprop => None,
         }
     }

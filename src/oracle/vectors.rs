@@ -60,7 +60,7 @@ fn spec(
 pub fn specs() -> Vec<VectorSpec> {
     use Activation::{Relu, Sigmoid, Softplus, Tanh};
     use FloatType::{F32, F64};
-    use Method::{DpPlus, LagrangianPrinted, LagrangianSettled, OriginalDp};
+    use Method::{DpPlus, Eq21Printed, Eq21, OriginalDp};
     let mut v = vec![
         spec("dp_plus_a0_k1_relu_f64", F64, 1, DpPlus, 0.0, 1, Relu, None),
         spec(
@@ -117,7 +117,7 @@ pub fn specs() -> Vec<VectorSpec> {
             "eq21_ahalf_k30_tanh_f64",
             F64,
             7,
-            LagrangianSettled,
+            Eq21,
             0.5,
             30,
             Tanh,
@@ -127,7 +127,7 @@ pub fn specs() -> Vec<VectorSpec> {
             "eq21_a0_k1_relu_f32",
             F32,
             8,
-            LagrangianSettled,
+            Eq21,
             0.0,
             1,
             Relu,
@@ -137,7 +137,7 @@ pub fn specs() -> Vec<VectorSpec> {
             "eq21_printed_a1_k30_tanh_f64",
             F64,
             9,
-            LagrangianPrinted,
+            Eq21Printed,
             1.0,
             30,
             Tanh,

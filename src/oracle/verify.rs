@@ -230,8 +230,8 @@ pub fn update_equation(cfg: &OracleConfig, k: usize, depth: usize) -> &'static s
     match cfg.method {
         Method::DpPlus => "fixed point of Eq. 8",
         Method::OriginalDp => "fixed point of Eq. 3's update",
-        Method::LagrangianSettled => "fixed point of Eq. 21 (settled sign)",
-        Method::LagrangianPrinted => "fixed point of Eq. 21 (printed sign)",
+        Method::Eq21 => "fixed point of Eq. 21 (settled sign)",
+        Method::Eq21Printed => "fixed point of Eq. 21 (printed sign)",
     }
 }
 

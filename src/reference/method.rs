@@ -16,10 +16,14 @@ pub enum Method {
     DpPlus,
     /// Original DP (Eq. 3): alpha and abar swapped on the feedback, exact output min/max.
     OriginalDp,
-    /// LeCun-Lagrangian variant (Eq. 20) with the update of Eq. 21 re-derived: (z+ - z-) and D at the next pre-activation.
-    LagrangianSettled,
+    /// LeCun-Lagrangian variant (Eq. 20) with the update of Eq. 21 re-derived: (z+ - z-) and D at the next
+    /// pre-activation. Named `eq21` everywhere; files written before the rename say `lagrangian_settled`.
+    #[serde(alias = "lagrangian_settled")]
+    Eq21,
     /// Eq. 21 with the sign as printed, (z- - z+): kept only to show that it violates Eq. 20.
-    LagrangianPrinted,
+    /// Named `eq21_printed` (CLI `eq21-printed`); older files say `lagrangian_printed`.
+    #[serde(alias = "lagrangian_printed")]
+    Eq21Printed,
 }
 
 /// Where the feedback enters a hidden unit.
@@ -62,8 +66,8 @@ impl Method {
     pub const ALL: [Method; 4] = [
         Method::DpPlus,
         Method::OriginalDp,
-        Method::LagrangianSettled,
-        Method::LagrangianPrinted,
+        Method::Eq21,
+        Method::Eq21Printed,
     ];
 
     /// The one place where the hidden updates differ.
@@ -75,9 +79,9 @@ impl Method {
             // Eq. 3's stationarity: z+ = f(a + alpha b), z- = f(a - abar b).
             Method::OriginalDp => (alpha, abar, Placement::InsideActivation, false),
             // Eq. 21 settled: z+ = f(a) + abar W^T D (z+ - z-), z- = f(a) - alpha W^T D (z+ - z-).
-            Method::LagrangianSettled => (abar, alpha, Placement::OutsideActivation, true),
+            Method::Eq21 => (abar, alpha, Placement::OutsideActivation, true),
             // Eq. 21 as printed: the feedback is (z- - z+), i.e. the sign is flipped.
-            Method::LagrangianPrinted => (-abar, -alpha, Placement::OutsideActivation, true),
+            Method::Eq21Printed => (-abar, -alpha, Placement::OutsideActivation, true),
         };
         HiddenRule {
             plus,
@@ -100,8 +104,8 @@ impl Method {
         match self {
             Method::DpPlus => "dp+",
             Method::OriginalDp => "original-dp",
-            Method::LagrangianSettled => "eq21",
-            Method::LagrangianPrinted => "eq21-printed",
+            Method::Eq21 => "eq21",
+            Method::Eq21Printed => "eq21-printed",
         }
     }
 }

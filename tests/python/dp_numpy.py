@@ -87,8 +87,8 @@ def run(case, cfg, wrong=None):
         outside = False
     elif method == "original_dp":  # Eq. 3's stationarity
         wp, wm, outside = alpha, abar, False
-    elif method in ("lagrangian_settled", "lagrangian_printed"):  # Eq. 21
-        sign = -1.0 if (method == "lagrangian_printed" or wrong == "eq21-printed-sign") else 1.0
+    elif method in ("eq21", "eq21_printed", "lagrangian_settled", "lagrangian_printed"):  # Eq. 21
+        sign = -1.0 if (method in ("eq21_printed", "lagrangian_printed") or wrong == "eq21-printed-sign") else 1.0
         wp, wm, outside = sign * abar, sign * alpha, True
     else:
         raise SystemExit(f"unknown method {method}")
