@@ -10,7 +10,7 @@ fn dir() -> PathBuf {
 }
 
 /// First difference between two tensor sets, bit for bit (the `producer` metadata entry names the crate version
-/// and is not compared).
+/// and is not compared; the `config` entry is compared as a parsed configuration).
 fn first_difference(expected: &TensorSet, actual: &TensorSet) -> Option<String> {
     let names = |s: &TensorSet| s.tensors.keys().cloned().collect::<Vec<_>>();
     if names(expected) != names(actual) {
@@ -32,9 +32,21 @@ fn first_difference(expected: &TensorSet, actual: &TensorSet) -> Option<String> 
             ));
         }
     }
+    // The configuration is compared as the configuration it names, so a renamed spelling that reads back as
+    // the same value (serde aliases such as `lagrangian_settled` for `eq21`) is not drift; every other entry
+    // is compared byte for byte.
+    let config = |s: &TensorSet| {
+        s.metadata
+            .get("config")
+            .map(|json| OracleConfig::from_json(json.as_bytes()).expect("config metadata parses"))
+    };
+    if config(expected) != config(actual) {
+        return Some("configuration metadata differs".to_string());
+    }
     let strip = |s: &TensorSet| {
         let mut m = s.metadata.clone();
         m.remove("producer");
+        m.remove("config");
         m
     };
     (strip(expected) != strip(actual)).then(|| "metadata differs".to_string())

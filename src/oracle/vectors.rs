@@ -60,7 +60,7 @@ fn spec(
 pub fn specs() -> Vec<VectorSpec> {
     use Activation::{Relu, Sigmoid, Softplus, Tanh};
     use FloatType::{F32, F64};
-    use Method::{DpPlus, Eq21Printed, Eq21, OriginalDp};
+    use Method::{DpPlus, Eq21, Eq21Printed, OriginalDp};
     let mut v = vec![
         spec("dp_plus_a0_k1_relu_f64", F64, 1, DpPlus, 0.0, 1, Relu, None),
         spec(
@@ -113,26 +113,8 @@ pub fn specs() -> Vec<VectorSpec> {
             Relu,
             None,
         ),
-        spec(
-            "eq21_ahalf_k30_tanh_f64",
-            F64,
-            7,
-            Eq21,
-            0.5,
-            30,
-            Tanh,
-            None,
-        ),
-        spec(
-            "eq21_a0_k1_relu_f32",
-            F32,
-            8,
-            Eq21,
-            0.0,
-            1,
-            Relu,
-            None,
-        ),
+        spec("eq21_ahalf_k30_tanh_f64", F64, 7, Eq21, 0.5, 30, Tanh, None),
+        spec("eq21_a0_k1_relu_f32", F32, 8, Eq21, 0.0, 1, Relu, None),
         spec(
             "eq21_printed_a1_k30_tanh_f64",
             F64,
