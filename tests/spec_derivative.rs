@@ -392,3 +392,22 @@ fn loss_closed_forms() {
         assert_eq!(Loss::LeastSquares.value(&z, &z), 0.0);
     }
 }
+
+/// A direction shaped unlike the network is a typed error, not a panic.
+#[test]
+fn misshapen_direction_is_a_typed_error() {
+    let c = case(&[3, 4, 2], 2, Activation::Tanh, Loss::LeastSquares, 7);
+    let (_, g) = backprop(&c.net, &c.x, &c.y);
+    let short = Gradients {
+        w: g.w[..1].to_vec(),
+        b: g.b[..1].to_vec(),
+    };
+    let mut wrong = g.clone();
+    wrong.b[1].push(0.0);
+    for d in [short, wrong] {
+        assert!(matches!(
+            directional_derivative(&c.net, &c.x, &c.y, &d),
+            Err(dualprop::Error::Shape { .. })
+        ));
+    }
+}
