@@ -516,7 +516,7 @@ mod tests {
     #[test]
     fn float_methods_match_central_differences() {
         type F = fn(Dual<f64>) -> Dual<f64>;
-        let fns: [(&str, F, f64); 29] = [
+        let fns: [(&str, F, f64); 38] = [
             ("mul", |u| u + u * u - u / Dual::constant(3.0), 0.7),
             (
                 "div",
@@ -558,6 +558,19 @@ mod tests {
                 0.7,
             ),
             ("atanh", |u| u.atanh().mul_add(u, u.to_degrees()), 0.7),
+            ("abs+", |u| u.abs(), 0.7),
+            ("abs-", |u| u.abs(), -0.7),
+            ("max", |u| u.max(u * u), 0.7),
+            ("min", |u| u.min(u * u), 0.7),
+            ("abs_sub", |u| u.abs_sub(u * u), 0.7),
+            ("powf", |u| u.powf(Dual::constant(2.5)), 0.7),
+            ("cosh", |u| u.cosh() + u.to_radians(), 0.7),
+            ("copysign", |u| u.copysign(Dual::constant(-1.0)), 0.7),
+            (
+                "clamp",
+                |u| u.clamp(Dual::constant(0.0), Dual::constant(1.0)),
+                0.7,
+            ),
         ];
         let h = 1e-5;
         for (name, f, x) in fns {
