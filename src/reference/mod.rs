@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod adam;
+pub mod dual;
 pub mod gradient;
 pub mod inference;
 pub mod loss;
