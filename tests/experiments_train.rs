@@ -50,7 +50,7 @@ fn train(
     };
     let r = dualprop::with_float!(
         s.precision,
-        kernels | T | run::<T>(s, data, dir, &opts, &Progress::silent())
+        kernels T => run::<T>(s, data, dir, &opts, &Progress::silent())
     );
     r.unwrap()
 }
@@ -71,9 +71,7 @@ fn precision_spellings_and_half_types() {
         let dir = temp_dir("half");
         let r = dualprop::with_float!(
             half,
-            kernels
-                | T
-                | run::<T>(
+            kernels T => run::<T>(
                     &h,
                     &data(),
                     &dir,

@@ -29,7 +29,7 @@ pub fn rounding<T: Scalar>(max_width: usize, depth: usize) -> f64 {
 
 /// [`rounding`] for a float type given as a value.
 pub fn rounding_in(float: FloatType, max_width: usize, depth: usize) -> f64 {
-    crate::with_float!(float, |T| rounding::<T>(max_width, depth))
+    crate::with_float!(float, T => rounding::<T>(max_width, depth))
 }
 
 /// Relative difference |x - y| / max(|x|, |y|, floor): the floor keeps quantities near zero from inflating it.

@@ -139,9 +139,7 @@ pub fn run(args: Args) -> crate::Result<i32> {
     let options = args.common.options();
     let result = crate::with_float!(
         spec.precision,
-        kernels | T | {
-            crate::experiments::train::run::<T>(&spec, &data, &dir, &options, &progress)
-        }
+        kernels T => crate::experiments::train::run::<T>(&spec, &data, &dir, &options, &progress)
     )?;
     match (&result.status, &result.divergence, &result.last) {
         (Status::Diverged, Some(d), _) => println!(

@@ -90,7 +90,7 @@ pub fn sweep(
         let dir = run_dir(out, spec);
         let result = crate::with_float!(
             spec.precision,
-            kernels | T | { train::run::<T>(spec, data, &dir, opts, progress) }
+            kernels T => train::run::<T>(spec, data, &dir, opts, progress)
         )?;
         let summary = match (&result.status, &result.divergence, &result.last) {
             (Status::Diverged, Some(d), _) => format!(

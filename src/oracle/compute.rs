@@ -49,7 +49,7 @@ pub fn compute_float(cfg: &OracleConfig, case: &Case) -> FloatType {
 
 /// Runs the oracle in the configured float type.
 pub fn run(case: &Case, cfg: &OracleConfig) -> Result<OracleRun> {
-    crate::with_float!(compute_float(cfg, case), |T| run_in::<T>(case, cfg))
+    crate::with_float!(compute_float(cfg, case), T => run_in::<T>(case, cfg))
 }
 
 /// Runs the oracle in `T`; the state and gradient tensors are stored in `T`.

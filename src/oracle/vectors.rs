@@ -178,7 +178,7 @@ pub fn specs() -> Vec<VectorSpec> {
 /// biases in +-0.1, inputs in [-1, 1], targets one-hot. Values are rounded to the spec's dtype.
 pub fn make_case(spec: &VectorSpec) -> Case {
     let mut rng = rand::rngs::StdRng::seed_from_u64(spec.seed);
-    let round = |v: f64| crate::with_float!(spec.dtype, |T| to_f64(c::<T>(v)));
+    let round = |v: f64| crate::with_float!(spec.dtype, T => to_f64(c::<T>(v)));
     let tensor = |shape: Vec<usize>, bound: f64, rng: &mut rand::rngs::StdRng| {
         let n = shape.iter().product();
         let data = (0..n)

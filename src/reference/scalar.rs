@@ -67,12 +67,12 @@ impl FloatType {
 
     /// The name used in files, reports and on the command line (the Rust type's [`Scalar::NAME`]).
     pub fn name(self) -> &'static str {
-        crate::with_float!(self, |T| <T as Scalar>::NAME)
+        crate::with_float!(self, T => <T as Scalar>::NAME)
     }
 
     /// Machine epsilon of the type ([`Scalar::eps`]).
     pub fn epsilon(self) -> f64 {
-        crate::with_float!(self, |T| <T as Scalar>::eps())
+        crate::with_float!(self, T => <T as Scalar>::eps())
     }
 
     /// The error of a computation that runs only in the kernels' types (f32 and f64).
@@ -104,18 +104,31 @@ impl std::str::FromStr for FloatType {
 /// The one switch from a [`FloatType`] value to a generic call: binds `T` to the value's Rust type and evaluates
 /// the expression.
 ///
-/// `with_float!(float, |T| expr)` covers all four types. `with_float!(float, kernels |T| expr)` covers f32 and
+/// `with_float!(float, T => expr)` covers all four types. `with_float!(float, kernels T => expr)` covers f32 and
 /// f64 only and answers f16 and bf16 with [`FloatType::kernels_unsupported`] (the expression must then be a
 /// `Result<_, crate::Error>`).
 ///
 /// ```
 /// use dualprop::reference::scalar::{FloatType, Scalar};
-/// let digits = |t: FloatType| dualprop::with_float!(t, |T| <T as Scalar>::eps().log2());
+/// let digits = |t: FloatType| dualprop::with_float!(t, T => <T as Scalar>::eps().log2());
 /// assert_eq!(digits(FloatType::Bf16), -7.0);
 /// ```
 #[macro_export]
 macro_rules! with_float {
-    ($float:expr, |$T:ident| $body:expr) => {
+    ($float:expr, kernels $T:ident => $body:expr) => {
+        match $float {
+            $crate::reference::scalar::FloatType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::reference::scalar::FloatType::F64 => {
+                type $T = f64;
+                $body
+            }
+            half => Err(half.kernels_unsupported().into()),
+        }
+    };
+    ($float:expr, $T:ident => $body:expr) => {
         match $float {
             $crate::reference::scalar::FloatType::F16 => {
                 type $T = $crate::reference::scalar::f16;
@@ -133,19 +146,6 @@ macro_rules! with_float {
                 type $T = f64;
                 $body
             }
-        }
-    };
-    ($float:expr, kernels |$T:ident| $body:expr) => {
-        match $float {
-            $crate::reference::scalar::FloatType::F32 => {
-                type $T = f32;
-                $body
-            }
-            $crate::reference::scalar::FloatType::F64 => {
-                type $T = f64;
-                $body
-            }
-            half => Err(half.kernels_unsupported().into()),
         }
     };
 }

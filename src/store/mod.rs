@@ -47,7 +47,7 @@ impl Tensor {
 
     /// Little-endian bytes in the tensor's dtype (f64 values round to nearest).
     fn bytes(&self) -> Vec<u8> {
-        crate::with_float!(self.dtype, |T| {
+        crate::with_float!(self.dtype, T => {
             let values: Vec<T> = self.data.iter().map(|&v| narrow(v)).collect();
             let mut out = Vec::new();
             T::to_le(&values, &mut out);
@@ -210,7 +210,7 @@ fn decode(name: &str, view: &TensorView<'_>) -> std::result::Result<Tensor, Stri
             view.dtype()
         ));
     };
-    let data = crate::with_float!(dtype, |T| T::from_le(view.data())
+    let data = crate::with_float!(dtype, T => T::from_le(view.data())
         .into_iter()
         .map(to_f64)
         .collect::<Vec<_>>());
