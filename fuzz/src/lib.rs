@@ -10,13 +10,13 @@ use dualprop::checks::tolerance::{
 };
 use dualprop::kernels::infer_batch;
 use dualprop::oracle::{run, verify, Case, OracleConfig};
-use dualprop::reference::FloatType;
-use dualprop::store::{Tensor, TensorSet};
 use dualprop::reference::scalar::to_f64;
+use dualprop::reference::FloatType;
 use dualprop::reference::{
     dual_gradient, infer, Activation, Config, Layer, Loss, Matrix, Method, Network, OutputRule,
     Schedule,
 };
+use dualprop::store::{Tensor, TensorSet};
 use libfuzzer_sys::arbitrary::{Result as ArbResult, Unstructured};
 
 /// Largest case (weights plus batch values) the harnesses run inference on, so each input stays fast.
@@ -37,10 +37,8 @@ pub fn small_case() -> Case {
     let mut put = |name: &str, shape: Vec<usize>| {
         let n: usize = shape.iter().product();
         let data = (0..n).map(|i| ((i * 37 % 11) as f64 - 5.0) / 8.0).collect();
-        set.tensors.insert(
-            name.into(),
-            Tensor::new(FloatType::F64, shape, data),
-        );
+        set.tensors
+            .insert(name.into(), Tensor::new(FloatType::F64, shape, data));
     };
     put("W.0", vec![4, 3]);
     put("b.0", vec![4]);
