@@ -12,5 +12,6 @@ pub mod experiments;
 pub mod kernels;
 pub mod oracle;
 pub mod reference;
+pub mod store;
 
 pub use error::{Error, Result};

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use dualprop::oracle::{run, vectors, verify, Case, OracleConfig, TensorSet};
+use dualprop::oracle::{run, vectors, verify, Case, OracleConfig};
+use dualprop::store::TensorSet;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
@@ -121,8 +122,7 @@ fn committed_outputs_pass_verify_including_f32_ones() {
 
 #[test]
 fn vectors_cover_the_required_grid() {
-    use dualprop::oracle::FloatType;
-    use dualprop::reference::{Activation, Method};
+    use dualprop::reference::{Activation, FloatType, Method};
     let specs = vectors::specs();
     for m in Method::ALL {
         assert!(specs.iter().any(|s| s.config.method == m), "{m:?}");

@@ -36,7 +36,7 @@
 
 use super::dense::Exec;
 
-use crate::reference::inference::fixed_point_tolerance;
+use crate::checks::tolerance::fixed_point_tolerance;
 use crate::reference::method::Placement;
 use crate::reference::scalar::c;
 use crate::reference::{Config, DualState, Gradients, Network, OutputRule, Verdict};

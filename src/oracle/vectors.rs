@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 use crate::oracle::case::Case;
 use crate::oracle::compute::run;
 use crate::oracle::config::{ComputeFloat, OracleConfig};
-use crate::oracle::tensors::{write_atomic, FloatType, Tensor};
-use crate::reference::{Activation, Loss, Method, OutputRule, Schedule};
+use crate::reference::scalar::{c, to_f64};
+use crate::reference::{Activation, FloatType, Loss, Method, OutputRule, Schedule};
+use crate::store::{write_atomic, Tensor};
 
 /// One committed vector: a name, the case's shape and dtype, and the configuration.
 #[derive(Debug, Clone)]
@@ -177,10 +178,7 @@ pub fn specs() -> Vec<VectorSpec> {
 /// biases in +-0.1, inputs in [-1, 1], targets one-hot. Values are rounded to the spec's dtype.
 pub fn make_case(spec: &VectorSpec) -> Case {
     let mut rng = rand::rngs::StdRng::seed_from_u64(spec.seed);
-    let round = |v: f64| match spec.dtype {
-        FloatType::F32 => v as f32 as f64,
-        FloatType::F64 => v,
-    };
+    let round = |v: f64| crate::with_float!(spec.dtype, T => to_f64(c::<T>(v)));
     let tensor = |shape: Vec<usize>, bound: f64, rng: &mut rand::rngs::StdRng| {
         let n = shape.iter().product();
         let data = (0..n)
@@ -220,10 +218,7 @@ pub fn paths(dir: &Path, name: &str) -> [std::path::PathBuf; 3] {
 
 /// Writes every vector into `dir`; returns how many.
 pub fn regenerate(dir: &Path) -> Result<usize> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::Io {
-        path: dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let all = specs();
     for spec in &all {
         let case = make_case(spec);

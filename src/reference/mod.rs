@@ -21,5 +21,5 @@ pub use loss::Loss;
 pub use matrix::Matrix;
 pub use method::{Config, Method, OutputRule, Schedule};
 pub use network::{Init, Layer, Network};
-pub use scalar::Scalar;
+pub use scalar::{FloatType, Scalar};
 pub use state::DualState;
