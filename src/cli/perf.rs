@@ -32,6 +32,7 @@ pub struct Args {
     pub probe_steps: usize,
 }
 
+/// Runs `dualprop perf` (or, with the hidden `--memory-probe`, one memory probe); returns the exit code.
 pub fn run(args: Args) -> Result<i32> {
     if let Some(spec) = &args.memory_probe {
         let plan = Plan {

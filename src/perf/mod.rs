@@ -25,6 +25,9 @@ pub mod roofline;
 pub mod targets;
 pub mod workload;
 
+#[cfg(test)]
+mod tests;
+
 pub use measurement::Mode;
 pub use peer::Peer;
 pub use probe::Launcher;

@@ -12,15 +12,29 @@ use super::workload::EstimatorId;
 /// What a target measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Metric {
-    /// `of`'s step time over `over`'s, in the same thread mode (x).
-    StepRatio { of: EstimatorId, over: EstimatorId },
-    /// `of`'s GFLOP/s as a share of the same thread mode's roofline (%).
-    RooflineShare { of: EstimatorId },
-    /// The reference's DP+ inference time at K iterations over the kernel's at the same batch (x; measured in
-    /// the default mode only).
-    ReferenceSpeedup { k: usize },
-    /// `of`'s step time over the JAX peer's back-propagation step (x; when the peer ran).
-    PeerRatio { of: EstimatorId },
+    /// One step's time over another's, in the same thread mode (x).
+    StepRatio {
+        /// The step measured.
+        of: EstimatorId,
+        /// The step it is compared with.
+        over: EstimatorId,
+    },
+    /// A step's GFLOP/s as a share of the same thread mode's roofline (%).
+    RooflineShare {
+        /// The step measured.
+        of: EstimatorId,
+    },
+    /// The reference's DP+ inference time over the kernel's at the same batch (x; measured in the default mode
+    /// only).
+    ReferenceSpeedup {
+        /// Inference iterations.
+        k: usize,
+    },
+    /// A step's time over the JAX peer's back-propagation step (x; when the peer ran).
+    PeerRatio {
+        /// The step measured.
+        of: EstimatorId,
+    },
 }
 
 /// Which side of the threshold meets the target.
