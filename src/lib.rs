@@ -11,6 +11,7 @@ pub mod error;
 pub mod experiments;
 pub mod kernels;
 pub mod oracle;
+pub mod perf;
 pub mod reference;
 pub mod store;
 

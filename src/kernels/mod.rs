@@ -32,7 +32,6 @@
 #![allow(clippy::assign_op_pattern)]
 
 pub mod adam;
-pub mod bench;
 pub mod dense;
 pub mod elementwise;
 pub mod gradient;
