@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::kernels::{KernelFloat, Trainer};
+use crate::reference::scalar::FloatType;
 use crate::reference::AdamConfig;
+use crate::with_float;
 
 use super::report::Memory;
 use super::workload::{batch, paper_network, EstimatorId, PAPER_BATCH, PAPER_WIDTHS};
@@ -64,11 +66,8 @@ pub fn child(spec: &str, plan: &Plan) -> Result<u64> {
     let bad = || Error::Format(format!("memory probe spec {spec:?}"));
     let (float, key) = spec.split_once(':').ok_or_else(bad)?;
     let id = EstimatorId::from_key(key).ok_or_else(bad)?;
-    match float {
-        "f32" => train::<f32>(id, plan)?,
-        "f64" => train::<f64>(id, plan)?,
-        _ => return Err(Error::Format(format!("float type {float:?}"))),
-    }
+    let float: FloatType = float.parse()?;
+    with_float!(float, kernels T => train::<T>(id, plan))?;
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib = status
         .lines()
