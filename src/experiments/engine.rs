@@ -4,19 +4,8 @@
 use crate::error::Result;
 use crate::reference::{
     backprop, dual_gradient, infer, train_step, AdamConfig, AdamState, Estimator, Gradients,
-    Matrix, Network, Scalar, Verdict,
+    Matrix, Network, Scalar, StepOutcome, Verdict,
 };
-
-/// One training step's report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EngineStep {
-    /// Mean unweighted loss of the feed-forward prediction on the batch, before the update.
-    pub loss: f64,
-    /// Inference verdict (None for back-propagation). When it failed, the weights were not updated.
-    pub verdict: Option<Verdict>,
-    /// Inference iterations actually run (an exact early exit may stop before K); 0 for back-propagation.
-    pub iterations_run: usize,
-}
 
 /// Gradient estimate and back-propagation gradient on the same weights and batch.
 pub struct GradientPair<T> {
@@ -28,7 +17,7 @@ pub struct GradientPair<T> {
 /// A trainer holding a network and its Adam state. Batches are row-major: x [batch, in], y [batch, out].
 pub trait Engine<T> {
     /// One gradient estimate and Adam update.
-    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<EngineStep>;
+    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<StepOutcome>;
     /// Feed-forward outputs [batch, out] into `out`.
     fn predict(&mut self, x: &[T], batch: usize, out: &mut [T]) -> Result<()>;
     /// The estimator's gradient and the back-propagation gradient, without updating anything.
@@ -74,26 +63,16 @@ impl<T: Scalar> ReferenceEngine<T> {
 }
 
 impl<T: Scalar> Engine<T> for ReferenceEngine<T> {
-    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<EngineStep> {
+    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<StepOutcome> {
         let (x, y) = self.matrices(x, y, batch)?;
-        let out = train_step(
+        train_step(
             &mut self.net,
             &self.estimator,
             &self.adam_cfg,
             &mut self.adam,
             &x,
             &y,
-        )?;
-        // The reference always runs all K iterations.
-        let iterations_run = match self.estimator {
-            Estimator::Dual(cfg) => cfg.iterations,
-            Estimator::Backprop => 0,
-        };
-        Ok(EngineStep {
-            loss: out.loss,
-            verdict: out.verdict,
-            iterations_run,
-        })
+        )
     }
 
     fn predict(&mut self, x: &[T], batch: usize, out: &mut [T]) -> Result<()> {
@@ -167,13 +146,8 @@ impl<T: crate::kernels::KernelFloat> KernelEngine<T> {
 }
 
 impl<T: crate::kernels::KernelFloat> Engine<T> for KernelEngine<T> {
-    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<EngineStep> {
-        let s = self.trainer.step(x, y, batch)?;
-        Ok(EngineStep {
-            loss: s.loss,
-            verdict: s.verdict,
-            iterations_run: s.iterations_run,
-        })
+    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<StepOutcome> {
+        self.trainer.step(x, y, batch)
     }
 
     fn predict(&mut self, x: &[T], batch: usize, out: &mut [T]) -> Result<()> {
