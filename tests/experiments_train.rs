@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use dualprop::experiments::data::{synthetic, DataSource, Mnist};
-use dualprop::experiments::metrics::{AlignmentRecord, EpochMetrics, Status};
+use dualprop::experiments::metrics::{AlignmentRecord, EpochMetrics, LayerAlignment, Status};
 use dualprop::experiments::progress::Progress;
 use dualprop::experiments::spec::{Algorithm, EngineKind, Precision, RunSpec};
 use dualprop::experiments::train::{read_jsonl, run, RunFiles, RunOptions};
@@ -210,7 +210,9 @@ fn alignment_of_backprop_with_itself_is_perfect_and_logged_every_n_steps() {
         vec![1, 3, 5, 7, 9, 11]
     );
     for r in &recs {
-        assert_eq!(r.layers.len(), 3);
+        // Layers are counted 1..=L in the logs, as in the figures.
+        let numbers: Vec<usize> = r.layers.iter().map(|l| l.layer).collect();
+        assert_eq!(numbers, vec![1, 2, 3]);
         for l in &r.layers {
             // Identical vectors: the difference is exactly 0; the cosine is 1 up to f64 rounding of the norms.
             assert_eq!(l.difference_norm, 0.0);
@@ -218,6 +220,28 @@ fn alignment_of_backprop_with_itself_is_perfect_and_logged_every_n_steps() {
             assert!(l.backprop_norm > 0.0);
         }
     }
+}
+
+/// Files written before the two alignment types became one still read: an alignment.jsonl line (non-finite
+/// numbers as strings) and an oracle summary's entry (`diff_norm`, NaN as null). Route: literal JSON as those
+/// writers produced it, compared field by field with the values written into it by hand.
+#[test]
+fn stored_alignment_spellings_stay_readable() {
+    let logged = r#"{"epoch":1,"global_step":3,"verdict":"bounded","layers":[{"layer":1,"cosine":"NaN","angle_degrees":"NaN","difference_norm":0.5,"estimate_norm":0.0,"backprop_norm":"inf"}]}"#;
+    let r: AlignmentRecord = serde_json::from_str(logged).unwrap();
+    let l = &r.layers[0];
+    assert_eq!((r.global_step, l.layer, l.difference_norm), (3, 1, 0.5));
+    assert!(l.cosine.is_nan() && l.angle_degrees.is_nan() && l.backprop_norm == f64::INFINITY);
+    let oracle = r#"{"layer":0,"cosine":null,"angle_degrees":null,"diff_norm":0.25,"estimate_norm":1.0,"backprop_norm":0.0}"#;
+    let l: LayerAlignment = serde_json::from_str(oracle).unwrap();
+    assert_eq!(
+        (l.layer, l.difference_norm, l.estimate_norm),
+        (0, 0.25, 1.0)
+    );
+    assert!(l.cosine.is_nan());
+    // Written back in the one spelling: non-finite numbers as strings, `difference_norm`.
+    let text = serde_json::to_string(&l).unwrap();
+    assert!(text.contains(r#""cosine":"NaN""#) && text.contains(r#""difference_norm":0.25"#));
 }
 
 #[test]

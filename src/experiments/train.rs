@@ -11,8 +11,8 @@ use std::time::Instant;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+use crate::checks::alignment::alignment;
 use crate::error::{Error, Result};
-use crate::experiments::alignment;
 use crate::experiments::checkpoint::{self, Position};
 use crate::experiments::data::{Mnist, Split, CLASSES};
 use crate::experiments::engine_select::EngineFloat;
@@ -286,7 +286,7 @@ pub fn run<T: EngineFloat>(
                             epoch,
                             global_step,
                             verdict: pair.verdict.as_ref().map(|v| v.label()),
-                            layers: alignment::compare(&pair.estimate, &pair.backprop),
+                            layers: alignment(&pair.estimate, &pair.backprop),
                         },
                     )?,
                 }
