@@ -54,7 +54,7 @@ fn train(
 }
 
 fn metrics(dir: &std::path::Path) -> Vec<EpochMetrics> {
-    read_jsonl(&RunFiles::new(dir).metrics()).unwrap()
+    read_jsonl(&RunFiles::new(dir).metrics).unwrap()
 }
 
 /// Metrics without the wall times, which legitimately differ.
@@ -81,7 +81,7 @@ fn two_epochs_equal_one_epoch_then_resume_bitwise() {
             assert_eq!(full.status, Status::Completed);
             assert_eq!(full.epochs_completed, 2);
             assert!(
-                !RunFiles::new(&straight).checkpoint().exists(),
+                !RunFiles::new(&straight).checkpoint.exists(),
                 "checkpoint removed at the end"
             );
 
@@ -96,8 +96,8 @@ fn two_epochs_equal_one_epoch_then_resume_bitwise() {
             let mut junk = metrics(&resumed)[0].clone();
             junk.epoch = 2;
             std::fs::write(
-                files.metrics(),
-                std::fs::read_to_string(files.metrics()).unwrap()
+                &files.metrics,
+                std::fs::read_to_string(&files.metrics).unwrap()
                     + &serde_json::to_string(&junk).unwrap()
                     + "\n",
             )
@@ -108,9 +108,8 @@ fn two_epochs_equal_one_epoch_then_resume_bitwise() {
                 "{engine:?} {algorithm:?}"
             );
             assert_eq!(timeless(metrics(&resumed)), timeless(metrics(&straight)));
-            let a: Vec<AlignmentRecord> = read_jsonl(&files.alignment()).unwrap();
-            let b: Vec<AlignmentRecord> =
-                read_jsonl(&RunFiles::new(&straight).alignment()).unwrap();
+            let a: Vec<AlignmentRecord> = read_jsonl(&files.alignment).unwrap();
+            let b: Vec<AlignmentRecord> = read_jsonl(&RunFiles::new(&straight).alignment).unwrap();
             assert_eq!(a, b);
         }
     }
@@ -203,7 +202,7 @@ fn alignment_of_backprop_with_itself_is_perfect_and_logged_every_n_steps() {
     s.alignment_every = 2;
     let dir = temp_dir("align");
     train(&s, &data, &dir, false);
-    let recs: Vec<AlignmentRecord> = read_jsonl(&RunFiles::new(&dir).alignment()).unwrap();
+    let recs: Vec<AlignmentRecord> = read_jsonl(&RunFiles::new(&dir).alignment).unwrap();
     // 6 steps per epoch, 2 epochs, every 2nd step from step 1.
     assert_eq!(
         recs.iter().map(|r| r.global_step).collect::<Vec<_>>(),
@@ -270,7 +269,7 @@ fn sweep_skips_finished_runs_and_the_table_has_every_cell() {
     let opts = RunOptions::default();
     let first = sweep::sweep(&specs, &data, &out, &opts, &Progress::silent()).unwrap();
     let stamp = |s: &RunSpec| {
-        std::fs::metadata(RunFiles::new(&sweep::run_dir(&out, s)).result())
+        std::fs::metadata(RunFiles::new(&sweep::run_dir(&out, s)).result)
             .unwrap()
             .modified()
             .unwrap()
@@ -310,7 +309,7 @@ fn sweep_skips_finished_runs_and_the_table_has_every_cell() {
         .filter(|r| {
             r.spec.algorithm == Algorithm::DpPlus && r.spec.iterations == 30 && r.spec.alpha == 0.0
         })
-        .map(|r| read_jsonl(&RunFiles::new(&sweep::run_dir(&out, &r.spec)).alignment()).unwrap())
+        .map(|r| read_jsonl(&RunFiles::new(&sweep::run_dir(&out, &r.spec)).alignment).unwrap())
         .collect();
     assert_eq!(per_seed.len(), 2);
     let curves = vec![figures::average(0.0, &per_seed)];

@@ -22,10 +22,8 @@ pub trait Engine<T> {
     fn predict(&mut self, x: &[T], batch: usize, out: &mut [T]) -> Result<()>;
     /// The estimator's gradient and the back-propagation gradient, without updating anything.
     fn gradients(&mut self, x: &[T], y: &[T], batch: usize) -> Result<GradientPair<T>>;
-    /// A copy of the current network.
-    fn network(&self) -> Network<T>;
-    /// A copy of the current Adam state.
-    fn adam_state(&self) -> AdamState<T>;
+    /// Copies of the current network and Adam state (what a checkpoint holds).
+    fn snapshot(&self) -> (Network<T>, AdamState<T>);
     /// Short name for reports.
     fn name(&self) -> &'static str;
 }
@@ -111,12 +109,8 @@ impl<T: Scalar> Engine<T> for ReferenceEngine<T> {
         })
     }
 
-    fn network(&self) -> Network<T> {
-        self.net.clone()
-    }
-
-    fn adam_state(&self) -> AdamState<T> {
-        self.adam.clone()
+    fn snapshot(&self) -> (Network<T>, AdamState<T>) {
+        (self.net.clone(), self.adam.clone())
     }
 
     fn name(&self) -> &'static str {
@@ -163,12 +157,8 @@ impl<T: crate::kernels::KernelFloat> Engine<T> for KernelEngine<T> {
         })
     }
 
-    fn network(&self) -> Network<T> {
-        self.trainer.network()
-    }
-
-    fn adam_state(&self) -> AdamState<T> {
-        self.trainer.adam_state()
+    fn snapshot(&self) -> (Network<T>, AdamState<T>) {
+        (self.trainer.network(), self.trainer.adam_state())
     }
 
     fn name(&self) -> &'static str {
