@@ -9,6 +9,7 @@ pub mod checks;
 pub mod cli;
 pub mod error;
 pub mod experiments;
+mod json_float;
 pub mod kernels;
 pub mod oracle;
 pub mod perf;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use dualprop::experiments::data::{synthetic, DataSource, Mnist};
-use dualprop::experiments::metrics::{AlignmentRecord, EpochMetrics, Status};
+use dualprop::experiments::metrics::{AlignmentRecord, EpochMetrics, LayerAlignment, Status};
 use dualprop::experiments::progress::Progress;
 use dualprop::experiments::spec::{Algorithm, EngineKind, RunSpec};
 use dualprop::experiments::train::{read_jsonl, run, RunFiles, RunOptions};
@@ -84,7 +84,7 @@ fn precision_spellings_and_half_types() {
 }
 
 fn metrics(dir: &std::path::Path) -> Vec<EpochMetrics> {
-    read_jsonl(&RunFiles::new(dir).metrics()).unwrap()
+    read_jsonl(&RunFiles::new(dir).metrics).unwrap()
 }
 
 /// Metrics without the wall times, which legitimately differ.
@@ -111,7 +111,7 @@ fn two_epochs_equal_one_epoch_then_resume_bitwise() {
             assert_eq!(full.status, Status::Completed);
             assert_eq!(full.epochs_completed, 2);
             assert!(
-                !RunFiles::new(&straight).checkpoint().exists(),
+                !RunFiles::new(&straight).checkpoint.exists(),
                 "checkpoint removed at the end"
             );
 
@@ -126,8 +126,8 @@ fn two_epochs_equal_one_epoch_then_resume_bitwise() {
             let mut junk = metrics(&resumed)[0].clone();
             junk.epoch = 2;
             std::fs::write(
-                files.metrics(),
-                std::fs::read_to_string(files.metrics()).unwrap()
+                &files.metrics,
+                std::fs::read_to_string(&files.metrics).unwrap()
                     + &serde_json::to_string(&junk).unwrap()
                     + "\n",
             )
@@ -138,9 +138,8 @@ fn two_epochs_equal_one_epoch_then_resume_bitwise() {
                 "{engine:?} {algorithm:?}"
             );
             assert_eq!(timeless(metrics(&resumed)), timeless(metrics(&straight)));
-            let a: Vec<AlignmentRecord> = read_jsonl(&files.alignment()).unwrap();
-            let b: Vec<AlignmentRecord> =
-                read_jsonl(&RunFiles::new(&straight).alignment()).unwrap();
+            let a: Vec<AlignmentRecord> = read_jsonl(&files.alignment).unwrap();
+            let b: Vec<AlignmentRecord> = read_jsonl(&RunFiles::new(&straight).alignment).unwrap();
             assert_eq!(a, b);
         }
     }
@@ -233,14 +232,16 @@ fn alignment_of_backprop_with_itself_is_perfect_and_logged_every_n_steps() {
     s.alignment_every = 2;
     let dir = temp_dir("align");
     train(&s, &data, &dir, false);
-    let recs: Vec<AlignmentRecord> = read_jsonl(&RunFiles::new(&dir).alignment()).unwrap();
+    let recs: Vec<AlignmentRecord> = read_jsonl(&RunFiles::new(&dir).alignment).unwrap();
     // 6 steps per epoch, 2 epochs, every 2nd step from step 1.
     assert_eq!(
         recs.iter().map(|r| r.global_step).collect::<Vec<_>>(),
         vec![1, 3, 5, 7, 9, 11]
     );
     for r in &recs {
-        assert_eq!(r.layers.len(), 3);
+        // Layers are counted 1..=L in the logs, as in the figures.
+        let numbers: Vec<usize> = r.layers.iter().map(|l| l.layer).collect();
+        assert_eq!(numbers, vec![1, 2, 3]);
         for l in &r.layers {
             // Identical vectors: the difference is exactly 0; the cosine is 1 up to f64 rounding of the norms.
             assert_eq!(l.difference_norm, 0.0);
@@ -248,6 +249,28 @@ fn alignment_of_backprop_with_itself_is_perfect_and_logged_every_n_steps() {
             assert!(l.backprop_norm > 0.0);
         }
     }
+}
+
+/// Files written before the two alignment types became one still read: an alignment.jsonl line (non-finite
+/// numbers as strings) and an oracle summary's entry (`diff_norm`, NaN as null). Route: literal JSON as those
+/// writers produced it, compared field by field with the values written into it by hand.
+#[test]
+fn stored_alignment_spellings_stay_readable() {
+    let logged = r#"{"epoch":1,"global_step":3,"verdict":"bounded","layers":[{"layer":1,"cosine":"NaN","angle_degrees":"NaN","difference_norm":0.5,"estimate_norm":0.0,"backprop_norm":"inf"}]}"#;
+    let r: AlignmentRecord = serde_json::from_str(logged).unwrap();
+    let l = &r.layers[0];
+    assert_eq!((r.global_step, l.layer, l.difference_norm), (3, 1, 0.5));
+    assert!(l.cosine.is_nan() && l.angle_degrees.is_nan() && l.backprop_norm == f64::INFINITY);
+    let oracle = r#"{"layer":0,"cosine":null,"angle_degrees":null,"diff_norm":0.25,"estimate_norm":1.0,"backprop_norm":0.0}"#;
+    let l: LayerAlignment = serde_json::from_str(oracle).unwrap();
+    assert_eq!(
+        (l.layer, l.difference_norm, l.estimate_norm),
+        (0, 0.25, 1.0)
+    );
+    assert!(l.cosine.is_nan());
+    // Written back in the one spelling: non-finite numbers as strings, `difference_norm`.
+    let text = serde_json::to_string(&l).unwrap();
+    assert!(text.contains(r#""cosine":"NaN""#) && text.contains(r#""difference_norm":0.25"#));
 }
 
 #[test]
@@ -276,7 +299,7 @@ fn sweep_skips_finished_runs_and_the_table_has_every_cell() {
     let opts = RunOptions::default();
     let first = sweep::sweep(&specs, &data, &out, &opts, &Progress::silent()).unwrap();
     let stamp = |s: &RunSpec| {
-        std::fs::metadata(RunFiles::new(&sweep::run_dir(&out, s)).result())
+        std::fs::metadata(RunFiles::new(&sweep::run_dir(&out, s)).result)
             .unwrap()
             .modified()
             .unwrap()
@@ -316,7 +339,7 @@ fn sweep_skips_finished_runs_and_the_table_has_every_cell() {
         .filter(|r| {
             r.spec.algorithm == Algorithm::DpPlus && r.spec.iterations == 30 && r.spec.alpha == 0.0
         })
-        .map(|r| read_jsonl(&RunFiles::new(&sweep::run_dir(&out, &r.spec)).alignment()).unwrap())
+        .map(|r| read_jsonl(&RunFiles::new(&sweep::run_dir(&out, &r.spec)).alignment).unwrap())
         .collect();
     assert_eq!(per_seed.len(), 2);
     let curves = vec![figures::average(0.0, &per_seed)];

@@ -77,7 +77,7 @@ fn curves(out: &Path, results: &[RunResult]) -> Result<Vec<AlphaCurves>> {
                     && r.spec.alpha == alpha
             })
             .map(|r| {
-                read_jsonl::<AlignmentRecord>(&RunFiles::new(&run_dir(out, &r.spec)).alignment())
+                read_jsonl::<AlignmentRecord>(&RunFiles::new(&run_dir(out, &r.spec)).alignment)
             })
             .collect::<Result<Vec<_>>>()?;
         let per_seed: Vec<_> = per_seed.into_iter().filter(|s| !s.is_empty()).collect();
@@ -97,7 +97,7 @@ fn finished_only(specs: &[RunSpec], out: &Path) -> Result<(Vec<RunResult>, Vec<S
             Some(r) if r.spec.same_run(spec) => done.push(r),
             _ => {
                 let files = RunFiles::new(&dir);
-                let how_far = std::fs::read_to_string(files.progress())
+                let how_far = std::fs::read_to_string(&files.progress)
                     .ok()
                     .and_then(|t| serde_json::from_str::<RunProgress>(&t).ok())
                     .map_or("not started or no progress recorded".to_string(), |p| {
@@ -205,7 +205,7 @@ pub fn run(args: Args) -> Result<i32> {
             unfinished,
         };
         let metrics_of = |r: &RunResult| -> Vec<EpochMetrics> {
-            read_jsonl(&RunFiles::new(&run_dir(&args.out, &r.spec)).metrics()).unwrap_or_default()
+            read_jsonl(&RunFiles::new(&run_dir(&args.out, &r.spec)).metrics).unwrap_or_default()
         };
         write(doc, &report::document(&ctx, &results, &metrics_of))?;
         written.push(doc.clone());

@@ -5,19 +5,8 @@ use crate::error::Result;
 use crate::kernels::KernelFloat;
 use crate::reference::{
     backprop, dual_gradient, infer, train_step, AdamConfig, AdamState, Estimator, Gradients,
-    Matrix, Network, Scalar, Verdict,
+    Matrix, Network, Scalar, StepOutcome, Verdict,
 };
-
-/// One training step's report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EngineStep {
-    /// Mean unweighted loss of the feed-forward prediction on the batch, before the update.
-    pub loss: f64,
-    /// Inference verdict (None for back-propagation). When it failed, the weights were not updated.
-    pub verdict: Option<Verdict>,
-    /// Inference iterations actually run (an exact early exit may stop before K); 0 for back-propagation.
-    pub iterations_run: usize,
-}
 
 /// Gradient estimate and back-propagation gradient on the same weights and batch.
 pub struct GradientPair<T> {
@@ -29,15 +18,13 @@ pub struct GradientPair<T> {
 /// A trainer holding a network and its Adam state. Batches are row-major: x [batch, in], y [batch, out].
 pub trait Engine<T> {
     /// One gradient estimate and Adam update.
-    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<EngineStep>;
+    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<StepOutcome>;
     /// Feed-forward outputs [batch, out] into `out`.
     fn predict(&mut self, x: &[T], batch: usize, out: &mut [T]) -> Result<()>;
     /// The estimator's gradient and the back-propagation gradient, without updating anything.
     fn gradients(&mut self, x: &[T], y: &[T], batch: usize) -> Result<GradientPair<T>>;
-    /// A copy of the current network.
-    fn network(&self) -> Network<T>;
-    /// A copy of the current Adam state.
-    fn adam_state(&self) -> AdamState<T>;
+    /// Copies of the current network and Adam state (what a checkpoint holds).
+    fn snapshot(&self) -> (Network<T>, AdamState<T>);
     /// Short name for reports.
     fn name(&self) -> &'static str;
 }
@@ -75,26 +62,16 @@ impl<T: Scalar> ReferenceEngine<T> {
 }
 
 impl<T: Scalar> Engine<T> for ReferenceEngine<T> {
-    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<EngineStep> {
+    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<StepOutcome> {
         let (x, y) = self.matrices(x, y, batch)?;
-        let out = train_step(
+        train_step(
             &mut self.net,
             &self.estimator,
             &self.adam_cfg,
             &mut self.adam,
             &x,
             &y,
-        )?;
-        // The reference always runs all K iterations.
-        let iterations_run = match self.estimator {
-            Estimator::Dual(cfg) => cfg.iterations,
-            Estimator::Backprop => 0,
-        };
-        Ok(EngineStep {
-            loss: out.loss,
-            verdict: out.verdict,
-            iterations_run,
-        })
+        )
     }
 
     fn predict(&mut self, x: &[T], batch: usize, out: &mut [T]) -> Result<()> {
@@ -133,12 +110,8 @@ impl<T: Scalar> Engine<T> for ReferenceEngine<T> {
         })
     }
 
-    fn network(&self) -> Network<T> {
-        self.net.clone()
-    }
-
-    fn adam_state(&self) -> AdamState<T> {
-        self.adam.clone()
+    fn snapshot(&self) -> (Network<T>, AdamState<T>) {
+        (self.net.clone(), self.adam.clone())
     }
 
     fn name(&self) -> &'static str {
@@ -168,13 +141,8 @@ impl<T: KernelFloat> KernelEngine<T> {
 }
 
 impl<T: KernelFloat> Engine<T> for KernelEngine<T> {
-    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<EngineStep> {
-        let s = self.trainer.step(x, y, batch)?;
-        Ok(EngineStep {
-            loss: s.loss,
-            verdict: s.verdict,
-            iterations_run: s.iterations_run,
-        })
+    fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<StepOutcome> {
+        self.trainer.step(x, y, batch)
     }
 
     fn predict(&mut self, x: &[T], batch: usize, out: &mut [T]) -> Result<()> {
@@ -190,12 +158,8 @@ impl<T: KernelFloat> Engine<T> for KernelEngine<T> {
         })
     }
 
-    fn network(&self) -> Network<T> {
-        self.trainer.network()
-    }
-
-    fn adam_state(&self) -> AdamState<T> {
-        self.trainer.adam_state()
+    fn snapshot(&self) -> (Network<T>, AdamState<T>) {
+        (self.trainer.network(), self.trainer.adam_state())
     }
 
     fn name(&self) -> &'static str {

@@ -22,21 +22,3 @@ pub fn make_engine<T: KernelFloat>(
         )?),
     })
 }
-
-/// Transitional name for [`KernelFloat`] while `experiments/train.rs` still says `T: EngineFloat` and
-/// `T::make_engine(..)`: replace those by `T: KernelFloat` and [`make_engine`]`::<T>(..)`, then delete this.
-pub trait EngineFloat: KernelFloat {
-    /// [`make_engine`].
-    fn make_engine(
-        kind: EngineKind,
-        net: Network<Self>,
-        estimator: Estimator,
-        adam_cfg: AdamConfig,
-        adam: AdamState<Self>,
-        max_batch: usize,
-    ) -> Result<Box<dyn Engine<Self>>> {
-        make_engine(kind, net, estimator, adam_cfg, adam, max_batch)
-    }
-}
-
-impl<T: KernelFloat> EngineFloat for T {}

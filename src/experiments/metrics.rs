@@ -3,43 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::checks::alignment::LayerAlignment;
 use crate::experiments::spec::RunSpec;
+use crate::json_float;
 use crate::reference::Verdict;
-
-/// JSON has no NaN or infinity: they are written as the strings "NaN", "inf", "-inf" and read back from
-/// those (or from null, which serde_json writes by default).
-mod non_finite {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if v.is_finite() {
-            s.serialize_f64(*v)
-        } else if v.is_nan() {
-            s.serialize_str("NaN")
-        } else if *v > 0.0 {
-            s.serialize_str("inf")
-        } else {
-            s.serialize_str("-inf")
-        }
-    }
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Repr {
-        Number(f64),
-        Text(String),
-        Null(()),
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(match Option::<Repr>::deserialize(d)? {
-            Some(Repr::Number(v)) => v,
-            Some(Repr::Text(t)) if t == "inf" => f64::INFINITY,
-            Some(Repr::Text(t)) if t == "-inf" => f64::NEG_INFINITY,
-            _ => f64::NAN,
-        })
-    }
-}
 
 /// Where and how a run diverged: the paper's X.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,7 +18,7 @@ pub struct Divergence {
     /// 1-based step over the whole run.
     pub global_step: usize,
     /// Loss of the feed-forward prediction on that batch.
-    #[serde(with = "non_finite")]
+    #[serde(with = "json_float")]
     pub loss: f64,
     /// The failed inference verdict (layer, max |z| and bound), if inference failed.
     pub verdict: Option<Verdict>,
@@ -66,10 +33,10 @@ pub struct VerdictCounts {
     pub bounded: usize,
     pub failed: usize,
     /// Largest fixed-point residual among the bounded ones.
-    #[serde(with = "non_finite")]
+    #[serde(with = "json_float")]
     pub max_bounded_residual: f64,
     /// Mean inference iterations actually run per step.
-    #[serde(with = "non_finite")]
+    #[serde(with = "json_float")]
     pub mean_iterations_run: f64,
 }
 
@@ -80,36 +47,18 @@ pub struct EpochMetrics {
     pub epoch: usize,
     pub steps: usize,
     /// Mean over the epoch's steps of the batch loss before each update (unweighted least squares).
-    #[serde(with = "non_finite")]
+    #[serde(with = "json_float")]
     pub train_loss: f64,
     /// Accuracies in percent; None when the run diverged during this epoch.
     pub validation_accuracy: Option<f64>,
     pub test_accuracy: Option<f64>,
-    #[serde(with = "non_finite")]
+    #[serde(with = "json_float")]
     pub epoch_seconds: f64,
     /// Cumulative wall time of the run (over resumes).
-    #[serde(with = "non_finite")]
+    #[serde(with = "json_float")]
     pub wall_seconds: f64,
     pub verdicts: VerdictCounts,
     pub divergence: Option<Divergence>,
-}
-
-/// Per-layer comparison of a gradient estimate with back-propagation on the same weights and batch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LayerAlignment {
-    /// Weight layer k = 1..L (W_{k-1} and b_{k-1} together).
-    pub layer: usize,
-    #[serde(with = "non_finite")]
-    pub cosine: f64,
-    #[serde(with = "non_finite")]
-    pub angle_degrees: f64,
-    /// ||estimate - backprop||.
-    #[serde(with = "non_finite")]
-    pub difference_norm: f64,
-    #[serde(with = "non_finite")]
-    pub estimate_norm: f64,
-    #[serde(with = "non_finite")]
-    pub backprop_norm: f64,
 }
 
 /// One line of alignment.jsonl.
@@ -118,7 +67,9 @@ pub struct AlignmentRecord {
     pub epoch: usize,
     /// The record precedes the update of this 1-based global step.
     pub global_step: usize,
+    /// Label of the estimate's inference verdict (None for back-propagation).
     pub verdict: Option<String>,
+    /// Layers 1..=L.
     pub layers: Vec<LayerAlignment>,
 }
 
@@ -126,7 +77,9 @@ pub struct AlignmentRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Every requested epoch ran (or the step cap stopped the run).
     Completed,
+    /// The paper's X: see [`RunResult::divergence`].
     Diverged,
 }
 
@@ -139,7 +92,7 @@ pub struct RunResult {
     pub divergence: Option<Divergence>,
     /// Metrics of the last completed epoch.
     pub last: Option<EpochMetrics>,
-    #[serde(with = "non_finite")]
+    #[serde(with = "json_float")]
     pub wall_seconds: f64,
     /// FNV-1a hash of the final weights' bits.
     pub weights_hash: String,
@@ -156,9 +109,9 @@ pub struct RunProgress {
     pub step: usize,
     pub steps_per_epoch: usize,
     pub global_step: usize,
-    #[serde(with = "non_finite")]
+    #[serde(with = "json_float")]
     pub loss: f64,
     pub verdict: Option<String>,
-    #[serde(with = "non_finite")]
+    #[serde(with = "json_float")]
     pub wall_seconds: f64,
 }

@@ -1,7 +1,6 @@
 //! The paper's experiments: MNIST data, training runs with any estimator, alignment with back-propagation,
 //! sweeps (Table 1), tables and figures. Training runs on the fast kernels; the reference is the judge.
 
-pub mod alignment;
 pub mod checkpoint;
 pub mod data;
 pub mod engine;

@@ -40,7 +40,7 @@ pub mod trainer;
 pub mod workspace;
 
 pub use inference::KernelInference;
-pub use trainer::{infer_batch, infer_batch_with, KernelStep, Trainer};
+pub use trainer::{infer_batch, infer_batch_with, Trainer};
 pub use workspace::Workspace;
 
 use crate::store::StoredFloat;

@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use crate::reference::scalar::{c, to_f64};
 use crate::reference::{
-    AdamConfig, AdamState, Config, DualState, Estimator, Gradients, Matrix, Network, Verdict,
+    AdamConfig, AdamState, Config, DualState, Estimator, Gradients, Matrix, Network, StepOutcome,
+    Verdict,
 };
 
 use super::dense::forward;
@@ -13,17 +14,6 @@ use super::gradient::{backprop, dual_gradient};
 use super::inference::{infer, KernelInference, SweepOutcome};
 use super::workspace::Workspace;
 use super::{adam, KernelFloat, KernelOptions};
-
-/// What one training step reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KernelStep {
-    /// Mean unweighted loss of the feed-forward prediction on the batch, before the update.
-    pub loss: f64,
-    /// Inference verdict (None for back-propagation). When it failed, the weights were not updated.
-    pub verdict: Option<Verdict>,
-    /// Inference iterations actually run (0 for back-propagation; less than K after an early exit).
-    pub iterations_run: usize,
-}
 
 /// A network, its estimator, Adam's state and a workspace: trains on batches of at most `max_batch` samples
 /// without allocating.
@@ -205,7 +195,7 @@ impl<T: KernelFloat> Trainer<T> {
 
     /// One training step on `x` (row-major `[batch, in]`) and `y` (row-major `[batch, out]`): the estimate, then
     /// Adam. On a failed verdict the weights and Adam's state are not updated.
-    pub fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<KernelStep> {
+    pub fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<StepOutcome> {
         let (loss, scale) = self.feed_forward(x, y, batch)?;
         let (verdict, iterations_run) = match self.estimator {
             Estimator::Backprop => {
@@ -226,7 +216,7 @@ impl<T: KernelFloat> Trainer<T> {
                 self.opts.threads,
             );
         }
-        Ok(KernelStep {
+        Ok(StepOutcome {
             loss,
             verdict,
             iterations_run,

@@ -107,13 +107,17 @@ pub enum Estimator {
     Backprop,
 }
 
-/// What a training step reports.
+/// What one training step reports: the reference's [`train_step`], the kernels' `Trainer::step` and every
+/// experiments engine return this one type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepOutcome {
     /// Mean unweighted loss of the feed-forward prediction on the batch (before the update).
     pub loss: f64,
     /// Inference verdict (None for back-propagation). When it failed, the weights were not updated.
     pub verdict: Option<Verdict>,
+    /// Inference iterations actually run: 0 for back-propagation, K unless the run failed (or, in the kernels,
+    /// an exact early exit stopped it sooner).
+    pub iterations_run: usize,
 }
 
 /// One reference training step: gradient estimate, then Adam. On a failed inference the weights stay unchanged.
@@ -128,19 +132,26 @@ pub fn train_step<T: Scalar>(
     net.validate_batch(x, y)?;
     let (loss, bp) = backprop(net, x, y);
     let loss = crate::reference::scalar::to_f64(loss);
-    let (grad, verdict) = match estimator {
-        Estimator::Backprop => (bp, None),
+    let (grad, verdict, iterations_run) = match estimator {
+        Estimator::Backprop => (bp, None, 0),
         Estimator::Dual(cfg) => {
             let inf = infer(net, cfg, x, y)?;
+            let iterations_run = inf.trajectory.len();
             if inf.verdict.failed() {
                 return Ok(StepOutcome {
                     loss,
                     verdict: Some(inf.verdict),
+                    iterations_run,
                 });
             }
-            (dual_gradient(net, cfg, &inf.states), Some(inf.verdict))
+            let grad = dual_gradient(net, cfg, &inf.states);
+            (grad, Some(inf.verdict), iterations_run)
         }
     };
     adam.update(adam_cfg, net, &grad);
-    Ok(StepOutcome { loss, verdict })
+    Ok(StepOutcome {
+        loss,
+        verdict,
+        iterations_run,
+    })
 }
