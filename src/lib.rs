@@ -6,7 +6,6 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod checks;
-pub mod cli;
 pub mod error;
 pub mod experiments;
 mod json_float;

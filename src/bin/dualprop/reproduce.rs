@@ -4,17 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::cli::train::CommonArgs;
-use crate::error::{Error, Result};
-use crate::experiments::data::DataSource;
-use crate::experiments::figures::{self, AlphaCurves};
-use crate::experiments::metrics::{AlignmentRecord, EpochMetrics, RunProgress, RunResult};
-use crate::experiments::progress::Progress;
-use crate::experiments::report::{self, ReportContext};
-use crate::experiments::spec::{Algorithm, RunSpec};
-use crate::experiments::sweep::{self, run_dir, TABLE1_ALPHAS};
-use crate::experiments::table;
-use crate::experiments::train::{read_jsonl, read_result, RunFiles};
+use crate::train::CommonArgs;
+use dualprop::error::{Error, Result};
+use dualprop::experiments::data::DataSource;
+use dualprop::experiments::figures::{self, AlphaCurves};
+use dualprop::experiments::metrics::{AlignmentRecord, EpochMetrics, RunProgress, RunResult};
+use dualprop::experiments::progress::Progress;
+use dualprop::experiments::report::{self, ReportContext};
+use dualprop::experiments::spec::{Algorithm, RunSpec};
+use dualprop::experiments::sweep::{self, run_dir, TABLE1_ALPHAS};
+use dualprop::experiments::table;
+use dualprop::experiments::train::{read_jsonl, read_result, RunFiles};
 
 /// Default budget of the main job on the embedded subset (see docs/experiments.md for its runtime).
 pub const DEFAULT_EPOCHS: usize = 5;

@@ -1,11 +1,12 @@
-//! The command line: one thin module per subcommand, each delegating to the library.
+//! The `dualprop` command line: one thin module per subcommand, each delegating to the library. It lives in the
+//! binary, not the library, so the library's public API is the library's alone.
 
 use clap::{Parser, Subcommand};
 
-pub mod oracle;
-pub mod perf;
-pub mod reproduce;
-pub mod train;
+mod oracle;
+mod perf;
+mod reproduce;
+mod train;
 
 /// dualprop: reference, kernels, experiments and oracle for dual propagation.
 #[derive(Debug, Parser)]
@@ -45,4 +46,8 @@ pub fn run(cli: Cli) -> i32 {
             2
         }
     }
+}
+
+fn main() {
+    std::process::exit(run(Cli::parse()));
 }

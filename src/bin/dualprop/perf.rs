@@ -1,10 +1,10 @@
-//! `dualprop perf`: measures the kernels (the engine is [`crate::perf`]) and writes docs/performance.md, with the
+//! `dualprop perf`: measures the kernels (the engine is [`dualprop::perf`]) and writes docs/performance.md, with the
 //! same report as JSON beside it.
 
 use std::path::PathBuf;
 
-use crate::error::Result;
-use crate::perf::{Launcher, Plan};
+use dualprop::error::Result;
+use dualprop::perf::{Launcher, Plan};
 
 /// Arguments of `dualprop perf`.
 #[derive(Debug, clap::Args)]
@@ -39,7 +39,7 @@ pub fn run(args: Args) -> Result<i32> {
             probe_steps: args.probe_steps,
             ..Plan::full(args.threads)
         };
-        println!("{}", crate::perf::probe::child(spec, &plan)?);
+        println!("{}", dualprop::perf::probe::child(spec, &plan)?);
         return Ok(0);
     }
     let mut plan = if args.quick {
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> Result<i32> {
             "--memory-probe".into(),
         ],
     });
-    let report = crate::perf::run(&plan, launcher.as_ref(), |stage| {
+    let report = dualprop::perf::run(&plan, launcher.as_ref(), |stage| {
         eprintln!("dualprop perf: {stage} ...")
     })?;
     let json = report.write(&out)?;

@@ -2,15 +2,15 @@
 
 use std::path::PathBuf;
 
-use crate::experiments::data::DataSource;
-use crate::experiments::metrics::Status;
-use crate::experiments::progress::Progress;
-use crate::experiments::spec::{
+use dualprop::experiments::data::DataSource;
+use dualprop::experiments::metrics::Status;
+use dualprop::experiments::progress::Progress;
+use dualprop::experiments::spec::{
     parse_init, parse_schedule, parse_widths, Algorithm, EngineKind, RunSpec, PAPER_BATCH,
     PAPER_BETA, PAPER_WIDTHS,
 };
-use crate::experiments::train::RunOptions;
-use crate::reference::{AdamConfig, FloatType, Init, Schedule};
+use dualprop::experiments::train::RunOptions;
+use dualprop::reference::{AdamConfig, FloatType, Init, Schedule};
 
 /// Layer widths given on the command line (a newtype so that clap takes one value, not a list).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +121,7 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-pub fn run(args: Args) -> crate::Result<i32> {
+pub fn run(args: Args) -> dualprop::Result<i32> {
     let source = DataSource::resolve(args.common.data.as_deref());
     let mut spec = args.common.base_spec(&source, 1);
     spec.algorithm = args.method;
@@ -137,9 +137,9 @@ pub fn run(args: Args) -> crate::Result<i32> {
         .out
         .unwrap_or_else(|| PathBuf::from("out/train").join(spec.id()));
     let options = args.common.options();
-    let result = crate::with_float!(
+    let result = dualprop::with_float!(
         spec.precision,
-        kernels T => crate::experiments::train::run::<T>(&spec, &data, &dir, &options, &progress)
+        kernels T => dualprop::experiments::train::run::<T>(&spec, &data, &dir, &options, &progress)
     )?;
     match (&result.status, &result.divergence, &result.last) {
         (Status::Diverged, Some(d), _) => println!(

@@ -1,10 +1,10 @@
-//! `dualprop oracle` and `dualprop verify`: argument parsing only; the work is in [`crate::oracle`].
+//! `dualprop oracle` and `dualprop verify`: argument parsing only; the work is in [`dualprop::oracle`].
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
-use crate::oracle::{self, Case, OracleConfig};
-use crate::store::TensorSet;
+use dualprop::error::{Error, Result};
+use dualprop::oracle::{self, Case, OracleConfig};
+use dualprop::store::TensorSet;
 
 /// The configuration: a JSON file, flags, or both (flags override the file's fields).
 #[derive(Debug, Clone, clap::Args)]
