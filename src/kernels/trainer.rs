@@ -8,7 +8,6 @@ use crate::reference::{
 };
 
 use super::dense::forward;
-use super::elementwise::loss_value;
 use super::gradient::{backprop, dual_gradient};
 use super::inference::{infer, KernelInference, SweepOutcome};
 use super::workspace::Workspace;
@@ -171,7 +170,7 @@ impl<T: KernelFloat> Trainer<T> {
         let scale = forward(&self.net, &mut self.ws, x, batch, self.opts.par());
         let n_out = self.ws.widths[depth];
         let out = &self.ws.plus[depth][..n_out * batch];
-        let sum = loss_value(self.net.loss, out, y, n_out);
+        let sum = self.net.loss.value_rows(out, y, n_out);
         Ok((to_f64(sum / c::<T>(batch as f64)), scale))
     }
 

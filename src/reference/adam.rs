@@ -63,36 +63,60 @@ impl<T: Scalar> AdamState<T> {
     /// One bias-corrected Adam update of every parameter (PyTorch's formulation).
     pub fn update(&mut self, cfg: &AdamConfig, net: &mut Network<T>, grad: &Gradients<T>) {
         self.t += 1;
-        let (b1, b2) = (c::<T>(cfg.beta1), c::<T>(cfg.beta2));
-        let bc1 = c::<T>(1.0 - cfg.beta1.powi(self.t as i32));
-        let bc2 = c::<T>(1.0 - cfg.beta2.powi(self.t as i32));
-        let (lr, eps) = (c::<T>(cfg.learning_rate), c::<T>(cfg.epsilon));
-        let one = T::one();
-        let step = |p: &mut T, g: T, m: &mut T, v: &mut T| {
-            *m = b1 * *m + (one - b1) * g;
-            *v = b2 * *v + (one - b2) * g * g;
-            let m_hat = *m / bc1;
-            let v_hat = *v / bc2;
-            *p = *p - lr * m_hat / (v_hat.sqrt() + eps);
-        };
+        let step = AdamStep::new(cfg, self.t);
         for (k, layer) in net.layers.iter_mut().enumerate() {
-            let (gw, mw, vw) = (&grad.w[k], &mut self.m.w[k], &mut self.v.w[k]);
-            for i in 0..layer.w.as_slice().len() {
-                step(
-                    &mut layer.w.as_mut_slice()[i],
-                    gw.as_slice()[i],
-                    &mut mw.as_mut_slice()[i],
-                    &mut vw.as_mut_slice()[i],
-                );
-            }
-            for i in 0..layer.b.len() {
-                step(
-                    &mut layer.b[i],
-                    grad.b[k][i],
-                    &mut self.m.b[k][i],
-                    &mut self.v.b[k][i],
-                );
-            }
+            step.apply(
+                layer.w.as_mut_slice(),
+                grad.w[k].as_slice(),
+                self.m.w[k].as_mut_slice(),
+                self.v.w[k].as_mut_slice(),
+            );
+            step.apply(&mut layer.b, &grad.b[k], &mut self.m.b[k], &mut self.v.b[k]);
+        }
+    }
+}
+
+/// Adam's coefficients at step t, in `T`: the moment decays, the bias corrections 1 - beta^t, the learning rate and
+/// epsilon (PyTorch's formulation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamStep<T> {
+    b1: T,
+    b2: T,
+    bc1: T,
+    bc2: T,
+    lr: T,
+    eps: T,
+}
+
+impl<T: Scalar> AdamStep<T> {
+    /// The coefficients of step `t` (1-based).
+    pub fn new(cfg: &AdamConfig, t: u64) -> Self {
+        Self {
+            b1: c::<T>(cfg.beta1),
+            b2: c::<T>(cfg.beta2),
+            bc1: c::<T>(1.0 - cfg.beta1.powi(t as i32)),
+            bc2: c::<T>(1.0 - cfg.beta2.powi(t as i32)),
+            lr: c::<T>(cfg.learning_rate),
+            eps: c::<T>(cfg.epsilon),
+        }
+    }
+
+    /// One parameter: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, p -= lr (m / bc1) / (sqrt(v / bc2) + eps).
+    #[inline(always)]
+    pub fn unit(&self, p: &mut T, g: T, m: &mut T, v: &mut T) {
+        let one = T::one();
+        *m = self.b1 * *m + (one - self.b1) * g;
+        *v = self.b2 * *v + (one - self.b2) * g * g;
+        let m_hat = *m / self.bc1;
+        let v_hat = *v / self.bc2;
+        *p = *p - self.lr * m_hat / (v_hat.sqrt() + self.eps);
+    }
+
+    /// [`AdamStep::unit`] on every element of equal-length slices of parameters, gradients and moments.
+    #[inline]
+    pub fn apply(&self, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            self.unit(p, g, m, v);
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::reference::matrix::Matrix;
 use crate::reference::network::Network;
+use crate::reference::rules;
 use crate::reference::scalar::Scalar;
 
 /// States of layers 0..=L; layer 0 is the clamped input (z_0^+ = z_0^- = x).
@@ -60,7 +61,7 @@ impl<T: Scalar> DualState<T> {
     /// zbar_k = alpha z_k^+ + (1 - alpha) z_k^- (Eq. 6).
     pub fn mean(&self, k: usize, alpha: T) -> Matrix<T> {
         let abar = T::one() - alpha;
-        self.plus[k].zip(&self.minus[k], |p, m| alpha * p + abar * m)
+        self.plus[k].zip(&self.minus[k], |p, m| rules::mean(alpha, abar, p, m))
     }
 
     /// delta_k = z_k^+ - z_k^- (Eq. 6).
