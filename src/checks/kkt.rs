@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checks::equation::Equation;
+use crate::checks::inputs::validate_states;
 use crate::error::Result;
 use crate::reference::activation::Activation;
 use crate::reference::matrix::Matrix;
@@ -167,11 +168,7 @@ pub fn kkt_report<T: Scalar>(
     state: &DualState<T>,
     y: &Matrix<T>,
 ) -> Result<KktReport> {
-    net.validate()?;
-    cfg.validate(net.loss)?;
-    let batch = state.plus.first().map_or(0, |x| x.rows());
-    state.validate(net, batch)?;
-    net.validate_batch(&state.plus[0], y)?;
+    validate_states(net, cfg, state, y)?;
     let depth = net.depth();
     let mut layers = Vec::with_capacity(depth);
     for k in 1..=depth {

@@ -3,6 +3,7 @@
 pub mod alignment;
 pub mod equation;
 pub mod fixed_point;
+mod inputs;
 pub mod kkt;
 pub mod objective;
 pub mod stability;

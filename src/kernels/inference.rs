@@ -42,7 +42,7 @@ use crate::reference::rules;
 use crate::reference::scalar::c;
 use crate::reference::{Config, DualState, Gradients, Network, OutputRule, Verdict};
 
-use super::dense::{feedback_product, forward_product};
+use super::dense::{layer_feedback, layer_forward};
 use super::elementwise::with_unit;
 use super::elementwise::{
     add_bias, init_state, times_derivative, weighted_gradient, LayerOut, PassStats, Unit,
@@ -130,19 +130,16 @@ pub(crate) fn ensure_pre_activation<T: KernelFloat>(
     if ws.tags.a_src[k] == src_ver {
         return;
     }
-    let (out, inp) = (ws.widths[k], ws.widths[k - 1]);
     let layer = &net.layers[k - 1];
-    forward_product(
-        layer.w.as_slice(),
-        out,
-        inp,
+    layer_forward(
+        &layer.w,
         &ws.zbar[k - 1],
         batch,
         &mut ws.a[k],
         par,
         &mut ws.macs,
     );
-    add_bias(&layer.b, &mut ws.a[k][..out * batch]);
+    add_bias(&layer.b, &mut ws.a[k][..ws.widths[k] * batch]);
     ws.tags.a_src[k] = src_ver;
     ws.tags.a_ver[k] += 1;
 }
@@ -167,10 +164,8 @@ fn ensure_feedback<T: KernelFloat>(
     {
         return;
     }
-    let (out, inp) = (ws.widths[k + 1], ws.widths[k]);
-    let len = out * batch;
-    let w = net.layers[k].w.as_slice();
-    if through {
+    let len = ws.widths[k + 1] * batch;
+    let src: &[T] = if through {
         let [tmp, _] = &mut ws.tmp;
         times_derivative(
             net.activation,
@@ -178,19 +173,18 @@ fn ensure_feedback<T: KernelFloat>(
             &ws.a[k + 1][..len],
             &mut tmp[..len],
         );
-        feedback_product(w, out, inp, tmp, batch, &mut ws.fb[k], par, &mut ws.macs);
+        &ws.tmp[0]
     } else {
-        feedback_product(
-            w,
-            out,
-            inp,
-            &ws.delta[k + 1],
-            batch,
-            &mut ws.fb[k],
-            par,
-            &mut ws.macs,
-        );
-    }
+        &ws.delta[k + 1]
+    };
+    layer_feedback(
+        &net.layers[k].w,
+        src,
+        batch,
+        &mut ws.fb[k],
+        par,
+        &mut ws.macs,
+    );
     ws.tags.fb_src_delta[k] = ws.tags.delta_ver[k + 1];
     ws.tags.fb_src_a[k] = ws.tags.a_ver[k + 1];
 }

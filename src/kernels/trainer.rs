@@ -2,6 +2,7 @@
 //! and Adam, on a workspace allocated once ([`crate::reference::train_step`]'s twin).
 
 use crate::error::{Error, Result};
+use crate::reference::inference::validate_run;
 use crate::reference::scalar::{c, to_f64};
 use crate::reference::{
     AdamConfig, AdamState, Config, DualState, Estimator, Gradients, Matrix, Network, Verdict,
@@ -284,9 +285,7 @@ pub fn infer_batch_with<T: KernelFloat>(
     y: &Matrix<T>,
     opts: &KernelOptions,
 ) -> Result<KernelInference<T>> {
-    net.validate()?;
-    net.validate_batch(x, y)?;
-    cfg.validate(net.loss)?;
+    validate_run(net, cfg, x, y)?;
     let batch = x.rows();
     let mut ws = Workspace::new(&net.widths(), batch)?;
     let par = opts.par();

@@ -5,6 +5,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
 use crate::reference::inference::iterate;
+use crate::reference::inference::validate_run;
 use crate::reference::matrix::Matrix;
 use crate::reference::method::Config;
 use crate::reference::network::Network;
@@ -61,9 +62,7 @@ pub fn loop_gain_estimate<T: Scalar>(
     state: &DualState<T>,
     steps: usize,
 ) -> Result<LoopGain> {
-    net.validate()?;
-    net.validate_batch(x, y)?;
-    cfg.validate(net.loss)?;
+    validate_run(net, cfg, x, y)?;
     let net = network_f64(net);
     let y = matrix_f64(y);
     let x = matrix_f64(x);
