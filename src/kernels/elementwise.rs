@@ -17,70 +17,46 @@ pub(crate) trait Unit<T: KernelFloat>: Copy {
     fn df(self, x: T) -> T;
 }
 
+/// A unit type `$name` (with an optional field) whose activation is `$variant`, read from the unit `$u`.
 macro_rules! unit {
-    ($name:ident, $variant:expr) => {
+    ($name:ident $(($field:ty))?, |$u:ident| $variant:expr) => {
         #[derive(Clone, Copy)]
-        pub(crate) struct $name;
+        pub(crate) struct $name $((pub $field))?;
         impl<T: KernelFloat> Unit<T> for $name {
             #[inline(always)]
             fn f(self, x: T) -> T {
+                let $u = self;
                 $variant.apply(x)
             }
             #[inline(always)]
             fn df(self, x: T) -> T {
+                let $u = self;
                 $variant.derivative(x)
             }
         }
     };
 }
 
-unit!(IdentityUnit, Activation::Identity);
-unit!(ReluUnit, Activation::Relu);
-unit!(TanhUnit, Activation::Tanh);
-unit!(SigmoidUnit, Activation::Sigmoid);
-unit!(SoftplusUnit, Activation::Softplus);
-
-#[derive(Clone, Copy)]
-pub(crate) struct LeakyUnit(pub f64);
-impl<T: KernelFloat> Unit<T> for LeakyUnit {
-    #[inline(always)]
-    fn f(self, x: T) -> T {
-        Activation::LeakyRelu { slope: self.0 }.apply(x)
-    }
-    #[inline(always)]
-    fn df(self, x: T) -> T {
-        Activation::LeakyRelu { slope: self.0 }.derivative(x)
-    }
-}
+unit!(IdentityUnit, |_u| Activation::Identity);
+unit!(ReluUnit, |_u| Activation::Relu);
+unit!(LeakyUnit(f64), |u| Activation::LeakyRelu { slope: u.0 });
+unit!(TanhUnit, |_u| Activation::Tanh);
+unit!(SigmoidUnit, |_u| Activation::Sigmoid);
+unit!(SoftplusUnit, |_u| Activation::Softplus);
 
 /// Runs `$body` with `$u` bound to the compile-time unit of the activation `$act`.
+#[rustfmt::skip] // one line per activation
 macro_rules! with_unit {
     ($act:expr, $u:ident => $body:expr) => {
         match $act {
-            $crate::reference::Activation::Identity => {
-                let $u = $crate::kernels::elementwise::IdentityUnit;
-                $body
-            }
-            $crate::reference::Activation::Relu => {
-                let $u = $crate::kernels::elementwise::ReluUnit;
-                $body
-            }
+            $crate::reference::Activation::Identity => { let $u = $crate::kernels::elementwise::IdentityUnit; $body }
+            $crate::reference::Activation::Relu => { let $u = $crate::kernels::elementwise::ReluUnit; $body }
             $crate::reference::Activation::LeakyRelu { slope } => {
-                let $u = $crate::kernels::elementwise::LeakyUnit(slope);
-                $body
+                let $u = $crate::kernels::elementwise::LeakyUnit(slope); $body
             }
-            $crate::reference::Activation::Tanh => {
-                let $u = $crate::kernels::elementwise::TanhUnit;
-                $body
-            }
-            $crate::reference::Activation::Sigmoid => {
-                let $u = $crate::kernels::elementwise::SigmoidUnit;
-                $body
-            }
-            $crate::reference::Activation::Softplus => {
-                let $u = $crate::kernels::elementwise::SoftplusUnit;
-                $body
-            }
+            $crate::reference::Activation::Tanh => { let $u = $crate::kernels::elementwise::TanhUnit; $body }
+            $crate::reference::Activation::Sigmoid => { let $u = $crate::kernels::elementwise::SigmoidUnit; $body }
+            $crate::reference::Activation::Softplus => { let $u = $crate::kernels::elementwise::SoftplusUnit; $body }
         }
     };
 }
