@@ -177,7 +177,7 @@ pub fn kkt_report<T: Scalar>(
         let equations = if k < depth {
             match cfg.method {
                 Method::DpPlus => dp_plus_hidden(net.activation, cfg.alpha, &rule, &t),
-                Method::OriginalDp => original_hidden(net.activation, &rule, &t),
+                Method::OriginalDp => original_hidden(net.activation, cfg.alpha, &t),
                 Method::Eq21 | Method::Eq21Printed => {
                     lagrangian_hidden(net.activation, cfg.alpha, &t)
                 }
@@ -255,14 +255,16 @@ fn dp_plus_hidden(
 
 /// Stationarity of Eq. 3 in z_k^+ (min) and z_k^- (max) for hidden layers: f^-1(z+) = a + alpha b and
 /// f^-1(z-) = a - abar b, as inclusions in the subdifferential of G at ReLU's kink.
-fn original_hidden(f: Activation, rule: &HiddenRule, t: &LayerTerms) -> Vec<EquationResidual> {
+fn original_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationResidual> {
+    let abar = 1.0 - alpha;
     let mut plus = Acc::new(Equation::Eq3StationarityPlus);
     let mut minus = Acc::new(Equation::Eq3StationarityMinus);
     for i in 0..t.a.len() {
-        let (up, down) = rules::nudged(rule.plus, rule.minus, t.a[i], t.b[i]);
+        // The condition from cfg.alpha, written out (not through Method::hidden_rule or rules::nudged), so that
+        // it checks the update independently.
         for (acc, z, target, w) in [
-            (&mut plus, t.plus[i], up, rule.plus),
-            (&mut minus, t.minus[i], down, rule.minus),
+            (&mut plus, t.plus[i], t.a[i] + alpha * t.b[i], alpha),
+            (&mut minus, t.minus[i], t.a[i] - abar * t.b[i], abar),
         ] {
             let scale = z.abs() + t.a_abs[i] + w * t.b_abs[i];
             if f == Activation::Relu && z == 0.0 {
