@@ -213,7 +213,11 @@ fn dp_plus_hidden(
     for i in 0..t.a.len() {
         let (a, b, zp, zm) = (t.a[i], t.b[i], t.plus[i], t.minus[i]);
         let (up, down) = rules::nudged(rule.plus, rule.minus, a, b);
-        let pattern = f.kink().map(|kink| UnitPattern::of(kink, up, down));
+        // A NaN pre-activation is left unclassified, so that its NaN residuals reach the report.
+        let pattern = f
+            .kink()
+            .filter(|_| !(up.is_nan() || down.is_nan()))
+            .map(|kink| UnitPattern::of(kink, up, down));
         if f == Activation::Relu && pattern == Some(UnitPattern::Inactive) {
             // Both nudged pre-activations on the inactive piece: Eq. 19 pins the state at the kink.
             e19.add(zp.abs().max(zm.abs()), t.a_abs[i] + t.b_abs[i]);

@@ -81,31 +81,29 @@ pub fn mean_and_delta<T: Scalar>(alpha: T, abar: T, plus: T, minus: T) -> (T, T)
 }
 
 /// Where the two nudged pre-activations (up, down) = (a + plus b, a - minus b) of a unit lie relative to the kink of
-/// a piecewise-linear f (Prop. 3.1 and Eqs. 10-11 hold on one piece; proofs/Relu.v). A value at the kink lies on
-/// both closed pieces, so only strictly opposite sides straddle.
+/// a piecewise-linear f (Prop. 3.1 and Eqs. 10-11 hold on one piece; proofs/Relu.v). A value counts as above the kink
+/// when it is strictly greater (ReLU's convention, f'(0) = 0), so a unit with one value exactly at the kink and the
+/// other above it straddles: the pass is not differentiable there, and the checks treat it as off the pieces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnitPattern {
-    /// Both at or above the kink, not both at it (DP+: zbar = a, delta = b).
+    /// Both above the kink (DP+: zbar = a, delta = b).
     Active,
     /// Both at or below the kink (ReLU: z+ = z- = 0, Eq. 19).
     Inactive,
-    /// up > kink > down (DP+: zbar = alpha (a + abar b), delta = a + abar b).
+    /// up above, down at or below (DP+: zbar = alpha (a + abar b), delta = a + abar b).
     StraddleUp,
-    /// down > kink > up (DP+: zbar = abar (a - alpha b), delta = -(a - alpha b)).
+    /// down above, up at or below (DP+: zbar = abar (a - alpha b), delta = -(a - alpha b)).
     StraddleDown,
 }
 
 impl UnitPattern {
     /// The pattern of the nudged pre-activations `up` and `down` (from [`nudged`]) about `kink`.
     pub fn of(kink: f64, up: f64, down: f64) -> Self {
-        if up > kink && down < kink {
-            UnitPattern::StraddleUp
-        } else if down > kink && up < kink {
-            UnitPattern::StraddleDown
-        } else if up <= kink && down <= kink {
-            UnitPattern::Inactive
-        } else {
-            UnitPattern::Active
+        match (up > kink, down > kink) {
+            (true, true) => UnitPattern::Active,
+            (false, false) => UnitPattern::Inactive,
+            (true, false) => UnitPattern::StraddleUp,
+            (false, true) => UnitPattern::StraddleDown,
         }
     }
 
