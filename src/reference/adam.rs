@@ -168,3 +168,33 @@ pub fn train_step<T: Scalar>(
     adam.update(adam_cfg, net, &grad);
     Ok(StepOutcome { loss, verdict })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Adam's bias correction makes the moments' estimates exact for the first two steps: from zero moments with
+    /// gradients g1 then g2, m_hat = (b1 g1 + g2) / (1 + b1) and v_hat = (b2 g1^2 + g2^2) / (1 + b2) at t = 2, and
+    /// m_hat = g1, v_hat = g1^2 at t = 1. Route: these closed forms, independent of [`AdamStep`]'s recurrences
+    /// (the kernels now call the same step, so their agreement no longer checks it).
+    #[test]
+    fn first_two_steps_match_closed_forms() {
+        let cfg = AdamConfig {
+            learning_rate: 1e-2,
+            ..AdamConfig::default()
+        };
+        let (b1, b2, lr, eps) = (cfg.beta1, cfg.beta2, cfg.learning_rate, cfg.epsilon);
+        for (p0, g1, g2) in [(0.3, 0.7, -0.2), (-1.5, -2e-3, 5.0), (2.0, 0.0, 1e-4)] {
+            let (mut p, mut m, mut v) = (p0, 0.0, 0.0);
+            AdamStep::<f64>::new(&cfg, 1).unit(&mut p, g1, &mut m, &mut v);
+            let p1 = p0 - lr * g1 / ((g1 * g1).sqrt() + eps);
+            AdamStep::<f64>::new(&cfg, 2).unit(&mut p, g2, &mut m, &mut v);
+            let m_hat = (b1 * g1 + g2) / (1.0 + b1);
+            let v_hat = (b2 * g1 * g1 + g2 * g2) / (1.0 + b2);
+            let p2 = p1 - lr * m_hat / (v_hat.sqrt() + eps);
+            // A few roundings of each side: 8 ulps relative to the step's scale.
+            let tol = 8.0 * f64::EPSILON * (p0.abs() + lr);
+            assert!((p - p2).abs() <= tol, "p {p} vs closed form {p2}");
+        }
+    }
+}
