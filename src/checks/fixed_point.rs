@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::inputs::validate_states;
 use crate::error::Result;
 use crate::reference::inference::Inference;
 use crate::reference::matrix::Matrix;
@@ -39,7 +38,7 @@ pub fn fixed_point_residuals_of_state<T: Scalar>(
     state: &DualState<T>,
     y: &Matrix<T>,
 ) -> Result<Vec<LayerFixedPoint>> {
-    validate_states(net, cfg, state, y)?;
+    state.validate_for(net, cfg, y)?;
     let ff = net.forward(&state.plus[0]);
     let frozen = net.loss.weighted_gradient(&ff[net.depth()], y, c(cfg.beta));
     Ok(residuals_with(net, cfg, state, y, &frozen))

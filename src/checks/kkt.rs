@@ -9,7 +9,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checks::equation::Equation;
-use crate::checks::inputs::validate_states;
 use crate::error::Result;
 use crate::reference::activation::Activation;
 use crate::reference::matrix::Matrix;
@@ -168,7 +167,7 @@ pub fn kkt_report<T: Scalar>(
     state: &DualState<T>,
     y: &Matrix<T>,
 ) -> Result<KktReport> {
-    validate_states(net, cfg, state, y)?;
+    state.validate_for(net, cfg, y)?;
     let depth = net.depth();
     let mut layers = Vec::with_capacity(depth);
     for k in 1..=depth {

@@ -3,7 +3,6 @@
 pub mod alignment;
 pub mod equation;
 pub mod fixed_point;
-mod inputs;
 pub mod kkt;
 pub mod objective;
 pub mod stability;

@@ -128,14 +128,3 @@ pub fn loop_gain_estimate<T: Scalar>(
 /// (e.g. a frozen output gradient: z_L^+- move with a_L while delta_L does not) the spectral radius of J + E is
 /// ~sqrt(||E|| ||J||), about 5e-6 for ||J|| ~ 1 (observed: 3.9e-6). 1e-4 covers ||J|| up to ~400.
 pub const LOOP_GAIN_FLOOR: f64 = 1e-4;
-
-/// [`loop_gain_estimate`] with 200 power-iteration steps.
-pub fn loop_gain<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
-    x: &Matrix<T>,
-    y: &Matrix<T>,
-    state: &DualState<T>,
-) -> Result<f64> {
-    Ok(loop_gain_estimate(net, cfg, x, y, state, 200)?.gain)
-}

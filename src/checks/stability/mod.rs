@@ -4,7 +4,7 @@
 //! Derivations are in `docs/stability.md`. Notation (per sample, column vectors): M_k = W_{L-1} ... W_k,
 //! S = sum_{k=1}^{L-1} M_k M_k^T, zeta = alpha abar, c_alpha = beta / ((1 + alpha beta)(1 - abar beta)).
 //!
-//! The estimator [`loop_gain`] works on any network and method: it linearises one pass of the schedule (the map
+//! The estimator [`loop_gain_estimate`] works on any network and method: it linearises one pass of the schedule (the map
 //! the reference's [`iterate`](crate::reference::inference::iterate) applies) around a state by finite differences in f64 and runs power iteration on
 //! those Jacobian-vector products. For piecewise-linear networks it is exact (up to rounding) as long as the
 //! perturbation crosses no kink.
@@ -22,7 +22,7 @@ pub mod relu_bound;
 
 pub use crate::reference::rules::UnitPattern;
 pub use crate::reference::widen::{matrix_f64, network_f64, state_f64};
-pub use loop_gain::{loop_gain, loop_gain_estimate, LoopGain, LOOP_GAIN_FLOOR};
+pub use loop_gain::{loop_gain_estimate, LoopGain, LOOP_GAIN_FLOOR};
 pub use original_dp::{
     feedback_gram_lambda_max, original_dp_identity_gain, original_dp_layer_gain,
     original_dp_masked_gain, original_dp_scale_for_gain, original_dp_threshold_scale,
