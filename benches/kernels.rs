@@ -3,10 +3,11 @@
 //! `dualprop perf` measures the same things side by side and writes docs/performance.md.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use dualprop::kernels::bench::{
-    backprop_macs, batch, estimators, paper_network, Roofline, PAPER_BATCH, PAPER_WIDTHS,
-};
 use dualprop::kernels::{KernelFloat, KernelOptions, Trainer};
+use dualprop::perf::roofline::Roofline;
+use dualprop::perf::workload::{
+    backprop_macs, batch, paper_network, EstimatorId, PAPER_BATCH, PAPER_WIDTHS,
+};
 use dualprop::reference::AdamConfig;
 
 fn roofline<T: KernelFloat>(c: &mut Criterion, name: &str) {
@@ -29,9 +30,10 @@ fn training_steps<T: KernelFloat>(c: &mut Criterion, name: &str) {
     let (x, y) = batch::<T>(&PAPER_WIDTHS, PAPER_BATCH, 1);
     let mut group = c.benchmark_group(format!("training step/{name}"));
     group.sample_size(10);
-    for (label, est) in estimators() {
-        let mut trainer = Trainer::new(&net, est, AdamConfig::default(), PAPER_BATCH).unwrap();
-        group.bench_function(label, |b| {
+    for id in EstimatorId::ALL {
+        let mut trainer =
+            Trainer::new(&net, id.estimator(), AdamConfig::default(), PAPER_BATCH).unwrap();
+        group.bench_function(id.label(), |b| {
             b.iter(|| trainer.step(&x, &y, PAPER_BATCH).unwrap())
         });
     }

@@ -3,8 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use dualprop::kernels::bench::{batch, paper_network, roofline, PAPER_BATCH, PAPER_WIDTHS};
 use dualprop::kernels::{dense, gradient, inference, KernelFloat, KernelOptions, Workspace};
+use dualprop::perf::roofline::{roofline, Roofline};
+use dualprop::perf::workload::{batch, paper_network, PAPER_BATCH, PAPER_WIDTHS};
 use dualprop::reference::{AdamConfig, AdamState, Config, Method};
 
 fn best(reps: usize, mut f: impl FnMut()) -> Duration {
@@ -88,7 +89,7 @@ fn ws_grad<T: KernelFloat>(ws: &mut Workspace<T>) -> dualprop::reference::Gradie
 /// each way of using the second core brings on this machine now.
 fn threads_gain<T: KernelFloat>(name: &str, reps: usize) {
     use dualprop::kernels::dense::Exec;
-    let mut r = dualprop::kernels::bench::Roofline::<T>::new(&PAPER_WIDTHS, PAPER_BATCH);
+    let mut r = Roofline::<T>::new(&PAPER_WIDTHS, PAPER_BATCH);
     let modes = [
         ("1 thread", Exec::Faer(faer::Par::Seq)),
         ("faer Par::rayon(2)", Exec::Faer(faer::Par::rayon(2))),
@@ -103,7 +104,7 @@ fn threads_gain<T: KernelFloat>(name: &str, reps: usize) {
         }
     }
     for ((label, _), t) in modes.iter().zip(times) {
-        let med = dualprop::kernels::bench::median(t).as_secs_f64() * 1e3;
+        let med = dualprop::perf::measurement::median(t).as_secs_f64() * 1e3;
         println!("{name}: roofline median, {label}: {med:.2} ms");
     }
 }

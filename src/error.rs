@@ -41,4 +41,14 @@ pub enum Error {
     Format(String),
 }
 
+impl Error {
+    /// The error of a failed read or write of `path`: the one constructor for every file operation.
+    pub fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
+        Error::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, Error>;

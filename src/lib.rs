@@ -11,6 +11,8 @@ pub mod error;
 pub mod experiments;
 pub mod kernels;
 pub mod oracle;
+pub mod perf;
 pub mod reference;
+pub mod store;
 
 pub use error::{Error, Result};

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use dualprop::experiments::data::{synthetic, DataSource, Mnist};
 use dualprop::experiments::metrics::{AlignmentRecord, EpochMetrics, Status};
 use dualprop::experiments::progress::Progress;
-use dualprop::experiments::spec::{Algorithm, EngineKind, Precision, RunSpec};
+use dualprop::experiments::spec::{Algorithm, EngineKind, RunSpec};
 use dualprop::experiments::train::{read_jsonl, run, RunFiles, RunOptions};
 use dualprop::experiments::{figures, sweep, table};
+use dualprop::reference::FloatType;
 
 /// A fresh directory per call (tests run in parallel, so no two calls share one).
 fn temp_dir(name: &str) -> PathBuf {
@@ -28,7 +29,7 @@ fn data() -> Mnist {
     DataSource::Dir(dir).load().unwrap()
 }
 
-fn spec(algorithm: Algorithm, engine: EngineKind, precision: Precision) -> RunSpec {
+fn spec(algorithm: Algorithm, engine: EngineKind, precision: FloatType) -> RunSpec {
     let mut s = RunSpec::paper(algorithm, 1.0, 3, 7, 2);
     s.widths = vec![16, 12, 8, 10];
     s.batch = 10;
@@ -47,9 +48,38 @@ fn train(
     let opts = RunOptions {
         keep_checkpoint: keep,
     };
-    match s.precision {
-        Precision::F32 => run::<f32>(s, data, dir, &opts, &Progress::silent()).unwrap(),
-        Precision::F64 => run::<f64>(s, data, dir, &opts, &Progress::silent()).unwrap(),
+    let r = dualprop::with_float!(
+        s.precision,
+        kernels T => run::<T>(s, data, dir, &opts, &Progress::silent())
+    );
+    r.unwrap()
+}
+
+/// The run spec's float type is the crate's one enum: the spellings run specs hold ("f32", "f64") still read,
+/// and the half types, which the kernels do not run in, are refused with a typed error before any work.
+#[test]
+fn precision_spellings_and_half_types() {
+    let s = spec(Algorithm::DpPlus, EngineKind::Kernels, FloatType::F64);
+    let text = serde_json::to_string(&s).unwrap();
+    assert!(text.contains(r#""precision":"f64""#), "{text}");
+    let back: RunSpec = serde_json::from_str(&text.replace(r#""f64""#, r#""f32""#)).unwrap();
+    assert_eq!(back.precision, FloatType::F32);
+    for half in [FloatType::F16, FloatType::Bf16] {
+        let mut h = s.clone();
+        h.precision = half;
+        assert!(matches!(h.validate(), Err(dualprop::Error::Unsupported(_))));
+        let dir = temp_dir("half");
+        let r = dualprop::with_float!(
+            half,
+            kernels T => run::<T>(
+                    &h,
+                    &data(),
+                    &dir,
+                    &RunOptions::default(),
+                    &Progress::silent()
+                )
+        );
+        assert!(matches!(r, Err(dualprop::Error::Unsupported(_))));
     }
 }
 
@@ -70,8 +100,8 @@ fn timeless(mut m: Vec<EpochMetrics>) -> Vec<EpochMetrics> {
 fn two_epochs_equal_one_epoch_then_resume_bitwise() {
     let data = data();
     for (engine, precision) in [
-        (EngineKind::Reference, Precision::F64),
-        (EngineKind::Kernels, Precision::F32),
+        (EngineKind::Reference, FloatType::F64),
+        (EngineKind::Kernels, FloatType::F32),
     ] {
         for algorithm in [Algorithm::DpPlus, Algorithm::Backprop] {
             let mut s = spec(algorithm, engine, precision);
@@ -119,7 +149,7 @@ fn two_epochs_equal_one_epoch_then_resume_bitwise() {
 #[test]
 fn runs_are_deterministic_given_the_seed() {
     let data = data();
-    let s = spec(Algorithm::OriginalDp, EngineKind::Kernels, Precision::F32);
+    let s = spec(Algorithm::OriginalDp, EngineKind::Kernels, FloatType::F32);
     let a = train(&s, &data, &temp_dir("det-a"), false);
     let b = train(&s, &data, &temp_dir("det-b"), false);
     assert_eq!(a.weights_hash, b.weights_hash);
@@ -139,13 +169,13 @@ fn kernel_engine_agrees_with_the_reference() {
         Algorithm::Backprop,
     ] {
         let r = train(
-            &spec(algorithm, EngineKind::Reference, Precision::F64),
+            &spec(algorithm, EngineKind::Reference, FloatType::F64),
             &data,
             &temp_dir("agree-r"),
             false,
         );
         let k = train(
-            &spec(algorithm, EngineKind::Kernels, Precision::F64),
+            &spec(algorithm, EngineKind::Kernels, FloatType::F64),
             &data,
             &temp_dir("agree-k"),
             false,
@@ -167,7 +197,7 @@ fn divergence_is_recorded_as_x_with_epoch_and_step() {
     let data = data();
     for algorithm in [Algorithm::DpPlus, Algorithm::Backprop] {
         for engine in [EngineKind::Reference, EngineKind::Kernels] {
-            let mut s = spec(algorithm, engine, Precision::F32);
+            let mut s = spec(algorithm, engine, FloatType::F32);
             // The first Adam step moves every weight by ~1e30: the next forward pass overflows.
             s.adam.learning_rate = 1e30;
             let dir = temp_dir(&format!("diverge-{algorithm:?}-{engine:?}"));
@@ -199,7 +229,7 @@ fn divergence_is_recorded_as_x_with_epoch_and_step() {
 #[test]
 fn alignment_of_backprop_with_itself_is_perfect_and_logged_every_n_steps() {
     let data = data();
-    let mut s = spec(Algorithm::Backprop, EngineKind::Kernels, Precision::F64);
+    let mut s = spec(Algorithm::Backprop, EngineKind::Kernels, FloatType::F64);
     s.alignment_every = 2;
     let dir = temp_dir("align");
     train(&s, &data, &dir, false);
@@ -224,7 +254,7 @@ fn alignment_of_backprop_with_itself_is_perfect_and_logged_every_n_steps() {
 fn a_directory_holding_another_run_is_refused() {
     let data = data();
     let dir = temp_dir("refuse");
-    let s = spec(Algorithm::DpPlus, EngineKind::Kernels, Precision::F32);
+    let s = spec(Algorithm::DpPlus, EngineKind::Kernels, FloatType::F32);
     train(&s, &data, &dir, false);
     let mut other = s.clone();
     other.beta = 0.25;
@@ -239,7 +269,7 @@ fn a_directory_holding_another_run_is_refused() {
 fn sweep_skips_finished_runs_and_the_table_has_every_cell() {
     let data = data();
     let out = temp_dir("sweep");
-    let mut base = spec(Algorithm::DpPlus, EngineKind::Kernels, Precision::F32);
+    let mut base = spec(Algorithm::DpPlus, EngineKind::Kernels, FloatType::F32);
     base.epochs = 1;
     let specs = sweep::table1_specs(&base, &[1, 2], 3, Some(1), Some(4));
     assert_eq!(specs.len(), 18);

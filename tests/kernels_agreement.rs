@@ -9,17 +9,19 @@
 //! in one update is carried by the later ones through maps that are Lipschitz with O(1) constants on these
 //! networks, so over U updates (L for the feed-forward pass, then K times the schedule's layers) the states
 //! differ by at most about 2 U (n + 4) u M, the +4 for the few roundings of the elementwise nudge. That bound is
-//! the tolerance (STATE_C = 1). The O(1) amplification factors it leaves out (nudge weights up to 1, the
+//! the tolerance (STATE_C = 1; `checks::tolerance::kernel_state_agreement`, also used by the fuzz target). The O(1) amplification factors it leaves out (nudge weights up to 1, the
 //! original-DP output's 1/(1 - abar beta), Lipschitz constants of the sweeps) are covered by the slack of
 //! n M over sqrt(n) M and of worst-case over typical rounding: in a sweep of 40,000 cases
 //! (`KERNELS_CASES=20000 KERNELS_REPORT=1 cargo test --test kernels_agreement -- --nocapture`) the largest
 //! difference seen was 0.14 of the bound.
 //! A gradient entry is -1/(beta B) sum_b delta zbar: each delta carries up to twice the states' difference,
-//! and the sum over B samples adds B roundings of its own, hence the bound 2 tol M (1 + B u) / beta.
+//! and the sum over B samples adds B roundings of its own, hence the bound 2 tol M (1 + B u) / beta
+//! (`checks::tolerance::kernel_gradient_agreement`).
 //! Cases where the reference's verdict fails (divergence, non-finite) only require the kernel to fail too.
 
 mod kernels_common;
 
+use dualprop::checks::tolerance::{kernel_gradient_agreement, kernel_state_agreement};
 use dualprop::kernels::{infer_batch, KernelFloat};
 use dualprop::reference::{dual_gradient, infer};
 use kernels_common::*;
@@ -27,10 +29,6 @@ use proptest::prelude::*;
 
 /// Multiple of the derived bound that a state difference may reach (see the module comment).
 const STATE_C: f64 = 1.0;
-
-fn unit_roundoff<T: KernelFloat>() -> f64 {
-    dualprop::reference::scalar::to_f64(T::epsilon()) / 2.0
-}
 
 /// Checks one case in `T`; returns the worst ratio of observed difference to the allowed one.
 fn agree<T: KernelFloat>(case: &Case) -> Result<f64, TestCaseError> {
@@ -54,9 +52,8 @@ fn agree<T: KernelFloat>(case: &Case) -> Result<f64, TestCaseError> {
         kernel.verdict
     );
     let depth = net.depth();
-    let n_max = *case.widths.iter().max().unwrap() as f64;
-    let updates = (depth + cfg.iterations * cfg.schedule.layer_order(depth).len()) as f64;
-    let u = unit_roundoff::<T>();
+    let n_max = *case.widths.iter().max().unwrap();
+    let updates = depth + cfg.iterations * cfg.schedule.layer_order(depth).len();
     let mut parts: Vec<&[T]> = Vec::new();
     for k in 0..=depth {
         parts.push(reference.states.plus[k].as_slice());
@@ -64,7 +61,7 @@ fn agree<T: KernelFloat>(case: &Case) -> Result<f64, TestCaseError> {
         parts.push(reference.feed_forward[k].as_slice());
     }
     let m = magnitude(&parts);
-    let tol = STATE_C * 2.0 * updates * (n_max + 4.0) * u * m;
+    let tol = STATE_C * kernel_state_agreement::<T>(updates, n_max, m);
     let mut worst = 0.0f64;
     for k in 0..=depth {
         for (what, kk, rr) in [
@@ -77,7 +74,7 @@ fn agree<T: KernelFloat>(case: &Case) -> Result<f64, TestCaseError> {
         }
     }
     let g_ref = dual_gradient(&net, cfg, &reference.states);
-    let g_tol = 2.0 * tol * m * (1.0 + case.batch as f64 * u) / cfg.beta;
+    let g_tol = kernel_gradient_agreement::<T>(tol, m, case.batch, cfg.beta);
     for k in 0..depth {
         for (what, kk, rr) in [
             (

@@ -3,6 +3,7 @@
 
 mod kernels_common;
 
+use dualprop::checks::tolerance::kernel_state_agreement;
 use dualprop::kernels::{KernelFloat, KernelOptions, Trainer};
 use dualprop::reference::scalar::to_f64;
 use dualprop::reference::{
@@ -20,9 +21,9 @@ fn u<T: KernelFloat>() -> f64 {
 /// errors differ by ~2 (n + 4) u times their magnitude (see tests/kernels_agreement.rs), accumulated over the
 /// 2L products of the forward and backward passes; the gradient's sum over B samples adds B u.
 fn bp_tol<T: KernelFloat>(widths: &[usize], batch: usize, m: f64) -> f64 {
-    let n = *widths.iter().max().unwrap() as f64;
-    let depth = (widths.len() - 1) as f64;
-    2.0 * (2.0 * depth) * (n + 4.0) * u::<T>() * m * m * (1.0 + batch as f64 * u::<T>())
+    let n = *widths.iter().max().unwrap();
+    let depth = widths.len() - 1;
+    kernel_state_agreement::<T>(2 * depth, n, m) * m * (1.0 + batch as f64 * u::<T>())
 }
 
 fn grad_slices<T: KernelFloat>(g: &Gradients<T>) -> Vec<&[T]> {
@@ -98,8 +99,8 @@ fn estimators() -> Vec<Estimator> {
 /// (`KERNELS_REPORT=1 cargo test --test kernels_trainer trajectory -- --nocapture` prints the ratios).
 fn trajectory<T: KernelFloat>() {
     let widths = [7, 12, 9, 4];
-    let depth = (widths.len() - 1) as f64;
-    let rel = 32.0 * 2.0 * (12.0 + 4.0) * (2.0 * depth) * u::<T>();
+    let depth = widths.len() - 1;
+    let rel = 32.0 * kernel_state_agreement::<T>(2 * depth, 12, 1.0);
     let batch = 6;
     for loss in [Loss::LeastSquares, Loss::SoftmaxCrossEntropy] {
         for (i, est) in estimators().into_iter().enumerate() {
@@ -296,8 +297,8 @@ fn block_edges<T: KernelFloat>() {
             let k = dualprop::kernels::infer_batch(&net, &case.cfg, &x, &y, true).unwrap();
             let parts: Vec<&[T]> = r.states.plus.iter().map(|m| m.as_slice()).collect();
             let m = magnitude(&parts);
-            let updates = (3 + 3 * 5) as f64;
-            let tol = 2.0 * updates * (129.0 + 4.0) * u::<T>() * m;
+            let updates = 3 + 3 * 5;
+            let tol = kernel_state_agreement::<T>(updates, 129, m);
             for k_ in 1..=3 {
                 let d = max_diff(k.states.plus[k_].as_slice(), r.states.plus[k_].as_slice()).max(
                     max_diff(k.states.minus[k_].as_slice(), r.states.minus[k_].as_slice()),

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use dualprop::oracle::{Case, FloatType, OracleConfig, Tensor, TensorSet};
+use dualprop::oracle::{Case, ComputeFloat, OracleConfig};
+use dualprop::reference::FloatType;
+use dualprop::store::{Tensor, TensorSet};
 use dualprop::Error;
 
 fn t(shape: &[usize], fill: f64) -> Tensor {
@@ -83,18 +85,57 @@ fn malformed_bytes() {
 fn wrong_dtypes() {
     let data = [0u8; 8];
     let view =
-        safetensors::tensor::TensorView::new(safetensors::Dtype::F16, vec![2, 2], &data).unwrap();
-    let bytes = safetensors::serialize([("x", view)], None).unwrap();
-    format_error(read_case(&bytes), "only F32 and F64");
-    let view =
         safetensors::tensor::TensorView::new(safetensors::Dtype::I64, vec![1], &data).unwrap();
     let bytes = safetensors::serialize([("W.0", view)], None).unwrap();
-    format_error(read_case(&bytes), "only F32 and F64");
+    format_error(read_case(&bytes), "dtype I64; only the float types");
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F8_E4M3, vec![2, 2], &data[..4])
+            .unwrap();
+    let bytes = safetensors::serialize([("x", view)], None).unwrap();
+    format_error(read_case(&bytes), "dtype F8_E4M3; only the float types");
     let mixed = edited(|s| {
         let w = s.get_mut("W.0").unwrap();
         w.dtype = FloatType::F32;
     });
     format_error(read_case(&mixed), "a case has one dtype");
+}
+
+/// A case stored in a half type is read exactly (every f16 and bf16 value widens to f64 without rounding) and
+/// computed in its own type on request, the output stored in that type. Second route: the file's bytes are
+/// decoded here with `half` directly and compared with what the store read.
+#[test]
+fn half_precision_cases_round_trip_and_run() {
+    for dtype in [FloatType::F16, FloatType::Bf16] {
+        let mut set = good();
+        for t in set.tensors.values_mut() {
+            t.dtype = dtype;
+        }
+        let bytes = set.to_bytes().unwrap();
+        let back = TensorSet::from_bytes(&bytes, "case").unwrap();
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        for (name, t) in &back.tensors {
+            let raw = file.tensor(name).unwrap();
+            let direct: Vec<f64> = raw
+                .data()
+                .chunks_exact(2)
+                .map(|c| match dtype {
+                    FloatType::F16 => half::f16::from_le_bytes([c[0], c[1]]).to_f64(),
+                    _ => half::bf16::from_le_bytes([c[0], c[1]]).to_f64(),
+                })
+                .collect();
+            assert_eq!(t.dtype, dtype);
+            assert_eq!(t.data, direct, "{name}");
+        }
+        assert_eq!(back.to_bytes().unwrap(), bytes, "{dtype}: not bitwise");
+        let case = Case::from_tensors(&back).unwrap();
+        assert_eq!(case.dtype, dtype);
+        let mut own = cfg();
+        own.float = ComputeFloat::Case;
+        let run = dualprop::oracle::run(&case, &own).unwrap();
+        assert_eq!(run.summary.computed_in, dtype.name());
+        assert!(run.tensors.tensors["z_plus.2"].dtype == dtype);
+        dualprop::oracle::run(&case, &cfg()).unwrap();
+    }
 }
 
 #[test]

@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
+use dualprop::checks::tolerance::{evaluation_order_margin, kernel_state_agreement};
 use dualprop::kernels::infer_batch;
 use dualprop::oracle::{Case, OracleConfig};
 use dualprop::reference::scalar::to_f64;
-use dualprop::reference::{infer, DualState, Matrix, Network, Scalar};
+use dualprop::reference::{infer, DualState, FloatType, Matrix, Network, Scalar};
 
 fn load(name: &str) -> (Case, OracleConfig) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/regressions");
@@ -50,16 +51,16 @@ fn fuzz_differential_1_is_amplified_rounding_not_a_kernel_error() {
     let (x32, y32) = case.batch(&net32).unwrap();
     let reference32 = infer(&net32, &rcfg, &x32, &y32).unwrap();
     let spread = state_diff(&reference32.states, &reference.states);
-    let amplified = 16.0 * spread * (f64::EPSILON / f32::EPSILON as f64);
+    let amplified = evaluation_order_margin(spread / FloatType::F32.epsilon(), FloatType::F64);
 
     let depth = net.depth();
-    let n_max = *net.widths().iter().max().unwrap() as f64;
-    let updates = (depth + rcfg.iterations * rcfg.schedule.layer_order(depth).len()) as f64;
+    let n_max = *net.widths().iter().max().unwrap();
+    let updates = depth + rcfg.iterations * rcfg.schedule.layer_order(depth).len();
     let m = (0..=depth)
         .flat_map(|k| [&reference.states.plus[k], &reference.states.minus[k]])
         .map(|s| s.max_abs())
         .fold(1.0, f64::max);
-    let fixed_bound = 2.0 * updates * (n_max + 4.0) * (f64::EPSILON / 2.0) * m;
+    let fixed_bound = kernel_state_agreement::<f64>(updates, n_max, m);
     for early_exit in [false, true] {
         let kernel = infer_batch(&net, &rcfg, &x, &y, early_exit).unwrap();
         let d = state_diff(&kernel.states, &reference.states);

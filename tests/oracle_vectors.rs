@@ -3,14 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use dualprop::oracle::{run, vectors, verify, Case, OracleConfig, TensorSet};
+use dualprop::oracle::{run, vectors, verify, Case, OracleConfig};
+use dualprop::store::TensorSet;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 /// First difference between two tensor sets, bit for bit (the `producer` metadata entry names the crate version
-/// and is not compared).
+/// and is not compared; the `config` entry is compared as a parsed configuration).
 fn first_difference(expected: &TensorSet, actual: &TensorSet) -> Option<String> {
     let names = |s: &TensorSet| s.tensors.keys().cloned().collect::<Vec<_>>();
     if names(expected) != names(actual) {
@@ -32,9 +33,21 @@ fn first_difference(expected: &TensorSet, actual: &TensorSet) -> Option<String> 
             ));
         }
     }
+    // The configuration is compared as the configuration it names, so a renamed spelling that reads back as
+    // the same value (serde aliases such as `lagrangian_settled` for `eq21`) is not drift; every other entry
+    // is compared byte for byte.
+    let config = |s: &TensorSet| {
+        s.metadata
+            .get("config")
+            .map(|json| OracleConfig::from_json(json.as_bytes()).expect("config metadata parses"))
+    };
+    if config(expected) != config(actual) {
+        return Some("configuration metadata differs".to_string());
+    }
     let strip = |s: &TensorSet| {
         let mut m = s.metadata.clone();
         m.remove("producer");
+        m.remove("config");
         m
     };
     (strip(expected) != strip(actual)).then(|| "metadata differs".to_string())
@@ -109,8 +122,7 @@ fn committed_outputs_pass_verify_including_f32_ones() {
 
 #[test]
 fn vectors_cover_the_required_grid() {
-    use dualprop::oracle::FloatType;
-    use dualprop::reference::{Activation, Method};
+    use dualprop::reference::{Activation, FloatType, Method};
     let specs = vectors::specs();
     for m in Method::ALL {
         assert!(specs.iter().any(|s| s.config.method == m), "{m:?}");

@@ -5,10 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dualprop::oracle::{
-    run, vectors, verify, Case, ComputeFloat, OracleConfig, TensorSet, VerifyReport,
-};
-use dualprop::reference::{Method, OutputRule};
+use dualprop::oracle::{run, vectors, verify, Case, ComputeFloat, OracleConfig, VerifyReport};
+use dualprop::reference::{FloatType, Method, OutputRule};
+use dualprop::store::TensorSet;
 use dualprop::Error;
 
 fn vector(name: &str) -> (Case, OracleConfig, PathBuf) {
@@ -24,7 +23,7 @@ fn vector(name: &str) -> (Case, OracleConfig, PathBuf) {
 /// The oracle's own output for `cfg`, computed in f64.
 fn output(case: &Case, cfg: &OracleConfig) -> TensorSet {
     let mut c = *cfg;
-    c.float = ComputeFloat::F64;
+    c.float = ComputeFloat::Fixed(FloatType::F64);
     run(case, &c).unwrap().tensors
 }
 
@@ -108,7 +107,7 @@ fn reference_in_f32_passes_against_the_f64_oracle() {
     ] {
         let (case, cfg, _) = vector(name);
         let mut in_f32 = cfg;
-        in_f32.float = ComputeFloat::F32;
+        in_f32.float = ComputeFloat::Fixed(FloatType::F32);
         let candidate = run(&case, &in_f32).unwrap().tensors;
         let report = verify(&case, &cfg, &candidate).unwrap();
         assert!(report.agrees, "{name}: {:?}", report.deviating_tensors);

@@ -11,7 +11,8 @@
 //! snapshot does not depend on the last bits of a platform's arithmetic. (Only +, *, /, sqrt and comparisons enter:
 //! ReLU and least squares call no libm function, so the run is bitwise reproducible under IEEE 754 anyway.)
 
-use dualprop::checks::stability::{loop_gain_estimate, LOOP_GAIN_FLOOR};
+use dualprop::checks::stability::loop_gain_estimate;
+use dualprop::checks::tolerance::LOOP_GAIN_FLOOR;
 use dualprop::checks::{alignment, kkt_report};
 use dualprop::reference::{
     backprop, dual_gradient, infer, Activation, Config, Init, Loss, Matrix, Method, Network,

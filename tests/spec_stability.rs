@@ -13,9 +13,9 @@
 use dualprop::checks::stability::{
     dp_plus_relu_bound, loop_gain_estimate, original_dp_identity_gain, original_dp_layer_gain,
     original_dp_masked_gain, original_dp_scale_for_gain, original_dp_threshold_scale,
-    original_output_coefficient, spectral_norm, straddling_units, UnitPattern, LOOP_GAIN_FLOOR,
+    original_output_coefficient, spectral_norm, straddling_units, UnitPattern,
 };
-use dualprop::checks::tolerance::rounding;
+use dualprop::checks::tolerance::{rounding, LOOP_GAIN_FLOOR};
 use dualprop::reference::inference::iterate;
 use dualprop::reference::method::OutputRule;
 use dualprop::reference::update::{feedback, pre_activation};

@@ -5,13 +5,18 @@
 //! - [`differential`]: the faer kernels against the reference on small fuzzed networks, within the rounding bound
 //!   derived in tests/kernels_agreement.rs.
 
+use dualprop::checks::tolerance::{
+    evaluation_order_margin, kernel_gradient_agreement, kernel_state_agreement,
+};
 use dualprop::kernels::infer_batch;
-use dualprop::oracle::{run, verify, Case, OracleConfig, TensorSet};
+use dualprop::oracle::{run, verify, Case, OracleConfig};
 use dualprop::reference::scalar::to_f64;
+use dualprop::reference::FloatType;
 use dualprop::reference::{
     dual_gradient, infer, Activation, Config, Layer, Loss, Matrix, Method, Network, OutputRule,
     Schedule,
 };
+use dualprop::store::{Tensor, TensorSet};
 use libfuzzer_sys::arbitrary::{Result as ArbResult, Unstructured};
 
 /// Largest case (weights plus batch values) the harnesses run inference on, so each input stays fast.
@@ -32,10 +37,8 @@ pub fn small_case() -> Case {
     let mut put = |name: &str, shape: Vec<usize>| {
         let n: usize = shape.iter().product();
         let data = (0..n).map(|i| ((i * 37 % 11) as f64 - 5.0) / 8.0).collect();
-        set.tensors.insert(
-            name.into(),
-            dualprop::oracle::Tensor::new(dualprop::oracle::FloatType::F64, shape, data),
-        );
+        set.tensors
+            .insert(name.into(), Tensor::new(FloatType::F64, shape, data));
     };
     put("W.0", vec![4, 3]);
     put("b.0", vec![4]);
@@ -214,9 +217,8 @@ pub fn compare(p: &Problem) -> Agreement {
         };
     }
     let depth = p.net.depth();
-    let n_max = *p.net.widths().iter().max().unwrap_or(&1) as f64;
-    let updates = (depth + p.cfg.iterations * p.cfg.schedule.layer_order(depth).len()) as f64;
-    let u = f64::EPSILON / 2.0;
+    let n_max = *p.net.widths().iter().max().unwrap_or(&1);
+    let updates = depth + p.cfg.iterations * p.cfg.schedule.layer_order(depth).len();
     let m = (0..=depth)
         .flat_map(|k| {
             [
@@ -230,8 +232,9 @@ pub fn compare(p: &Problem) -> Agreement {
     let Some(spread) = f32_spread(p, &reference.states) else {
         return Agreement::Unjudged;
     };
-    let amplified = 16.0 * spread * (f64::EPSILON / f32::EPSILON as f64);
-    let tol = (2.0 * updates * (n_max + 4.0) * u * m).max(amplified);
+    // The f32 spread in f32 epsilons is the measured condition of the oracle's rule.
+    let amplified = evaluation_order_margin(spread / FloatType::F32.epsilon(), FloatType::F64);
+    let tol = kernel_state_agreement::<f64>(updates, n_max, m).max(amplified);
     let mut worst = 0.0f64;
     for k in 0..=depth {
         for (what, a, b) in [
@@ -246,7 +249,7 @@ pub fn compare(p: &Problem) -> Agreement {
         }
     }
     let g = dual_gradient(&p.net, &p.cfg, &reference.states);
-    let g_tol = 2.0 * tol * m * (1.0 + p.x.rows() as f64 * u) / p.cfg.beta;
+    let g_tol = kernel_gradient_agreement::<f64>(tol, m, p.x.rows(), p.cfg.beta);
     for k in 0..depth {
         for (what, a, b) in [
             ("grad W", kernel.gradient.w[k].as_slice(), g.w[k].as_slice()),
@@ -336,7 +339,8 @@ pub fn differential(data: &[u8]) {
 /// Writes a decoded problem as an oracle case (`problem.case.safetensors`) and configuration
 /// (`problem.config.json`) into `dir`, so that a finding becomes a regression test of the main crate.
 pub fn dump(p: &Problem, dir: &std::path::Path) -> dualprop::Result<()> {
-    use dualprop::oracle::{tensors::write_atomic, ComputeFloat, FloatType, Tensor};
+    use dualprop::oracle::ComputeFloat;
+    use dualprop::store::write_atomic;
     let mut set = TensorSet::default();
     let mut put = |name: String, shape: Vec<usize>, data: &[f64]| {
         set.tensors
@@ -361,7 +365,7 @@ pub fn dump(p: &Problem, dir: &std::path::Path) -> dualprop::Result<()> {
         activation: p.net.activation,
         loss: p.net.loss,
         output: p.cfg.output,
-        float: ComputeFloat::F64,
+        float: ComputeFloat::Fixed(FloatType::F64),
     };
     write_atomic(&dir.join("problem.case.safetensors"), &set.to_bytes()?)?;
     write_atomic(&dir.join("problem.config.json"), cfg.to_json().as_bytes())

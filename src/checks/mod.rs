@@ -1,6 +1,7 @@
 //! Checkers: they take states (ours or another implementation's) and say how well they meet the paper's conditions.
 
 pub mod alignment;
+pub mod derivative;
 pub mod equation;
 pub mod fixed_point;
 pub mod kkt;

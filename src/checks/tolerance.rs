@@ -1,10 +1,20 @@
-//! Tolerances, each with its reason. All are relative (dimensionless) unless the name says otherwise.
+//! Every tolerance of the crate, each with its reason. All are relative (dimensionless) unless the name says
+//! otherwise, and all are multiples of the float type's machine epsilon ([`Scalar::eps`]).
+//!
+//! - [`rounding`]: an identity evaluated in `T` (the specification tests, the oracle's floor).
+//! - [`fixed_point_tolerance`]: "one more pass changes nothing" for the inference verdict.
+//! - [`LOOP_GAIN_FLOOR`]: loop-gain estimates indistinguishable from 0.
+//! - [`SAFETY`], [`tensor_tolerance`]: how far another implementation may deviate from the oracle (`verify`).
+//! - [`kernel_state_agreement`], [`kernel_gradient_agreement`]: how far the kernels may deviate from the
+//!   reference (tests/kernels_agreement.rs, the differential fuzz target).
 
-use crate::reference::scalar::{to_f64, Scalar};
+use serde::Serialize;
+
+use crate::reference::scalar::{FloatType, Scalar};
 
 /// Machine epsilon of `T` as f64 (2^-52 for f64, 2^-23 for f32, 2^-10 for f16, 2^-7 for bf16).
 pub fn eps<T: Scalar>() -> f64 {
-    to_f64(T::epsilon())
+    T::eps()
 }
 
 /// Relative tolerance for an identity that holds in exact arithmetic and is evaluated in `T` ("holds to rounding").
@@ -17,7 +27,134 @@ pub fn rounding<T: Scalar>(max_width: usize, depth: usize) -> f64 {
     4.0 * (max_width + 4) as f64 * depth.max(1) as f64 * eps::<T>()
 }
 
+/// [`rounding`] for a float type given as a value.
+pub fn rounding_in(float: FloatType, max_width: usize, depth: usize) -> f64 {
+    crate::with_float!(float, T => rounding::<T>(max_width, depth))
+}
+
 /// Relative difference |x - y| / max(|x|, |y|, floor): the floor keeps quantities near zero from inflating it.
 pub fn relative_difference(x: f64, y: f64, floor: f64) -> f64 {
     (x - y).abs() / x.abs().max(y.abs()).max(floor)
+}
+
+/// Ulps of [`fixed_point_tolerance`].
+pub const FIXED_POINT_ULPS: f64 = 16.0;
+
+/// Relative change below which one more pass counts as "no change" for the verdict: 16 ulps of the float type,
+/// a few roundings of the final state (the pass recomputes every state from the same inputs).
+pub fn fixed_point_tolerance<T: Scalar>() -> f64 {
+    FIXED_POINT_ULPS * eps::<T>()
+}
+
+/// Estimates below this are indistinguishable from 0 (a one-shot or nilpotent pass). The finite-difference
+/// Jacobian carries an error E with ||E|| ~ eps_f64 / 1e-5 ~ 2e-11 (rounding read through a step of 1e-5 of the
+/// state scale). For a pass that is one-shot (J = 0) the estimate is ~||E||; but when J is nilpotent of index 2
+/// (e.g. a frozen output gradient: z_L^+- move with a_L while delta_L does not) the spectral radius of J + E is
+/// ~sqrt(||E|| ||J||), about 5e-6 for ||J|| ~ 1 (observed: 3.9e-6). 1e-4 covers ||J|| up to ~400.
+pub const LOOP_GAIN_FLOOR: f64 = 1e-4;
+
+/// Margin for a different but equally good evaluation order (BLAS blocking, fused multiply-add, pairwise sums):
+/// each can change the rounding error by a small factor, not by orders of magnitude.
+pub const SAFETY: f64 = 16.0;
+
+/// The deviation another evaluation order may cause in `float`, for a computation whose measured condition (its
+/// rounding error in units of the epsilon it ran in) is `condition`: [`SAFETY`] x condition x eps.
+pub fn evaluation_order_margin(condition: f64, float: FloatType) -> f64 {
+    SAFETY * condition * float.epsilon()
+}
+
+/// The tolerance of one tensor checked by `verify`, and where it comes from.
+///
+/// Rounding errors of a well-behaved computation are about (condition) x (unit roundoff of the type). The oracle
+/// measures the condition of each output on the case at hand instead of guessing it: it runs the reference in
+/// f32 and in f64 and takes the relative spread of the two, divided by f32's epsilon. A candidate in float type
+/// T may then deviate by [`evaluation_order_margin`], and never less than [`rounding`] at the case's widest
+/// layer and depth.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TensorTolerance {
+    /// Float type of the candidate's tensor.
+    pub float: &'static str,
+    /// Relative spread of the reference between f32 and f64 on this tensor, in f32 epsilons, clamped to
+    /// [1, 1/eps_f32] (the upper end: f32 kept no correct digit, so an f32 candidate cannot be judged).
+    pub measured_condition: f64,
+    /// Floor: `rounding::<T>(widest layer, depth)`, the rounding of the products that build every state,
+    /// allowed even where the measured spread is zero.
+    pub floor: f64,
+    /// Allowed normwise relative deviation: max(floor, SAFETY x condition x eps_T).
+    pub relative: f64,
+}
+
+/// Tolerance for a candidate tensor of type `float` whose reference spread (f32 vs f64, normwise relative) is
+/// `spread_f32`, in a network whose widest layer is `max_width` and depth `depth`.
+pub fn tensor_tolerance(
+    float: FloatType,
+    spread_f32: f64,
+    max_width: usize,
+    depth: usize,
+) -> TensorTolerance {
+    // A spread of 1 (or a non-finite one: the f32 run failed where f64 did not) means f32 kept no digit; the
+    // condition is capped there, which leaves f64 candidates a meaningful tolerance and says so for f32 ones.
+    let eps32 = FloatType::F32.epsilon();
+    let condition = if spread_f32.is_finite() {
+        (spread_f32 / eps32).clamp(1.0, 1.0 / eps32)
+    } else {
+        1.0 / eps32
+    };
+    let floor = rounding_in(float, max_width, depth);
+    TensorTolerance {
+        float: float.name(),
+        measured_condition: condition,
+        floor,
+        relative: floor.max(evaluation_order_margin(condition, float)),
+    }
+}
+
+/// Normwise relative deviation max|c - o| / max|o| (|o| taken as 1 when the oracle tensor is zero), and the
+/// largest absolute deviation. Non-finite values agree only with the same non-finite value; otherwise they
+/// count as an infinite deviation.
+pub fn deviation(candidate: &[f64], oracle: &[f64]) -> (f64, f64, usize) {
+    let scale = oracle
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    let scale = if scale > 0.0 { scale } else { 1.0 };
+    let mut worst = (0.0f64, 0usize);
+    for (i, (&c, &o)) in candidate.iter().zip(oracle).enumerate() {
+        let d = if c.is_finite() && o.is_finite() {
+            (c - o).abs()
+        } else if c.to_bits() == o.to_bits() || (c.is_nan() && o.is_nan()) {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+        if d > worst.0 {
+            worst = (d, i);
+        }
+    }
+    (worst.0, worst.0 / scale, worst.1)
+}
+
+/// Largest absolute difference allowed between the kernels' and the reference's states (derived in
+/// tests/kernels_agreement.rs): 2 U (n + 4) u M, for `updates` = U layer updates (L for the feed-forward pass,
+/// then K times the schedule's layers), widest layer n, unit roundoff u = eps_T / 2 and state magnitude M.
+///
+/// The kernel performs the reference's elementwise operations in the same order, so the two differ only in the
+/// dense products, whose sums faer blocks, reorders and fuses: each dot product of length n is within
+/// gamma_n ~ n u of the exact one relative to sum |w_i x_i| <= n M, so the two differ by at most ~2 n u M per
+/// update; a difference made in one update is carried by the later ones through maps that are Lipschitz with O(1)
+/// constants on these networks; the +4 covers the few roundings of the elementwise nudge.
+pub fn kernel_state_agreement<T: Scalar>(updates: usize, max_width: usize, magnitude: f64) -> f64 {
+    2.0 * updates as f64 * (max_width as f64 + 4.0) * (eps::<T>() / 2.0) * magnitude
+}
+
+/// Largest absolute difference allowed between the kernels' and the reference's gradient estimates, given the
+/// states' bound `state_tolerance`: an entry is -1/(beta B) sum_b delta zbar, each delta carries up to twice the
+/// states' difference, and the sum over B samples adds B roundings of its own: 2 tol M (1 + B u) / beta.
+pub fn kernel_gradient_agreement<T: Scalar>(
+    state_tolerance: f64,
+    magnitude: f64,
+    batch: usize,
+    beta: f64,
+) -> f64 {
+    2.0 * state_tolerance * magnitude * (1.0 + batch as f64 * eps::<T>() / 2.0) / beta
 }

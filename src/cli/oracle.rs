@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::oracle::{self, Case, OracleConfig, TensorSet};
+use crate::oracle::{self, Case, OracleConfig};
+use crate::store::TensorSet;
 
 /// The configuration: a JSON file, flags, or both (flags override the file's fields).
 #[derive(Debug, Clone, clap::Args)]
@@ -11,7 +12,7 @@ pub struct ConfigArgs {
     /// JSON configuration file (fields: method, alpha, beta, iterations, schedule, activation, loss, output, float).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// dp_plus | original_dp | lagrangian_settled | lagrangian_printed
+    /// dp_plus | original_dp | eq21 | eq21_printed
     #[arg(long)]
     pub method: Option<String>,
     #[arg(long)]
@@ -33,7 +34,7 @@ pub struct ConfigArgs {
     /// eq16 | eq16_frozen_gradient | original_exact | original_linearized (default: the method's own)
     #[arg(long = "output-rule")]
     pub output_rule: Option<String>,
-    /// f64 (default) | f32 | case
+    /// f64 (default) | f32 | bf16 | f16 | case (the case file's own)
     #[arg(long)]
     pub float: Option<String>,
 }
@@ -91,10 +92,7 @@ pub struct VerifyArgs {
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })
+    std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {

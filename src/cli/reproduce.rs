@@ -61,15 +61,8 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
-}
-
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| io_err(path, e))
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
 /// Alignment curves of the DP+ K = 30 runs among `results`, per alpha.
@@ -149,7 +142,7 @@ pub fn run(args: Args) -> Result<i32> {
     let progress = Progress::new(args.common.quiet);
     progress.log(&format!("loading MNIST from {}", source.describe()));
     let data = source.load()?;
-    std::fs::create_dir_all(&args.out).map_err(|e| io_err(&args.out, e))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::io(&args.out, e))?;
     let (results, unfinished) = if args.report_only {
         finished_only(&specs, &args.out)?
     } else {

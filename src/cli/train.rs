@@ -6,11 +6,11 @@ use crate::experiments::data::DataSource;
 use crate::experiments::metrics::Status;
 use crate::experiments::progress::Progress;
 use crate::experiments::spec::{
-    parse_init, parse_schedule, parse_widths, Algorithm, EngineKind, Precision, RunSpec,
-    PAPER_BATCH, PAPER_BETA, PAPER_WIDTHS,
+    parse_init, parse_schedule, parse_widths, Algorithm, EngineKind, RunSpec, PAPER_BATCH,
+    PAPER_BETA, PAPER_WIDTHS,
 };
 use crate::experiments::train::RunOptions;
-use crate::reference::{AdamConfig, Init, Schedule};
+use crate::reference::{AdamConfig, FloatType, Init, Schedule};
 
 /// Layer widths given on the command line (a newtype so that clap takes one value, not a list).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,9 +52,9 @@ pub struct CommonArgs {
     /// Which implementation trains.
     #[arg(long, value_enum, default_value = "kernels")]
     pub engine: EngineKind,
-    /// Float type.
+    /// Float type: f32 or f64 (the kernels' types; f16 and bf16 are refused).
     #[arg(long, value_enum, default_value = "f32")]
-    pub precision: Precision,
+    pub precision: FloatType,
     /// Keep each run's last checkpoint after it ends (to extend it to more epochs later).
     #[arg(long)]
     pub keep_checkpoints: bool,
@@ -136,22 +136,11 @@ pub fn run(args: Args) -> crate::Result<i32> {
     let dir = args
         .out
         .unwrap_or_else(|| PathBuf::from("out/train").join(spec.id()));
-    let result = match spec.precision {
-        Precision::F32 => crate::experiments::train::run::<f32>(
-            &spec,
-            &data,
-            &dir,
-            &args.common.options(),
-            &progress,
-        )?,
-        Precision::F64 => crate::experiments::train::run::<f64>(
-            &spec,
-            &data,
-            &dir,
-            &args.common.options(),
-            &progress,
-        )?,
-    };
+    let options = args.common.options();
+    let result = crate::with_float!(
+        spec.precision,
+        kernels T => crate::experiments::train::run::<T>(&spec, &data, &dir, &options, &progress)
+    )?;
     match (&result.status, &result.divergence, &result.last) {
         (Status::Diverged, Some(d), _) => println!(
             "{}: X — diverged at epoch {} step {} ({}); outputs in {}",

@@ -1,17 +1,18 @@
 //! Checkpoints: one safetensors file holding the weights and Adam moments (in the run's float type), with the
 //! training position (epoch, step, Adam step count, wall time) and the metrics so far as JSON metadata.
 //! The shuffling order of epoch e is a function of (seed, e) only, so the epoch number is the RNG position.
-//! Files are written to a temporary name and renamed, so an interrupted write never leaves a broken checkpoint.
+//! Files go through the crate's one tensor store ([`crate::store`]): sorted header, typed reads that check dtype
+//! and shape, and an atomic write (temporary file, fsync, rename), so an interrupted write never leaves a broken
+//! checkpoint.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::experiments::metrics::EpochMetrics;
-use crate::reference::{AdamState, Gradients, Layer, Matrix, Network, Scalar};
+use crate::reference::{AdamState, Gradients, Layer, Matrix, Network};
+use crate::store::{StoredFloat, TensorSet};
 
 /// Format tag stored in the metadata.
 pub const FORMAT: &str = "dualprop-checkpoint-1";
@@ -28,131 +29,62 @@ pub struct Position {
     pub metrics: Vec<EpochMetrics>,
 }
 
-/// A float type a checkpoint can hold.
-pub trait CheckpointFloat: Scalar {
-    const DTYPE: Dtype;
-    fn to_le(values: &[Self], out: &mut Vec<u8>);
-    fn from_le(bytes: &[u8]) -> Vec<Self>;
-}
-
-impl CheckpointFloat for f32 {
-    const DTYPE: Dtype = Dtype::F32;
-    fn to_le(values: &[Self], out: &mut Vec<u8>) {
-        values
-            .iter()
-            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    }
-    fn from_le(bytes: &[u8]) -> Vec<Self> {
-        bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    }
-}
-
-impl CheckpointFloat for f64 {
-    const DTYPE: Dtype = Dtype::F64;
-    fn to_le(values: &[Self], out: &mut Vec<u8>) {
-        values
-            .iter()
-            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    }
-    fn from_le(bytes: &[u8]) -> Vec<Self> {
-        bytes
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect()
-    }
-}
-
-fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
-}
-
 /// Named tensors (name, shape, values) of a network and its Adam state.
-fn tensors<T: Scalar>(net: &Network<T>, adam: &AdamState<T>) -> Vec<(String, Vec<usize>, Vec<T>)> {
-    let mut out = Vec::new();
-    let mut push_grads = |prefix: &str, g: &Gradients<T>| {
+fn tensors<T: StoredFloat>(net: &Network<T>, adam: &AdamState<T>) -> TensorSet {
+    let mut set = TensorSet::default();
+    let mut put_grads = |prefix: &str, g: &Gradients<T>| {
         for (k, (w, b)) in g.w.iter().zip(&g.b).enumerate() {
-            out.push((
+            set.put(
                 format!("{prefix}W.{k}"),
                 vec![w.rows(), w.cols()],
-                w.as_slice().to_vec(),
-            ));
-            out.push((format!("{prefix}b.{k}"), vec![b.len()], b.clone()));
+                w.as_slice(),
+            );
+            set.put(format!("{prefix}b.{k}"), vec![b.len()], b);
         }
     };
     let params = Gradients {
         w: net.layers.iter().map(|l| l.w.clone()).collect(),
         b: net.layers.iter().map(|l| l.b.clone()).collect(),
     };
-    push_grads("net.", &params);
-    push_grads("adam.m.", &adam.m);
-    push_grads("adam.v.", &adam.v);
-    out
+    put_grads("net.", &params);
+    put_grads("adam.m.", &adam.m);
+    put_grads("adam.v.", &adam.v);
+    set
 }
 
-/// Writes a checkpoint atomically.
-pub fn save<T: CheckpointFloat>(
+fn json<S: Serialize>(value: &S) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Format(e.to_string()))
+}
+
+/// Writes a checkpoint atomically ([`crate::store::write_atomic`]).
+pub fn save<T: StoredFloat>(
     path: &Path,
     net: &Network<T>,
     adam: &AdamState<T>,
     pos: &Position,
 ) -> Result<()> {
-    let named = tensors(net, adam);
-    let bytes: Vec<Vec<u8>> = named
-        .iter()
-        .map(|(_, _, v)| {
-            let mut b = Vec::with_capacity(v.len() * 8);
-            T::to_le(v, &mut b);
-            b
-        })
-        .collect();
-    let views = named
-        .iter()
-        .zip(&bytes)
-        .map(|((name, shape, _), b)| {
-            TensorView::new(T::DTYPE, shape.clone(), b)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| Error::Format(format!("checkpoint tensor {name}: {e}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut meta = HashMap::new();
+    let mut set = tensors(net, adam);
+    let meta = &mut set.metadata;
     meta.insert("format".to_string(), FORMAT.to_string());
     meta.insert("adam_t".to_string(), adam.t.to_string());
-    meta.insert(
-        "activation".to_string(),
-        serde_json::to_string(&net.activation).unwrap_or_default(),
-    );
-    meta.insert(
-        "loss".to_string(),
-        serde_json::to_string(&net.loss).unwrap_or_default(),
-    );
-    meta.insert(
-        "position".to_string(),
-        serde_json::to_string(pos).map_err(|e| Error::Format(e.to_string()))?,
-    );
-    let data = safetensors::tensor::serialize(views, Some(meta)).map_err(|e| io_err(path, e))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, data).map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+    meta.insert("activation".to_string(), json(&net.activation)?);
+    meta.insert("loss".to_string(), json(&net.loss)?);
+    meta.insert("position".to_string(), json(pos)?);
+    set.write_atomic(path)
 }
 
 /// Reads a checkpoint written by [`save`] for a network of the given widths.
-pub fn load<T: CheckpointFloat>(
+pub fn load<T: StoredFloat>(
     path: &Path,
     widths: &[usize],
 ) -> Result<(Network<T>, AdamState<T>, Position)> {
-    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
     let bad = |what: String| Error::Format(format!("checkpoint {}: {what}", path.display()));
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-    let meta = header
-        .metadata()
-        .clone()
-        .ok_or_else(|| bad("no metadata".into()))?;
+    let in_file = |e: Error| match e {
+        Error::Format(what) => bad(what),
+        other => other,
+    };
+    let set = TensorSet::read(path).map_err(in_file)?;
+    let meta = &set.metadata;
     if meta.get("format").map(String::as_str) != Some(FORMAT) {
         return Err(bad(format!(
             "format is {:?}, expected {FORMAT}",
@@ -170,24 +102,6 @@ pub fn load<T: CheckpointFloat>(
     let activation =
         serde_json::from_str(get_json("activation")?).map_err(|e| bad(e.to_string()))?;
     let loss = serde_json::from_str(get_json("loss")?).map_err(|e| bad(e.to_string()))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
-    let read = |name: String, shape: Vec<usize>| -> Result<Vec<T>> {
-        let view = st.tensor(&name).map_err(|e| bad(format!("{name}: {e}")))?;
-        if view.dtype() != T::DTYPE {
-            return Err(bad(format!(
-                "{name} is {:?}, the run uses {:?}",
-                view.dtype(),
-                T::DTYPE
-            )));
-        }
-        if view.shape() != shape.as_slice() {
-            return Err(bad(format!(
-                "{name} has shape {:?}, expected {shape:?}",
-                view.shape()
-            )));
-        }
-        Ok(T::from_le(view.data()))
-    };
     let read_grads = |prefix: &str| -> Result<Gradients<T>> {
         let mut g = Gradients {
             w: vec![],
@@ -195,12 +109,10 @@ pub fn load<T: CheckpointFloat>(
         };
         for (k, pair) in widths.windows(2).enumerate() {
             let (n_in, n_out) = (pair[0], pair[1]);
-            g.w.push(Matrix::from_vec(
-                n_out,
-                n_in,
-                read(format!("{prefix}W.{k}"), vec![n_out, n_in])?,
-            )?);
-            g.b.push(read(format!("{prefix}b.{k}"), vec![n_out])?);
+            let w = set.get(&format!("{prefix}W.{k}"), &[n_out, n_in]);
+            g.w.push(Matrix::from_vec(n_out, n_in, w.map_err(in_file)?)?);
+            let b = set.get(&format!("{prefix}b.{k}"), &[n_out]);
+            g.b.push(b.map_err(in_file)?);
         }
         Ok(g)
     };
@@ -221,7 +133,7 @@ pub fn load<T: CheckpointFloat>(
 }
 
 /// FNV-1a hash of every weight and bias, in the checkpoint's byte order: equal hashes mean equal bits.
-pub fn weights_hash<T: CheckpointFloat>(net: &Network<T>) -> String {
+pub fn weights_hash<T: StoredFloat>(net: &Network<T>) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut buf = Vec::new();
     for layer in &net.layers {

@@ -2,6 +2,7 @@
 //! over the readable reference (slow; for tiny nets in tests, and as the judge of the fast engine).
 
 use crate::error::Result;
+use crate::kernels::KernelFloat;
 use crate::reference::{
     backprop, dual_gradient, infer, train_step, AdamConfig, AdamState, Estimator, Gradients,
     Matrix, Network, Scalar, Verdict,
@@ -146,11 +147,11 @@ impl<T: Scalar> Engine<T> for ReferenceEngine<T> {
 }
 
 /// The fast engine: [`crate::kernels::Trainer`].
-pub struct KernelEngine<T: crate::kernels::KernelFloat> {
+pub struct KernelEngine<T: KernelFloat> {
     trainer: crate::kernels::Trainer<T>,
 }
 
-impl<T: crate::kernels::KernelFloat> KernelEngine<T> {
+impl<T: KernelFloat> KernelEngine<T> {
     pub fn new(
         net: Network<T>,
         estimator: Estimator,
@@ -166,7 +167,7 @@ impl<T: crate::kernels::KernelFloat> KernelEngine<T> {
     }
 }
 
-impl<T: crate::kernels::KernelFloat> Engine<T> for KernelEngine<T> {
+impl<T: KernelFloat> Engine<T> for KernelEngine<T> {
     fn step(&mut self, x: &[T], y: &[T], batch: usize) -> Result<EngineStep> {
         let s = self.trainer.step(x, y, batch)?;
         Ok(EngineStep {

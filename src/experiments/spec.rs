@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::reference::{AdamConfig, Config, Estimator, Init, Method, Schedule};
+use crate::reference::{AdamConfig, Config, Estimator, FloatType, Init, Method, Schedule};
 
 /// The paper's net: 784-1000x4-10.
 pub const PAPER_WIDTHS: [usize; 6] = [784, 1000, 1000, 1000, 1000, 10];
@@ -68,14 +68,6 @@ pub enum EngineKind {
     Reference,
 }
 
-/// Float type of the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Precision {
-    F32,
-    F64,
-}
-
 /// Everything that defines a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
@@ -98,7 +90,8 @@ pub struct RunSpec {
     /// Log the alignment with back-propagation every this many steps (0: never).
     pub alignment_every: usize,
     pub engine: EngineKind,
-    pub precision: Precision,
+    /// Float type of the run ("f32" or "f64": the kernels' types; f16 and bf16 are refused by [`Self::validate`]).
+    pub precision: FloatType,
     /// Description of the data source.
     pub data: String,
     /// Stop after this many steps in total (a budget cap for costly runs; the last epoch is then partial).
@@ -130,7 +123,7 @@ impl RunSpec {
             train_limit: None,
             alignment_every: 0,
             engine: EngineKind::Kernels,
-            precision: Precision::F32,
+            precision: FloatType::F32,
             data: String::new(),
             max_steps: None,
         }
@@ -177,6 +170,9 @@ impl RunSpec {
         }
         if self.max_steps == Some(0) {
             return Err(Error::Unsupported("a step cap of 0".into()));
+        }
+        if !matches!(self.precision, FloatType::F32 | FloatType::F64) {
+            return Err(self.precision.kernels_unsupported());
         }
         if self.train_limit == Some(0) {
             return Err(Error::Unsupported("a training subset of 0 images".into()));

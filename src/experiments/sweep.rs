@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::experiments::data::Mnist;
 use crate::experiments::metrics::{RunResult, Status};
 use crate::experiments::progress::Progress;
-use crate::experiments::spec::{Algorithm, Precision, RunSpec};
+use crate::experiments::spec::{Algorithm, RunSpec};
 use crate::experiments::train::{self, RunOptions};
 
 /// Table 1's inference iterations.
@@ -88,10 +88,10 @@ pub fn sweep(
     let mut results = Vec::with_capacity(specs.len());
     for spec in specs {
         let dir = run_dir(out, spec);
-        let result = match spec.precision {
-            Precision::F32 => train::run::<f32>(spec, data, &dir, opts, progress)?,
-            Precision::F64 => train::run::<f64>(spec, data, &dir, opts, progress)?,
-        };
+        let result = crate::with_float!(
+            spec.precision,
+            kernels T => train::run::<T>(spec, data, &dir, opts, progress)
+        )?;
         let summary = match (&result.status, &result.divergence, &result.last) {
             (Status::Diverged, Some(d), _) => format!(
                 "X (diverged at epoch {} step {}: {})",

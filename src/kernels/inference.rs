@@ -36,7 +36,7 @@
 
 use super::dense::Exec;
 
-use crate::reference::inference::fixed_point_tolerance;
+use crate::checks::tolerance::fixed_point_tolerance;
 use crate::reference::method::{OutputUnit, Placement};
 use crate::reference::rules;
 use crate::reference::scalar::c;

@@ -32,7 +32,6 @@
 #![allow(clippy::assign_op_pattern)]
 
 pub mod adam;
-pub mod bench;
 pub mod dense;
 pub mod elementwise;
 pub mod gradient;
@@ -44,10 +43,12 @@ pub use inference::KernelInference;
 pub use trainer::{infer_batch, infer_batch_with, KernelStep, Trainer};
 pub use workspace::Workspace;
 
-use crate::reference::Scalar;
+use crate::store::StoredFloat;
 
-/// The float types the kernels run in: `f32` and `f64`.
-pub trait KernelFloat: Scalar + faer::traits::RealField + Copy {
+/// The float types the kernels run in: `f32` and `f64` (the types faer computes in; f16 and bf16 are answered with
+/// [`FloatType::kernels_unsupported`](crate::reference::FloatType::kernels_unsupported)). Both can be stored, so a
+/// training run's checkpoints need no further bound.
+pub trait KernelFloat: StoredFloat + faer::traits::RealField + Copy {
     /// The bit pattern, widened to 64 bits (used for the exact "nothing changed" test).
     fn bits(self) -> u64;
     /// The bit pattern of |x|. For IEEE floats these integers are ordered as the magnitudes, infinities and NaNs

@@ -2,9 +2,9 @@
 //! PyTorch's layer list), `x` [batch, in] and `y` [batch, out]. Every name must be present, no other name may be.
 
 use crate::error::{Error, Result};
-use crate::oracle::tensors::{FloatType, Tensor, TensorSet};
-use crate::reference::scalar::{from_f64, Scalar};
+use crate::reference::scalar::{from_f64, FloatType, Scalar};
 use crate::reference::{Activation, Layer, Loss, Matrix, Network};
+use crate::store::{Tensor, TensorSet};
 
 /// The tensors of a case, checked for names, ranks, dtype and finiteness (shape chaining is checked when the
 /// network is built).

@@ -8,11 +8,11 @@ use crate::checks::fixed_point::{fixed_point_residuals, LayerFixedPoint};
 use crate::checks::kkt::{kkt_report, KktReport};
 use crate::error::Result;
 use crate::oracle::case::Case;
-use crate::oracle::config::{ComputeFloat, OracleConfig};
+use crate::oracle::config::OracleConfig;
 use crate::oracle::names;
-use crate::oracle::tensors::{FloatType, Tensor, TensorSet};
-use crate::reference::scalar::{to_f64, Scalar};
+use crate::reference::scalar::{to_f64, FloatType, Scalar};
 use crate::reference::{backprop, dual_gradient, infer, Gradients, Matrix, Verdict};
+use crate::store::{StoredFloat, Tensor, TensorSet};
 
 /// What `dualprop oracle` prints (and `verify` embeds).
 #[derive(Debug, Clone, Serialize)]
@@ -44,26 +44,16 @@ pub struct OracleRun {
 
 /// The float type the run uses for a case.
 pub fn compute_float(cfg: &OracleConfig, case: &Case) -> FloatType {
-    match cfg.float {
-        ComputeFloat::F64 => FloatType::F64,
-        ComputeFloat::F32 => FloatType::F32,
-        ComputeFloat::Case => case.dtype,
-    }
+    cfg.float.resolve(case.dtype)
 }
 
 /// Runs the oracle in the configured float type.
 pub fn run(case: &Case, cfg: &OracleConfig) -> Result<OracleRun> {
-    match compute_float(cfg, case) {
-        FloatType::F64 => run_in::<f64>(case, cfg, FloatType::F64),
-        FloatType::F32 => run_in::<f32>(case, cfg, FloatType::F32),
-    }
+    crate::with_float!(compute_float(cfg, case), T => run_in::<T>(case, cfg))
 }
 
-pub(crate) fn run_in<T: Scalar>(
-    case: &Case,
-    cfg: &OracleConfig,
-    dtype: FloatType,
-) -> Result<OracleRun> {
+/// Runs the oracle in `T`; the state and gradient tensors are stored in `T`.
+pub(crate) fn run_in<T: StoredFloat>(case: &Case, cfg: &OracleConfig) -> Result<OracleRun> {
     let net = case.network::<T>(cfg.activation, cfg.loss)?;
     let (x, y) = case.batch(&net)?;
     let rcfg = cfg.reference();
@@ -80,17 +70,14 @@ pub(crate) fn run_in<T: Scalar>(
     let align = alignment(&estimate, &bp);
 
     let mut set = TensorSet::default();
-    let mut put = |name: String, m: &Matrix<T>| {
-        let data = m.as_slice().iter().map(|&v| to_f64(v)).collect();
-        set.tensors
-            .insert(name, Tensor::new(dtype, vec![m.rows(), m.cols()], data));
-    };
+    let mut put =
+        |name: String, m: &Matrix<T>| set.put(name, vec![m.rows(), m.cols()], m.as_slice());
     for k in 1..=net.depth() {
         put(names::z_plus(k), &inference.states.plus[k]);
         put(names::z_minus(k), &inference.states.minus[k]);
     }
-    put_gradients(&mut set, dtype, &estimate, "");
-    put_gradients(&mut set, dtype, &bp, names::BACKPROP_PREFIX);
+    put_gradients(&mut set, &estimate, "");
+    put_gradients(&mut set, &bp, names::BACKPROP_PREFIX);
     for layer in kkt.iter().flat_map(|r| &r.layers) {
         let values = layer
             .equations
@@ -153,17 +140,10 @@ fn has_non_finite<T: Scalar>(s: &crate::reference::DualState<T>) -> bool {
         .any(|m| m.first_non_finite().is_some())
 }
 
-fn put_gradients<T: Scalar>(set: &mut TensorSet, dtype: FloatType, g: &Gradients<T>, prefix: &str) {
+fn put_gradients<T: StoredFloat>(set: &mut TensorSet, g: &Gradients<T>, prefix: &str) {
     for (k, (w, b)) in g.w.iter().zip(&g.b).enumerate() {
-        let wd = w.as_slice().iter().map(|&v| to_f64(v)).collect();
-        let bd = b.iter().map(|&v| to_f64(v)).collect();
-        set.tensors.insert(
-            format!("{prefix}{}", names::grad_w(k)),
-            Tensor::new(dtype, vec![w.rows(), w.cols()], wd),
-        );
-        set.tensors.insert(
-            format!("{prefix}{}", names::grad_b(k)),
-            Tensor::new(dtype, vec![b.len()], bd),
-        );
+        let name_w = format!("{prefix}{}", names::grad_w(k));
+        set.put(name_w, vec![w.rows(), w.cols()], w.as_slice());
+        set.put(format!("{prefix}{}", names::grad_b(k)), vec![b.len()], b);
     }
 }

@@ -4,18 +4,57 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::reference::{Activation, Config, Loss, Method, OutputRule, Schedule};
+use crate::reference::{Activation, Config, FloatType, Loss, Method, OutputRule, Schedule};
 
-/// Float type the oracle computes in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Float type the oracle computes in: a fixed type, or the case file's own. Serialized as the type's name
+/// (`"f64"`, `"f32"`, `"bf16"`, `"f16"`) or `"case"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum ComputeFloat {
-    /// Double precision whatever the case holds (the default: the oracle is the judge).
-    #[default]
-    F64,
-    F32,
+    /// This type whatever the case holds (default: f64, the oracle is the judge).
+    Fixed(FloatType),
     /// The case file's own dtype.
     Case,
+}
+
+impl Default for ComputeFloat {
+    fn default() -> Self {
+        ComputeFloat::Fixed(FloatType::F64)
+    }
+}
+
+impl TryFrom<String> for ComputeFloat {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        match s.as_str() {
+            "case" => Ok(ComputeFloat::Case),
+            other => other.parse().map(ComputeFloat::Fixed).map_err(|_| {
+                format!(
+                    "unknown float {other:?} (f64, f32, bf16, f16, or case: the case file's own)"
+                )
+            }),
+        }
+    }
+}
+
+impl From<ComputeFloat> for String {
+    fn from(f: ComputeFloat) -> String {
+        match f {
+            ComputeFloat::Fixed(t) => t.name().into(),
+            ComputeFloat::Case => "case".into(),
+        }
+    }
+}
+
+impl ComputeFloat {
+    /// The float type for a case stored in `case_dtype`.
+    pub fn resolve(self, case_dtype: FloatType) -> FloatType {
+        match self {
+            ComputeFloat::Fixed(t) => t,
+            ComputeFloat::Case => case_dtype,
+        }
+    }
 }
 
 /// Everything `dualprop oracle` needs besides the case. JSON field names are the ones below;

@@ -10,8 +10,9 @@ use crate::error::{Error, Result};
 use crate::oracle::case::Case;
 use crate::oracle::compute::run;
 use crate::oracle::config::{ComputeFloat, OracleConfig};
-use crate::oracle::tensors::{write_atomic, FloatType, Tensor};
-use crate::reference::{Activation, Loss, Method, OutputRule, Schedule};
+use crate::reference::scalar::{c, to_f64};
+use crate::reference::{Activation, FloatType, Loss, Method, OutputRule, Schedule};
+use crate::store::{write_atomic, Tensor};
 
 /// One committed vector: a name, the case's shape and dtype, and the configuration.
 #[derive(Debug, Clone)]
@@ -60,7 +61,7 @@ fn spec(
 pub fn specs() -> Vec<VectorSpec> {
     use Activation::{Relu, Sigmoid, Softplus, Tanh};
     use FloatType::{F32, F64};
-    use Method::{DpPlus, Eq21Printed, Eq21, OriginalDp};
+    use Method::{DpPlus, Eq21, Eq21Printed, OriginalDp};
     let mut v = vec![
         spec("dp_plus_a0_k1_relu_f64", F64, 1, DpPlus, 0.0, 1, Relu, None),
         spec(
@@ -113,26 +114,8 @@ pub fn specs() -> Vec<VectorSpec> {
             Relu,
             None,
         ),
-        spec(
-            "eq21_ahalf_k30_tanh_f64",
-            F64,
-            7,
-            Eq21,
-            0.5,
-            30,
-            Tanh,
-            None,
-        ),
-        spec(
-            "eq21_a0_k1_relu_f32",
-            F32,
-            8,
-            Eq21,
-            0.0,
-            1,
-            Relu,
-            None,
-        ),
+        spec("eq21_ahalf_k30_tanh_f64", F64, 7, Eq21, 0.5, 30, Tanh, None),
+        spec("eq21_a0_k1_relu_f32", F32, 8, Eq21, 0.0, 1, Relu, None),
         spec(
             "eq21_printed_a1_k30_tanh_f64",
             F64,
@@ -195,10 +178,7 @@ pub fn specs() -> Vec<VectorSpec> {
 /// biases in +-0.1, inputs in [-1, 1], targets one-hot. Values are rounded to the spec's dtype.
 pub fn make_case(spec: &VectorSpec) -> Case {
     let mut rng = rand::rngs::StdRng::seed_from_u64(spec.seed);
-    let round = |v: f64| match spec.dtype {
-        FloatType::F32 => v as f32 as f64,
-        FloatType::F64 => v,
-    };
+    let round = |v: f64| crate::with_float!(spec.dtype, T => to_f64(c::<T>(v)));
     let tensor = |shape: Vec<usize>, bound: f64, rng: &mut rand::rngs::StdRng| {
         let n = shape.iter().product();
         let data = (0..n)
@@ -238,10 +218,7 @@ pub fn paths(dir: &Path, name: &str) -> [std::path::PathBuf; 3] {
 
 /// Writes every vector into `dir`; returns how many.
 pub fn regenerate(dir: &Path) -> Result<usize> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::Io {
-        path: dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let all = specs();
     for spec in &all {
         let case = make_case(spec);

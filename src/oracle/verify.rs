@@ -6,14 +6,16 @@ use serde::Serialize;
 
 use crate::checks::fixed_point::{fixed_point_residuals, fixed_point_residuals_of_state};
 use crate::checks::kkt::{kkt_report, KktReport};
+use crate::checks::tolerance::{deviation, tensor_tolerance, TensorTolerance, SAFETY};
 use crate::error::{Error, Result};
 use crate::oracle::case::{matrix, Case};
 use crate::oracle::compute::{run_in, Summary};
 use crate::oracle::config::OracleConfig;
 use crate::oracle::names;
-use crate::oracle::tensors::{FloatType, TensorSet};
-use crate::oracle::tolerance::{deviation, tensor_tolerance, TensorTolerance};
-use crate::reference::{infer, DualState, Inference, Matrix, Method, Network, OutputRule};
+use crate::reference::{
+    infer, DualState, FloatType, Inference, Matrix, Method, Network, OutputRule,
+};
+use crate::store::TensorSet;
 
 /// Deviation of one candidate tensor from the oracle (f64).
 #[derive(Debug, Clone, Serialize)]
@@ -65,15 +67,17 @@ const TOLERANCE_RULE: &str = "a tensor agrees when max|c - o| / max|o| <= max(fl
     tensor in f32 epsilons (>= 1); an equation is violated when its residual on the candidate's states exceeds \
     the residual on the oracle's states by more than the largest state tolerance times the state scale times \
     (1 + beta + the largest absolute row or column sum of any W)";
+// The rule above prints the safety factor.
+const _: () = assert!(SAFETY == 16.0);
 
 /// Verifies `candidate` against the oracle for `case` under `cfg` (always recomputed in f64, the judge).
 pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<VerifyReport> {
     if candidate.tensors.is_empty() {
         return Err(Error::Format("the candidate file holds no tensors".into()));
     }
-    let oracle = run_in::<f64>(case, cfg, FloatType::F64)?;
+    let oracle = run_in::<f64>(case, cfg)?;
     let mut notes = Vec::new();
-    let spread_source = match run_in::<f32>(case, cfg, FloatType::F32) {
+    let spread_source = match run_in::<f32>(case, cfg) {
         Ok(run) => Some(run),
         Err(e) => {
             notes.push(format!(
@@ -122,7 +126,7 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
             "the candidate holds only residual tensors: nothing to verify".into(),
         ));
     }
-    let eps32 = crate::oracle::tolerance::epsilon(FloatType::F32);
+    let eps32 = FloatType::F32.epsilon();
     let unjudgeable: Vec<&str> = tensors
         .iter()
         .filter(|t| t.tolerance.measured_condition >= 1.0 / eps32)

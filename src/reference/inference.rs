@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::tolerance::fixed_point_tolerance;
 use crate::error::Result;
 use crate::reference::matrix::Matrix;
 use crate::reference::method::Config;
@@ -72,12 +73,6 @@ pub struct Inference<T> {
     pub verdict: Verdict,
     /// beta l'(a_L) at the feed-forward prediction (used by the frozen-gradient output convention).
     pub frozen_gradient: Matrix<T>,
-}
-
-/// Relative change below which one more pass counts as "no change" for the verdict: 16 ulps of the float type,
-/// a few roundings of the final state (the pass recomputes every state from the same inputs).
-pub fn fixed_point_tolerance<T: Scalar>() -> f64 {
-    16.0 * to_f64(T::epsilon())
 }
 
 /// One pass of the schedule over all layers.

@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod adam;
+pub mod dual;
 pub mod gradient;
 pub mod inference;
 pub mod loss;
@@ -22,5 +23,5 @@ pub use loss::Loss;
 pub use matrix::Matrix;
 pub use method::{Config, Method, OutputRule, Schedule};
 pub use network::{Init, Layer, Network};
-pub use scalar::Scalar;
+pub use scalar::{FloatType, Scalar};
 pub use state::DualState;

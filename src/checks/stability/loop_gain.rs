@@ -121,10 +121,3 @@ pub fn loop_gain_estimate<T: Scalar>(
         steps,
     })
 }
-
-/// Estimates below this are indistinguishable from 0 (a one-shot or nilpotent pass). The finite-difference
-/// Jacobian carries an error E with ||E|| ~ eps_f64 / 1e-5 ~ 2e-11 (rounding read through a step of 1e-5 of the
-/// state scale). For a pass that is one-shot (J = 0) the estimate is ~||E||; but when J is nilpotent of index 2
-/// (e.g. a frozen output gradient: z_L^+- move with a_L while delta_L does not) the spectral radius of J + E is
-/// ~sqrt(||E|| ||J||), about 5e-6 for ||J|| ~ 1 (observed: 3.9e-6). 1e-4 covers ||J|| up to ~400.
-pub const LOOP_GAIN_FLOOR: f64 = 1e-4;

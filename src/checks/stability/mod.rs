@@ -22,7 +22,7 @@ pub mod relu_bound;
 
 pub use crate::reference::rules::UnitPattern;
 pub use crate::reference::widen::{matrix_f64, network_f64, state_f64};
-pub use loop_gain::{loop_gain_estimate, LoopGain, LOOP_GAIN_FLOOR};
+pub use loop_gain::{loop_gain_estimate, LoopGain};
 pub use original_dp::{
     feedback_gram_lambda_max, original_dp_identity_gain, original_dp_layer_gain,
     original_dp_masked_gain, original_dp_scale_for_gain, original_dp_threshold_scale,

@@ -149,10 +149,7 @@ pub fn find_file(dir: &Path, name: &str) -> Result<PathBuf> {
 fn read_dir_files(dir: &Path) -> Result<[(String, Vec<u8>); 4]> {
     let read = |name: &str| -> Result<(String, Vec<u8>)> {
         let path = find_file(dir, name)?;
-        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         Ok((path.display().to_string(), bytes))
     };
     Ok([

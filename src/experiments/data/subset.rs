@@ -76,10 +76,7 @@ pub fn cut(files: &[(String, Vec<u8>); 4]) -> Result<Vec<(String, Vec<u8>)>> {
 pub fn cut_from_dir(data_dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let read = |name: &str| -> Result<(String, Vec<u8>)> {
         let path = crate::experiments::data::mnist::find_file(data_dir, name)?;
-        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         Ok((path.display().to_string(), bytes))
     };
     cut(&[
@@ -92,17 +89,11 @@ pub fn cut_from_dir(data_dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
 
 /// Writes the subset's files into `out_dir` (created if needed).
 pub fn write_subset(data_dir: &Path, out_dir: &Path) -> Result<Vec<(String, usize)>> {
-    std::fs::create_dir_all(out_dir).map_err(|e| Error::Io {
-        path: out_dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let mut written = Vec::new();
     for (name, bytes) in cut_from_dir(data_dir)? {
         let path = out_dir.join(&name);
-        std::fs::write(&path, &bytes).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        std::fs::write(&path, &bytes).map_err(|e| Error::io(&path, e))?;
         written.push((path.display().to_string(), bytes.len()));
     }
     Ok(written)

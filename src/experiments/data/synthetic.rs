@@ -38,10 +38,7 @@ pub fn examples(count: usize, side: usize, seed: u64) -> (IdxImages, Vec<u8>) {
 
 /// Writes the four MNIST files (gzipped when `gz`) into `dir`.
 pub fn write_dir(dir: &Path, train: usize, test: usize, side: usize, gz: bool) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::Io {
-        path: dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let (tri, trl) = examples(train, side, 1);
     let (tei, tel) = examples(test, side, 2);
     let raw = [
@@ -56,10 +53,7 @@ pub fn write_dir(dir: &Path, train: usize, test: usize, side: usize, gz: bool) -
         } else {
             (dir.join(name), bytes)
         };
-        std::fs::write(&path, bytes).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
     }
     Ok(())
 }

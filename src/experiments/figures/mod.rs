@@ -249,10 +249,7 @@ where
 /// Writes `<name>.png` and `<name>.svg` of Figure 1 or 2 into `out`; returns the paths.
 pub fn write(which: u8, curves: &[AlphaCurves], out: &Path) -> Result<Vec<PathBuf>> {
     register_font();
-    std::fs::create_dir_all(out).map_err(|e| Error::Io {
-        path: out.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let name = format!("fig{which}");
     let size = if which == 1 { (1100, 420) } else { (1100, 800) };
     let png = out.join(format!("{name}.png"));
@@ -266,10 +263,7 @@ pub fn write(which: u8, curves: &[AlphaCurves], out: &Path) -> Result<Vec<PathBu
             fig2(root, curves)?;
         }
     }
-    std::fs::write(&png, png::encode_rgb(&rgb, size.0, size.1)?).map_err(|e| Error::Io {
-        path: png.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    std::fs::write(&png, png::encode_rgb(&rgb, size.0, size.1)?).map_err(|e| Error::io(&png, e))?;
     let svg_root = SVGBackend::new(&svg, size).into_drawing_area();
     if which == 1 {
         fig1(svg_root, curves)?;

@@ -1,49 +1,27 @@
-//! Named tensors in safetensors files: read (f32 or f64, any other dtype refused), write, and atomic file output.
+//! The one tensor store: named tensors in safetensors files, used by the oracle's cases and outputs, the
+//! committed test vectors and the training checkpoints.
 //!
-//! Values are held as `f64` whatever the file's dtype: f32 -> f64 is exact, and the writer rounds back
-//! to the dtype it is asked for, so a round trip through this module is lossless.
+//! - Values are held as `f64` with the dtype they are stored in ([`Tensor`]): every stored type widens to f64
+//!   exactly and the writer rounds back to the tensor's dtype, so a round trip is bitwise.
+//! - The header lists `__metadata__` and the tensors in sorted order, so equal tensors give equal bytes
+//!   (`safetensors::serialize` orders its header by a `HashMap`).
+//! - Typed access checks dtype and shape: [`TensorSet::get`], [`TensorSet::put`].
+//! - Files are written atomically ([`write_atomic`]: a temporary sibling, fsync, rename).
+
+pub mod codec;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::TensorView;
+
+pub use codec::StoredFloat;
 
 use crate::error::{Error, Result};
+use crate::reference::scalar::{to_f64, FloatType};
 
-/// The float types a case or an output file may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FloatType {
-    F32,
-    F64,
-}
-
-impl FloatType {
-    pub fn name(self) -> &'static str {
-        match self {
-            FloatType::F32 => "f32",
-            FloatType::F64 => "f64",
-        }
-    }
-
-    /// The dtype's name in a safetensors header.
-    fn dtype_name(self) -> &'static str {
-        match self {
-            FloatType::F32 => "F32",
-            FloatType::F64 => "F64",
-        }
-    }
-
-    fn size(self) -> usize {
-        match self {
-            FloatType::F32 => 4,
-            FloatType::F64 => 8,
-        }
-    }
-}
-
-/// One tensor: its file dtype, shape and values in row-major order.
+/// One tensor: its stored dtype, shape and values in row-major order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
     pub dtype: FloatType,
@@ -57,22 +35,30 @@ impl Tensor {
         Self { dtype, shape, data }
     }
 
+    /// A tensor of `T` values, stored in `T`.
+    pub fn of<T: StoredFloat>(shape: Vec<usize>, values: &[T]) -> Self {
+        Self::new(T::FLOAT, shape, values.iter().map(|&v| to_f64(v)).collect())
+    }
+
     /// Index of the first NaN or infinity, if any.
     pub fn first_non_finite(&self) -> Option<usize> {
         self.data.iter().position(|v| !v.is_finite())
     }
 
-    /// Little-endian bytes in the tensor's dtype (f64 -> f32 rounds to nearest).
+    /// Little-endian bytes in the tensor's dtype (f64 values round to nearest).
     fn bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.data.len() * self.dtype.size());
-        for &v in &self.data {
-            match self.dtype {
-                FloatType::F32 => out.extend_from_slice(&(v as f32).to_le_bytes()),
-                FloatType::F64 => out.extend_from_slice(&v.to_le_bytes()),
-            }
-        }
-        out
+        crate::with_float!(self.dtype, T => {
+            let values: Vec<T> = self.data.iter().map(|&v| narrow(v)).collect();
+            let mut out = Vec::new();
+            T::to_le(&values, &mut out);
+            out
+        })
     }
+}
+
+/// `v` rounded to `T` (NaN stays NaN, overflow goes to infinity, as a cast does).
+fn narrow<T: StoredFloat>(v: f64) -> T {
+    T::from(v).unwrap_or_else(T::nan)
 }
 
 /// A set of named tensors plus the file's free-form string metadata (`__metadata__`).
@@ -83,7 +69,8 @@ pub struct TensorSet {
 }
 
 impl TensorSet {
-    /// Parses safetensors bytes; refuses dtypes other than F32/F64 and malformed headers, never panics.
+    /// Parses safetensors bytes; refuses non-float dtypes and malformed headers, never panics. `origin` names the
+    /// source in error messages.
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Self> {
         let fmt = |reason: String| Error::Format(format!("{origin}: {reason}"));
         let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
@@ -103,16 +90,11 @@ impl TensorSet {
 
     /// Reads and parses a file.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Self::from_bytes(&bytes, &path.display().to_string())
     }
 
-    /// Serializes to safetensors bytes. Written here rather than with `safetensors::serialize`, whose header
-    /// order follows a `HashMap`: this header lists `__metadata__` and the tensors in sorted order, so the same
-    /// tensors always give the same bytes (committed vectors do not churn).
+    /// Serializes to safetensors bytes with a sorted header (equal tensors, equal bytes).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut header = serde_json::Map::new();
         if !self.metadata.is_empty() {
@@ -137,7 +119,7 @@ impl TensorSet {
             header.insert(
                 name.clone(),
                 serde_json::json!({
-                    "dtype": t.dtype.dtype_name(),
+                    "dtype": codec::dtype(t.dtype).to_string(),
                     "shape": t.shape,
                     "data_offsets": [start, data.len()],
                 }),
@@ -154,18 +136,48 @@ impl TensorSet {
         Ok(out)
     }
 
-    /// Writes atomically: a temporary file in the same directory, flushed, then renamed over `path`.
+    /// Writes the file atomically ([`write_atomic`]).
     pub fn write_atomic(&self, path: &Path) -> Result<()> {
         write_atomic(path, &self.to_bytes()?)
     }
+
+    /// Adds `values` of shape `shape` as tensor `name`, stored in `T`.
+    pub fn put<T: StoredFloat>(
+        &mut self,
+        name: impl Into<String>,
+        shape: Vec<usize>,
+        values: &[T],
+    ) {
+        self.tensors.insert(name.into(), Tensor::of(shape, values));
+    }
+
+    /// Tensor `name` as `T` values, refusing a missing tensor, another dtype or another shape.
+    pub fn get<T: StoredFloat>(&self, name: &str, shape: &[usize]) -> Result<Vec<T>> {
+        let t = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| Error::Format(format!("missing tensor {name}")))?;
+        if t.dtype != T::FLOAT {
+            return Err(Error::Format(format!(
+                "tensor {name} is {}, expected {}",
+                t.dtype,
+                T::FLOAT
+            )));
+        }
+        if t.shape != shape {
+            return Err(Error::Format(format!(
+                "tensor {name} has shape {:?}, expected {shape:?}",
+                t.shape
+            )));
+        }
+        Ok(t.data.iter().map(|&v| narrow(v)).collect())
+    }
 }
 
-/// Writes `bytes` to `path` through a temporary sibling and a rename, so a failure leaves no partial file.
+/// Writes `bytes` to `path` through a temporary sibling that is flushed to disk (fsync) and then renamed over
+/// `path`, so a failure or a crash leaves either the old file or the new one, never a partial file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |e: std::io::Error| Error::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
+    let io = |e: std::io::Error| Error::io(path, e);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -192,28 +204,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn decode(name: &str, view: &TensorView<'_>) -> std::result::Result<Tensor, String> {
     let shape = view.shape().to_vec();
-    let bytes = view.data();
-    let (dtype, data) = match view.dtype() {
-        Dtype::F32 => (
-            FloatType::F32,
-            bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
-                .collect::<Vec<_>>(),
-        ),
-        Dtype::F64 => (
-            FloatType::F64,
-            bytes
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-                .collect(),
-        ),
-        other => {
-            return Err(format!(
-                "tensor {name} has dtype {other:?}; only F32 and F64 are accepted"
-            ))
-        }
+    let Some(dtype) = codec::float_type(view.dtype()) else {
+        return Err(format!(
+            "tensor {name} has dtype {}; only the float types F16, BF16, F32 and F64 are accepted",
+            view.dtype()
+        ));
     };
+    let data = crate::with_float!(dtype, T => T::from_le(view.data())
+        .into_iter()
+        .map(to_f64)
+        .collect::<Vec<_>>());
     if data.len() != shape.iter().product::<usize>() {
         return Err(format!(
             "tensor {name}: {} values for shape {shape:?}",

@@ -1,0 +1,92 @@
+//! The roofline: faer's matrix multiply alone at the shapes of one back-propagation training step.
+
+use std::time::Duration;
+
+use crate::kernels::dense::{feedback_product, forward_product, gradient_product, Exec};
+use crate::kernels::KernelFloat;
+use crate::reference::scalar::c;
+
+use super::measurement::time_median;
+
+/// faer's matrix multiply alone at the shapes of one back-propagation training step (forward W z, backward
+/// W^T e except for the first layer, weight gradient e z^T), in the kernels' layouts, on buffers of its own.
+/// Its GFLOP/s is the roofline the training steps are compared with.
+pub struct Roofline<T> {
+    widths: Vec<usize>,
+    batch: usize,
+    w: Vec<Vec<T>>,
+    g: Vec<Vec<T>>,
+    src: Vec<T>,
+    dst: Vec<T>,
+}
+
+impl<T: KernelFloat> Roofline<T> {
+    /// Buffers for the products of a step of the network `widths` at `batch` samples.
+    pub fn new(widths: &[usize], batch: usize) -> Self {
+        let depth = widths.len() - 1;
+        let widest = widths.iter().copied().max().unwrap_or(1);
+        let fill = |n: usize| -> Vec<T> {
+            (0..n)
+                .map(|i| c::<T>(((i % 7) as f64 - 3.0) * 0.01))
+                .collect()
+        };
+        Self {
+            widths: widths.to_vec(),
+            batch,
+            w: (0..depth)
+                .map(|k| fill(widths[k] * widths[k + 1]))
+                .collect(),
+            g: (0..depth)
+                .map(|k| fill(widths[k] * widths[k + 1]))
+                .collect(),
+            src: fill(widest * batch),
+            dst: fill(widest * batch),
+        }
+    }
+
+    /// Runs every product once; returns the multiply-adds executed.
+    pub fn run(&mut self, par: Exec) -> u64 {
+        let (widths, batch) = (&self.widths, self.batch);
+        let mut macs = 0u64;
+        for k in 1..widths.len() {
+            let (out, inp) = (widths[k], widths[k - 1]);
+            let w = &self.w[k - 1];
+            forward_product(w, out, inp, &self.src, batch, &mut self.dst, par, &mut macs);
+            if k > 1 {
+                feedback_product(w, out, inp, &self.src, batch, &mut self.dst, par, &mut macs);
+            }
+            let g = &mut self.g[k - 1];
+            gradient_product(
+                &self.src,
+                out,
+                &self.dst,
+                inp,
+                batch,
+                T::one(),
+                g,
+                par,
+                &mut macs,
+            );
+        }
+        macs
+    }
+}
+
+/// [`Roofline`] timed alone: (multiply-adds, median time).
+pub fn roofline<T: KernelFloat>(
+    widths: &[usize],
+    batch: usize,
+    par: Exec,
+    warmup: usize,
+    reps: usize,
+) -> (u64, Duration) {
+    let mut r = Roofline::<T>::new(widths, batch);
+    let mut macs = 0;
+    let time = time_median(warmup, reps, || macs = r.run(par));
+    (macs, time)
+}
+
+/// GFLOP/s of `macs` multiply-adds (2 flops each) in `seconds`.
+pub fn gflops(macs: u64, seconds: f64) -> f64 {
+    2.0 * macs as f64 / seconds / 1e9
+}

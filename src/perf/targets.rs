@@ -1,0 +1,208 @@
+//! The performance targets: one table of (metric, threshold, reason), judged on a run's measurements.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::measurement::Mode;
+use super::peer::Peer;
+use super::report::FloatReport;
+use super::workload::EstimatorId;
+
+/// What a target measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// One step's time over another's, in the same thread mode (x).
+    StepRatio {
+        /// The step measured.
+        of: EstimatorId,
+        /// The step it is compared with.
+        over: EstimatorId,
+    },
+    /// A step's GFLOP/s as a share of the same thread mode's roofline (%).
+    RooflineShare {
+        /// The step measured.
+        of: EstimatorId,
+    },
+    /// The reference's DP+ inference time over the kernel's at the same batch (x; measured in the default mode
+    /// only).
+    ReferenceSpeedup {
+        /// Inference iterations.
+        k: usize,
+    },
+    /// A step's time over the JAX peer's back-propagation step (x; when the peer ran).
+    PeerRatio {
+        /// The step measured.
+        of: EstimatorId,
+    },
+}
+
+/// Which side of the threshold meets the target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    /// The measured value may be at most the threshold.
+    AtMost,
+    /// The measured value must be at least the threshold.
+    AtLeast,
+}
+
+/// One target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    /// What is measured.
+    pub metric: Metric,
+    /// Which side of the threshold meets it.
+    pub bound: Bound,
+    /// The threshold, in the metric's unit.
+    pub threshold: f64,
+    /// Why this threshold.
+    pub reason: &'static str,
+}
+
+/// The targets, in the order of the report's table (each thread mode repeats the ones that apply to it).
+pub const TARGETS: [Target; 5] = [
+    Target {
+        metric: Metric::StepRatio { of: EstimatorId::DpPlusK1, over: EstimatorId::BackPropagation },
+        bound: Bound::AtMost,
+        threshold: 1.15,
+        reason: "a DP+ K=1 step executes the same dense products as a back-propagation step; only its \
+                 elementwise work (dual states, the fused layer updates of one sweep) is extra",
+    },
+    Target {
+        metric: Metric::RooflineShare { of: EstimatorId::DpPlusK1 },
+        bound: Bound::AtLeast,
+        threshold: 60.0,
+        reason: "the dense products dominate a step; the memory-bound Adam pass and the elementwise work \
+                 should not take more than the remaining 40%",
+    },
+    Target {
+        metric: Metric::ReferenceSpeedup { k: 1 },
+        bound: Bound::AtLeast,
+        threshold: 20.0,
+        reason: "the kernels exist to be fast: the reference is a plain triple loop written to be read",
+    },
+    Target {
+        metric: Metric::ReferenceSpeedup { k: 30 },
+        bound: Bound::AtLeast,
+        threshold: 20.0,
+        reason: "as at K=1; the exact early exit and cached products should widen the gap",
+    },
+    Target {
+        metric: Metric::PeerRatio { of: EstimatorId::DpPlusK1 },
+        bound: Bound::AtMost,
+        threshold: 1.0,
+        reason: "a DP+ K=1 step costs what back-propagation costs, so it should not lose to a mature \
+                 compiler's back-propagation step on the same machine",
+    },
+];
+
+/// One target as measured in one float type and thread mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetResult {
+    /// The target in words, as the table shows it.
+    pub target: String,
+    /// The float type.
+    pub float: String,
+    /// The thread mode.
+    pub mode: Mode,
+    /// The threshold, in the metric's unit.
+    pub threshold: f64,
+    /// The measured value, in the metric's unit.
+    pub measured: f64,
+    /// The measured value as the table shows it.
+    pub shown: String,
+    /// Whether the target was met.
+    pub met: bool,
+    /// Why this threshold.
+    pub reason: String,
+}
+
+impl Target {
+    /// The target in words; `mode` names a thread mode other than the default.
+    pub fn describe(&self, mode: Option<&str>) -> String {
+        let m = mode.map_or(String::new(), |l| format!(" ({l})"));
+        let t = self.threshold;
+        match self.metric {
+            Metric::StepRatio { of, over } => {
+                format!("{} step <= {t}x {} step{m}", of.label(), over.label())
+            }
+            Metric::RooflineShare { of } => {
+                format!("{} step >= {t}% of the roofline{m}", of.label())
+            }
+            Metric::ReferenceSpeedup { k } => {
+                format!("kernel >= {t}x the reference (DP+ K={k}, same batch){m}")
+            }
+            Metric::PeerRatio { of } if t == 1.0 => {
+                format!(
+                    "{} step{m} no slower than JAX's back-propagation step",
+                    of.label()
+                )
+            }
+            Metric::PeerRatio { of } => {
+                format!("{} step{m} <= {t}x JAX's back-propagation step", of.label())
+            }
+        }
+    }
+
+    /// The measured value and how the table shows it, if this run measured it.
+    pub fn measure(
+        &self,
+        r: &FloatReport,
+        mode: Mode,
+        peer_s: Option<f64>,
+    ) -> Option<(f64, String)> {
+        match self.metric {
+            Metric::StepRatio { of, over } => {
+                let ratio = r.step(mode, of)?.time.median_s / r.step(mode, over)?.time.median_s;
+                Some((ratio, format!("{ratio:.2}x")))
+            }
+            Metric::RooflineShare { of } => {
+                let pct = 100.0 * r.step(mode, of)?.gflops() / r.roofline_gflops(mode)?;
+                Some((pct, format!("{pct:.0}%")))
+            }
+            Metric::ReferenceSpeedup { k } if mode == Mode::Default => {
+                let t = r.inference.get(&k)?;
+                let speed = t.reference_s / t.kernel_same_batch_s;
+                Some((speed, format!("{speed:.0}x")))
+            }
+            Metric::ReferenceSpeedup { .. } => None,
+            Metric::PeerRatio { of } => {
+                let ratio = r.step(mode, of)?.time.median_s / peer_s?;
+                Some((ratio, format!("{ratio:.2}x")))
+            }
+        }
+    }
+
+    /// Whether `measured` meets the target.
+    pub fn met(&self, measured: f64) -> bool {
+        match self.bound {
+            Bound::AtMost => measured <= self.threshold,
+            Bound::AtLeast => measured >= self.threshold,
+        }
+    }
+}
+
+/// Every target that this run measured: by float type, then thread mode, then the table's order.
+pub fn judge(floats: &BTreeMap<String, FloatReport>, peer: &Peer) -> Vec<TargetResult> {
+    let mut out = Vec::new();
+    for (float, r) in floats {
+        for &mode in r.modes.keys() {
+            for target in &TARGETS {
+                let Some((measured, shown)) = target.measure(r, mode, peer.step_s(float)) else {
+                    continue;
+                };
+                out.push(TargetResult {
+                    target: target.describe(mode.label()),
+                    float: float.clone(),
+                    mode,
+                    threshold: target.threshold,
+                    measured,
+                    shown,
+                    met: target.met(measured),
+                    reason: target.reason.to_string(),
+                });
+            }
+        }
+    }
+    out
+}
