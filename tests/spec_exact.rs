@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use dualprop::checks::{kkt_report, tolerance};
+use dualprop::checks::{kkt_report, tolerance, Equation};
 use dualprop::reference::*;
 use proptest::prelude::*;
 
@@ -44,7 +44,7 @@ proptest! {
         dualprop::reference::update::update_layer(&c.net, &cfg, &mut inf.states, depth, &c.y, &inf.frozen_gradient);
         let report = kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap();
         let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
-        for eq in ["Eq. 15 (+)", "Eq. 15 (-)"] {
+        for eq in [Equation::Eq15Plus, Equation::Eq15Minus] {
             let r = report.get(depth, eq).unwrap();
             prop_assert!(r.max_relative <= tol, "{eq}: relative residual {} > {tol}", r.max_relative);
         }
@@ -185,7 +185,7 @@ fn report_multiplier(
 ) -> f64 {
     let report = kkt_report(net, cfg, state, y).unwrap();
     (1..net.depth())
-        .filter_map(|k| report.get(k, "Eq. 20 multiplier delta = W^T D delta"))
+        .filter_map(|k| report.get(k, Equation::Eq20Multiplier))
         .map(|r| r.max_abs)
         .fold(0.0, f64::max)
 }

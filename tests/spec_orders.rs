@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use dualprop::checks::{kkt_report, tolerance, KktReport};
+use dualprop::checks::{kkt_report, tolerance, Equation, KktReport};
 use dualprop::reference::update::update_layer;
 use dualprop::reference::*;
 use proptest::prelude::*;
@@ -15,7 +15,8 @@ const SMOOTH: [Activation; 3] = [Activation::Tanh, Activation::Sigmoid, Activati
 fn eq10_max_abs(report: &KktReport, depth: usize) -> f64 {
     (1..depth)
         .flat_map(|k| {
-            ["Eq. 10 (+)", "Eq. 10 (-)"].map(|e| report.get(k, e).map_or(0.0, |r| r.max_abs))
+            [Equation::Eq10Plus, Equation::Eq10Minus]
+                .map(|e| report.get(k, e).map_or(0.0, |r| r.max_abs))
         })
         .fold(0.0, f64::max)
 }
@@ -99,12 +100,12 @@ proptest! {
         for layer in 1..depth {
             update_layer(&c.net, &cfg, &mut inf.states, layer, &c.y, &inf.frozen_gradient);
             let report = kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap();
-            for eq in ["Eq. 10 (+)", "Eq. 10 (-)", "Eq. 11"] {
+            for eq in [Equation::Eq10Plus, Equation::Eq10Minus, Equation::Eq11] {
                 let r = report.get(layer, eq).unwrap();
                 prop_assert!(r.max_relative <= tol, "layer {layer} {eq}: {} > {tol}", r.max_relative);
             }
             if !leaky {
-                prop_assert_eq!(report.get(layer, "Eq. 19 (inactive ReLU: z+ = z- = 0)").unwrap().max_abs, 0.0);
+                prop_assert_eq!(report.get(layer, Equation::Eq19InactiveRelu).unwrap().max_abs, 0.0);
             }
         }
     }
@@ -146,12 +147,12 @@ fn straddling_relu_unit_violates_eq11_by_closed_form() {
         "the unit must straddle the kink: {up} vs {down}"
     );
     let report = kkt_report(&net, &cfg, state, &y).unwrap();
-    let r = report.get(1, "Eq. 11 straddling the kink").unwrap();
+    let r = report.get(1, Equation::Eq11Straddling).unwrap();
     let expected = if up > 0.0 { down.abs() } else { up.abs() };
     assert!(
         (r.max_abs - expected).abs() <= 8.0 * f64::EPSILON,
         "{} vs {expected}",
         r.max_abs
     );
-    assert!(report.get(1, "Eq. 11").unwrap().units == 0);
+    assert!(report.get(1, Equation::Eq11).unwrap().units == 0);
 }

@@ -13,7 +13,7 @@
 use dualprop::checks::stability::{
     dp_plus_relu_bound, loop_gain_estimate, original_dp_identity_gain, original_dp_layer_gain,
     original_dp_masked_gain, original_dp_scale_for_gain, original_dp_threshold_scale,
-    original_output_coefficient, orthogonal, spectral_norm, straddling_units, UnitPattern,
+    original_output_coefficient, spectral_norm, straddling_units, UnitPattern,
 };
 use dualprop::checks::tolerance::{rounding, LOOP_GAIN_FLOOR};
 use dualprop::reference::inference::iterate;
@@ -49,6 +49,23 @@ fn he_net(widths: &[usize], act: Activation, scale: f64, seed: u64) -> Network<f
         l.w = l.w.scale(scale);
     }
     net
+}
+
+/// Orthogonal n x n matrix from a seeded product of three Householder reflections (the test networks' W_k).
+pub fn orthogonal(n: usize, seed: u64) -> Matrix<f64> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut q = Matrix::from_fn(n, n, |i, j| if i == j { 1.0 } else { 0.0 });
+    for _ in 0..3 {
+        let v: Vec<f64> = (0..n)
+            .map(|_| rng.sample::<f64, _>(rand_distr::StandardNormal))
+            .collect();
+        let vv: f64 = v.iter().map(|x| x * x).sum();
+        let h = Matrix::from_fn(n, n, |i, j| {
+            (if i == j { 1.0 } else { 0.0 }) - 2.0 * v[i] * v[j] / vv
+        });
+        q = q.mul(&h);
+    }
+    q
 }
 
 /// Identity network of `depth` layers of equal width: W_0 random, W_k = s Q_k (k >= 1, Q_k orthogonal), random biases.
@@ -404,16 +421,12 @@ fn dp_plus_one_hidden_layer_gain_closed_form() {
                 continue;
             }
             let a = pre_activation(&net, &inf.states, 1, alpha);
-            let b = feedback(
-                &net,
-                &inf.states,
-                1,
-                alpha,
-                &Method::DpPlus.hidden_rule(alpha),
-            );
+            let b = feedback(&net, &inf.states, 1, alpha, false);
             let w = &net.layers[1].w;
             let ws = Matrix::from_fn(w.rows(), w.cols(), |i, j| {
-                let sign = match UnitPattern::of(alpha, a.get(0, j), b.get(0, j)) {
+                // DP+'s nudged pre-activations (Eq. 8), written out here.
+                let (aj, bj) = (a.get(0, j), b.get(0, j));
+                let sign = match UnitPattern::of(0.0, aj + (1.0 - alpha) * bj, aj - alpha * bj) {
                     UnitPattern::StraddleUp => 1.0,
                     UnitPattern::StraddleDown => -1.0,
                     _ => 0.0,

@@ -38,11 +38,7 @@ pub fn fixed_point_residuals_of_state<T: Scalar>(
     state: &DualState<T>,
     y: &Matrix<T>,
 ) -> Result<Vec<LayerFixedPoint>> {
-    net.validate()?;
-    cfg.validate(net.loss)?;
-    let batch = state.plus.first().map_or(0, |x| x.rows());
-    state.validate(net, batch)?;
-    net.validate_batch(&state.plus[0], y)?;
+    state.validate_for(net, cfg, y)?;
     let ff = net.forward(&state.plus[0]);
     let frozen = net.loss.weighted_gradient(&ff[net.depth()], y, c(cfg.beta));
     Ok(residuals_with(net, cfg, state, y, &frozen))

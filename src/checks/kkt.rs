@@ -8,20 +8,22 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::equation::Equation;
 use crate::error::Result;
 use crate::reference::activation::Activation;
 use crate::reference::matrix::Matrix;
-use crate::reference::method::{Config, Method};
+use crate::reference::method::{Config, HiddenRule, Method};
 use crate::reference::network::Network;
+use crate::reference::rules::{self, UnitPattern};
 use crate::reference::scalar::{c, to_f64, Scalar};
 use crate::reference::state::DualState;
-use crate::reference::update::{feedback, pre_activation};
+use crate::reference::update::{multiplier, pre_activation};
 
 /// Residual of one equation over all units of one layer (and the whole batch).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EquationResidual {
-    /// Which condition, e.g. "Eq. 10 (+)".
-    pub equation: String,
+    /// Which condition; serialized as its wording, e.g. "Eq. 10 (+)".
+    pub equation: Equation,
     pub max_abs: f64,
     /// max over units of |r| / (sum of |terms| of r).
     pub max_relative: f64,
@@ -58,7 +60,7 @@ impl KktReport {
     }
 
     /// The residual of `equation` at `layer`, if it was checked.
-    pub fn get(&self, layer: usize, equation: &str) -> Option<&EquationResidual> {
+    pub fn get(&self, layer: usize, equation: Equation) -> Option<&EquationResidual> {
         self.layers
             .iter()
             .find(|l| l.layer == layer)?
@@ -84,9 +86,9 @@ fn nan_max(a: f64, b: f64) -> f64 {
 struct Acc(EquationResidual);
 
 impl Acc {
-    fn new(name: &str) -> Self {
+    fn new(equation: Equation) -> Self {
         Acc(EquationResidual {
-            equation: name.into(),
+            equation,
             max_abs: 0.0,
             max_relative: 0.0,
             units: 0,
@@ -137,14 +139,14 @@ fn layer_terms<T: Scalar>(
         .mul_transpose(&abs(&layer.w))
         .add_row(&layer.b.iter().map(|v| v.abs()).collect::<Vec<_>>());
     let (b, b_abs) = if k < net.depth() {
-        let rule = cfg.method.hidden_rule(cfg.alpha);
-        let b = feedback(net, state, k, alpha, &rule);
-        let mut d = state.delta(k + 1);
-        if rule.feedback_through_derivative {
-            let deriv = net.activation_derivative(k + 1, &pre_activation(net, state, k + 1, alpha));
-            d = d.zip(&deriv, |x, y| x * y);
-        }
-        (to_vec(&b), to_vec(&abs(&d).mul(&abs(&net.layers[k].w))))
+        // The feedback as the update reads it (update::feedback), with the magnitudes of its terms.
+        let through = cfg
+            .method
+            .hidden_rule(cfg.alpha)
+            .feedback_through_derivative;
+        let d = multiplier(net, state, k + 1, alpha, through);
+        let w = &net.layers[k].w;
+        (to_vec(&d.mul(w)), to_vec(&abs(&d).mul(&abs(w))))
     } else {
         (vec![0.0; a.as_slice().len()], vec![0.0; a.as_slice().len()])
     };
@@ -165,18 +167,15 @@ pub fn kkt_report<T: Scalar>(
     state: &DualState<T>,
     y: &Matrix<T>,
 ) -> Result<KktReport> {
-    net.validate()?;
-    cfg.validate(net.loss)?;
-    let batch = state.plus.first().map_or(0, |x| x.rows());
-    state.validate(net, batch)?;
-    net.validate_batch(&state.plus[0], y)?;
+    state.validate_for(net, cfg, y)?;
     let depth = net.depth();
     let mut layers = Vec::with_capacity(depth);
     for k in 1..=depth {
         let t = layer_terms(net, cfg, state, k);
+        let rule = cfg.method.hidden_rule(cfg.alpha);
         let equations = if k < depth {
             match cfg.method {
-                Method::DpPlus => dp_plus_hidden(net.activation, cfg.alpha, &t),
+                Method::DpPlus => dp_plus_hidden(net.activation, cfg.alpha, &rule, &t),
                 Method::OriginalDp => original_hidden(net.activation, cfg.alpha, &t),
                 Method::Eq21 | Method::Eq21Printed => {
                     lagrangian_hidden(net.activation, cfg.alpha, &t)
@@ -199,34 +198,43 @@ pub fn kkt_report<T: Scalar>(
 /// Eq. 10 (both lines) and their sum Eq. 11 for DP+ hidden layers; for piecewise-linear activations the units whose
 /// nudged pre-activations a + abar b and a - alpha b straddle the kink (where Prop. 3.1's local linearity fails) are
 /// reported apart, and Eq. 19 is checked at inactive ReLU units.
-fn dp_plus_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationResidual> {
+fn dp_plus_hidden(
+    f: Activation,
+    alpha: f64,
+    rule: &HiddenRule,
+    t: &LayerTerms,
+) -> Vec<EquationResidual> {
     let abar = 1.0 - alpha;
-    let names = ["Eq. 10 (+)", "Eq. 10 (-)", "Eq. 11"];
+    let names = [Equation::Eq10Plus, Equation::Eq10Minus, Equation::Eq11];
     let mut on_piece = names.map(Acc::new);
-    let mut straddling = names.map(|n| Acc::new(&format!("{n} straddling the kink")));
-    let mut e19 = Acc::new("Eq. 19 (inactive ReLU: z+ = z- = 0)");
+    let mut straddling = names.map(|n| Acc::new(n.straddling().unwrap_or(n)));
+    let mut e19 = Acc::new(Equation::Eq19InactiveRelu);
     for i in 0..t.a.len() {
         let (a, b, zp, zm) = (t.a[i], t.b[i], t.plus[i], t.minus[i]);
-        let (up, down) = (a + abar * b, a - alpha * b);
-        if f == Activation::Relu && up <= 0.0 && down <= 0.0 {
+        let (up, down) = rules::nudged(rule.plus, rule.minus, a, b);
+        // A NaN pre-activation is left unclassified, so that its NaN residuals reach the report.
+        let pattern = f
+            .kink()
+            .filter(|_| !(up.is_nan() || down.is_nan()))
+            .map(|kink| UnitPattern::of(kink, up, down));
+        if f == Activation::Relu && pattern == Some(UnitPattern::Inactive) {
             // Both nudged pre-activations on the inactive piece: Eq. 19 pins the state at the kink.
             e19.add(zp.abs().max(zm.abs()), t.a_abs[i] + t.b_abs[i]);
             continue;
         }
-        let straddles = f.kink().is_some_and(|k| (up - k) * (down - k) < 0.0);
-        let accs = if straddles {
+        let accs = if pattern.is_some_and(UnitPattern::straddles) {
             &mut straddling
         } else {
             &mut on_piece
         };
-        let zb = alpha * zp + abar * zm;
-        let delta = zp - zm;
+        let (zb, delta) = rules::mean_and_delta(alpha, abar, zp, zm);
         let (Some(inv), Some(dinv)) = (f.inverse(zb), f.inverse_derivative(zb)) else {
             accs.iter_mut().for_each(Acc::exclude);
             continue;
         };
         // Magnitudes of the terms before cancellation: zbar and delta are themselves sums of |z+| and |z-|.
-        let base = inv.abs() + dinv.abs() * (alpha * zp.abs() + abar * zm.abs()) + t.a_abs[i];
+        let base =
+            inv.abs() + dinv.abs() * rules::mean(alpha, abar, zp.abs(), zm.abs()) + t.a_abs[i];
         let fb = dinv.abs() * (zp.abs() + zm.abs());
         accs[0].add(
             inv - a + alpha * dinv * delta - alpha * b,
@@ -252,9 +260,11 @@ fn dp_plus_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationResi
 /// f^-1(z-) = a - abar b, as inclusions in the subdifferential of G at ReLU's kink.
 fn original_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationResidual> {
     let abar = 1.0 - alpha;
-    let mut plus = Acc::new("Eq. 3 stationarity in z+");
-    let mut minus = Acc::new("Eq. 3 stationarity in z-");
+    let mut plus = Acc::new(Equation::Eq3StationarityPlus);
+    let mut minus = Acc::new(Equation::Eq3StationarityMinus);
     for i in 0..t.a.len() {
+        // The condition from cfg.alpha, written out (not through Method::hidden_rule or rules::nudged), so that
+        // it checks the update independently.
         for (acc, z, target, w) in [
             (&mut plus, t.plus[i], t.a[i] + alpha * t.b[i], alpha),
             (&mut minus, t.minus[i], t.a[i] - abar * t.b[i], abar),
@@ -276,14 +286,13 @@ fn original_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationRes
 /// Eq. 20's conditions at a hidden layer: zbar_k = f(a_k) and delta_k = W_k^T D_{k+1} delta_{k+1}.
 fn lagrangian_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationResidual> {
     let abar = 1.0 - alpha;
-    let mut forward = Acc::new("Eq. 20 constraint zbar = f(a)");
-    let mut multiplier = Acc::new("Eq. 20 multiplier delta = W^T D delta");
+    let mut forward = Acc::new(Equation::Eq20Constraint);
+    let mut multiplier = Acc::new(Equation::Eq20Multiplier);
     for i in 0..t.a.len() {
-        let zb = alpha * t.plus[i] + abar * t.minus[i];
+        let (zb, delta) = rules::mean_and_delta(alpha, abar, t.plus[i], t.minus[i]);
         let fa = f.apply(t.a[i]);
-        let zb_abs = alpha * t.plus[i].abs() + abar * t.minus[i].abs();
+        let zb_abs = rules::mean(alpha, abar, t.plus[i].abs(), t.minus[i].abs());
         forward.add(zb - fa, zb_abs + fa.abs());
-        let delta = t.plus[i] - t.minus[i];
         multiplier.add(
             delta - t.b[i],
             t.plus[i].abs() + t.minus[i].abs() + t.b_abs[i],
@@ -307,10 +316,10 @@ fn output_conditions<T: Scalar>(
     match cfg.method {
         Method::DpPlus => {
             let g = grad_at(&state.mean(depth, c(alpha)));
-            let (mut p, mut m) = (Acc::new("Eq. 15 (+)"), Acc::new("Eq. 15 (-)"));
+            let (mut p, mut m) = (Acc::new(Equation::Eq15Plus), Acc::new(Equation::Eq15Minus));
             for i in 0..t.a.len() {
                 let (zp, zm) = (t.plus[i], t.minus[i]);
-                let (zb, delta) = (alpha * zp + abar * zm, zp - zm);
+                let (zb, delta) = rules::mean_and_delta(alpha, abar, zp, zm);
                 let scale = zb.abs() + t.a_abs[i];
                 p.add(
                     alpha * g[i] + zb - t.a[i] + alpha * delta,
@@ -325,8 +334,8 @@ fn output_conditions<T: Scalar>(
         }
         Method::OriginalDp => {
             let (gp, gm) = (grad_at(&state.plus[depth]), grad_at(&state.minus[depth]));
-            let mut p = Acc::new("Eq. 3 stationarity in z+");
-            let mut m = Acc::new("Eq. 3 stationarity in z-");
+            let mut p = Acc::new(Equation::Eq3StationarityPlus);
+            let mut m = Acc::new(Equation::Eq3StationarityMinus);
             for i in 0..t.a.len() {
                 let (zp, zm) = (t.plus[i], t.minus[i]);
                 p.add(
@@ -342,12 +351,13 @@ fn output_conditions<T: Scalar>(
         }
         Method::Eq21 | Method::Eq21Printed => {
             let g = grad_at(&state.mean(depth, c(alpha)));
-            let mut forward = Acc::new("Eq. 20 constraint zbar = a");
-            let mut multiplier = Acc::new("Eq. 20 multiplier delta = -beta l'(zbar)");
+            let mut forward = Acc::new(Equation::Eq20OutputConstraint);
+            let mut multiplier = Acc::new(Equation::Eq20OutputMultiplier);
             for i in 0..t.a.len() {
                 let (zp, zm) = (t.plus[i], t.minus[i]);
-                let (zb, delta) = (alpha * zp + abar * zm, zp - zm);
-                forward.add(zb - t.a[i], alpha * zp.abs() + abar * zm.abs() + t.a_abs[i]);
+                let (zb, delta) = rules::mean_and_delta(alpha, abar, zp, zm);
+                let zb_abs = rules::mean(alpha, abar, zp.abs(), zm.abs());
+                forward.add(zb - t.a[i], zb_abs + t.a_abs[i]);
                 multiplier.add(delta + g[i], zp.abs() + zm.abs() + g[i].abs());
             }
             vec![forward.0, multiplier.0]

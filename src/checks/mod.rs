@@ -2,6 +2,7 @@
 
 pub mod alignment;
 pub mod derivative;
+pub mod equation;
 pub mod fixed_point;
 pub mod kkt;
 pub mod objective;
@@ -9,6 +10,7 @@ pub mod stability;
 pub mod tolerance;
 
 pub use alignment::{alignment, LayerAlignment};
+pub use equation::Equation;
 pub use fixed_point::{fixed_point_residuals, fixed_point_residuals_of_state, LayerFixedPoint};
 pub use kkt::{kkt_report, EquationResidual, KktReport, LayerKkt};
 pub use objective::{eq3_value, eq7_value};

@@ -7,7 +7,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::join;
 
-use crate::reference::Network;
+use crate::reference::{Matrix, Network};
 
 use super::elementwise::bias_activate;
 use super::workspace::Workspace;
@@ -67,6 +67,26 @@ fn row_tasks<T: KernelFloat>(
     );
 }
 
+/// dst `[rows, B]` = w `[rows, cols]` src `[cols, B]` (states column-major), counted in `macs`.
+fn weight_product<T: KernelFloat>(
+    w: MatRef<'_, T>,
+    src: &[T],
+    batch: usize,
+    dst: &mut [T],
+    par: Exec,
+    macs: &mut u64,
+) {
+    let (rows, cols) = (w.nrows(), w.ncols());
+    *macs += (rows * cols * batch) as u64;
+    product(
+        MatMut::from_column_major_slice_mut(&mut dst[..rows * batch], rows, batch),
+        w,
+        MatRef::from_column_major_slice(&src[..cols * batch], cols, batch),
+        T::one(),
+        par,
+    );
+}
+
 /// dst `[out, B]` = W `[out, in]` src `[in, B]` (no bias).
 #[allow(clippy::too_many_arguments)]
 pub fn forward_product<T: KernelFloat>(
@@ -79,14 +99,8 @@ pub fn forward_product<T: KernelFloat>(
     par: Exec,
     macs: &mut u64,
 ) {
-    *macs += (out * inp * batch) as u64;
-    product(
-        MatMut::from_column_major_slice_mut(&mut dst[..out * batch], out, batch),
-        MatRef::from_row_major_slice(w, out, inp),
-        MatRef::from_column_major_slice(&src[..inp * batch], inp, batch),
-        T::one(),
-        par,
-    );
+    let w = MatRef::from_row_major_slice(w, out, inp);
+    weight_product(w, src, batch, dst, par, macs);
 }
 
 /// dst `[in, B]` = W^T `[in, out]` src `[out, B]` (the feedback W^T delta).
@@ -101,14 +115,33 @@ pub fn feedback_product<T: KernelFloat>(
     par: Exec,
     macs: &mut u64,
 ) {
-    *macs += (out * inp * batch) as u64;
-    product(
-        MatMut::from_column_major_slice_mut(&mut dst[..inp * batch], inp, batch),
-        MatRef::from_column_major_slice(w, inp, out),
-        MatRef::from_column_major_slice(&src[..out * batch], out, batch),
-        T::one(),
-        par,
-    );
+    // W row-major [out, in] is W^T column-major [in, out]: no copy.
+    let wt = MatRef::from_column_major_slice(w, inp, out);
+    weight_product(wt, src, batch, dst, par, macs);
+}
+
+/// [`forward_product`] with the shape read from the weight matrix W_{k-1} `[out, in]`.
+pub(crate) fn layer_forward<T: KernelFloat>(
+    w: &Matrix<T>,
+    src: &[T],
+    batch: usize,
+    dst: &mut [T],
+    par: Exec,
+    macs: &mut u64,
+) {
+    forward_product(w.as_slice(), w.rows(), w.cols(), src, batch, dst, par, macs);
+}
+
+/// [`feedback_product`] with the shape read from the weight matrix W_k `[out, in]`.
+pub(crate) fn layer_feedback<T: KernelFloat>(
+    w: &Matrix<T>,
+    src: &[T],
+    batch: usize,
+    dst: &mut [T],
+    par: Exec,
+    macs: &mut u64,
+) {
+    feedback_product(w.as_slice(), w.rows(), w.cols(), src, batch, dst, par, macs);
 }
 
 /// G `[out, in]` (row-major, the layout of W) = scale * e `[out, B]` z^T `[B, in]` (a weight gradient).
@@ -147,20 +180,10 @@ pub fn forward<T: KernelFloat>(
     let depth = net.depth();
     let mut scale = 1.0f64;
     for k in 1..=depth {
-        let (out, inp) = (ws.widths[k], ws.widths[k - 1]);
-        let len = out * batch;
+        let len = ws.widths[k] * batch;
         let src: &[T] = if k == 1 { x } else { &ws.plus[k - 1] };
         let layer = &net.layers[k - 1];
-        forward_product(
-            layer.w.as_slice(),
-            out,
-            inp,
-            src,
-            batch,
-            &mut ws.a[k],
-            par,
-            &mut ws.macs,
-        );
+        layer_forward(&layer.w, src, batch, &mut ws.a[k], par, &mut ws.macs);
         let act = (k < depth).then_some(net.activation);
         let m = bias_activate(act, &layer.b, &mut ws.a[k][..len], &mut ws.plus[k][..len]);
         ws.tags.layer_max[k] = m;

@@ -1,10 +1,11 @@
 //! Fused elementwise passes: each reads its inputs once and writes every derived state in the same loop.
 //!
 //! The rules themselves are the reference's: activations call [`Activation::apply`]/[`Activation::derivative`]
-//! on a variant fixed outside the loop (so the match folds away), the hidden nudges come from
-//! [`HiddenRule`](crate::reference::method::HiddenRule) and the output rules mirror
-//! [`output_states`](crate::reference::update::output_states) operation for operation.
+//! on a variant fixed outside the loop (so the match folds away), and every per-unit rule (nudges, output rules,
+//! D delta, Eq. 6, the loss of a row) is the reference's own function from [`crate::reference::rules`] or
+//! [`Loss`], inlined into the fused loops.
 
+use crate::reference::rules;
 use crate::reference::scalar::to_f64;
 use crate::reference::{Activation, Loss};
 
@@ -16,70 +17,46 @@ pub(crate) trait Unit<T: KernelFloat>: Copy {
     fn df(self, x: T) -> T;
 }
 
+/// A unit type `$name` (with an optional field) whose activation is `$variant`, read from the unit `$u`.
 macro_rules! unit {
-    ($name:ident, $variant:expr) => {
+    ($name:ident $(($field:ty))?, |$u:ident| $variant:expr) => {
         #[derive(Clone, Copy)]
-        pub(crate) struct $name;
+        pub(crate) struct $name $((pub $field))?;
         impl<T: KernelFloat> Unit<T> for $name {
             #[inline(always)]
             fn f(self, x: T) -> T {
+                let $u = self;
                 $variant.apply(x)
             }
             #[inline(always)]
             fn df(self, x: T) -> T {
+                let $u = self;
                 $variant.derivative(x)
             }
         }
     };
 }
 
-unit!(IdentityUnit, Activation::Identity);
-unit!(ReluUnit, Activation::Relu);
-unit!(TanhUnit, Activation::Tanh);
-unit!(SigmoidUnit, Activation::Sigmoid);
-unit!(SoftplusUnit, Activation::Softplus);
-
-#[derive(Clone, Copy)]
-pub(crate) struct LeakyUnit(pub f64);
-impl<T: KernelFloat> Unit<T> for LeakyUnit {
-    #[inline(always)]
-    fn f(self, x: T) -> T {
-        Activation::LeakyRelu { slope: self.0 }.apply(x)
-    }
-    #[inline(always)]
-    fn df(self, x: T) -> T {
-        Activation::LeakyRelu { slope: self.0 }.derivative(x)
-    }
-}
+unit!(IdentityUnit, |_u| Activation::Identity);
+unit!(ReluUnit, |_u| Activation::Relu);
+unit!(LeakyUnit(f64), |u| Activation::LeakyRelu { slope: u.0 });
+unit!(TanhUnit, |_u| Activation::Tanh);
+unit!(SigmoidUnit, |_u| Activation::Sigmoid);
+unit!(SoftplusUnit, |_u| Activation::Softplus);
 
 /// Runs `$body` with `$u` bound to the compile-time unit of the activation `$act`.
+#[rustfmt::skip] // one line per activation
 macro_rules! with_unit {
     ($act:expr, $u:ident => $body:expr) => {
         match $act {
-            $crate::reference::Activation::Identity => {
-                let $u = $crate::kernels::elementwise::IdentityUnit;
-                $body
-            }
-            $crate::reference::Activation::Relu => {
-                let $u = $crate::kernels::elementwise::ReluUnit;
-                $body
-            }
+            $crate::reference::Activation::Identity => { let $u = $crate::kernels::elementwise::IdentityUnit; $body }
+            $crate::reference::Activation::Relu => { let $u = $crate::kernels::elementwise::ReluUnit; $body }
             $crate::reference::Activation::LeakyRelu { slope } => {
-                let $u = $crate::kernels::elementwise::LeakyUnit(slope);
-                $body
+                let $u = $crate::kernels::elementwise::LeakyUnit(slope); $body
             }
-            $crate::reference::Activation::Tanh => {
-                let $u = $crate::kernels::elementwise::TanhUnit;
-                $body
-            }
-            $crate::reference::Activation::Sigmoid => {
-                let $u = $crate::kernels::elementwise::SigmoidUnit;
-                $body
-            }
-            $crate::reference::Activation::Softplus => {
-                let $u = $crate::kernels::elementwise::SoftplusUnit;
-                $body
-            }
+            $crate::reference::Activation::Tanh => { let $u = $crate::kernels::elementwise::TanhUnit; $body }
+            $crate::reference::Activation::Sigmoid => { let $u = $crate::kernels::elementwise::SigmoidUnit; $body }
+            $crate::reference::Activation::Softplus => { let $u = $crate::kernels::elementwise::SoftplusUnit; $body }
         }
     };
 }
@@ -141,8 +118,9 @@ pub(crate) fn add_bias<T: KernelFloat>(bias: &[T], a: &mut [T]) {
 /// out = v * f'(a) elementwise (D delta for the Eq. 20 variants).
 pub(crate) fn times_derivative<T: KernelFloat>(act: Activation, v: &[T], a: &[T], out: &mut [T]) {
     with_unit!(act, u => {
+        let df = |x| Unit::<T>::df(u, x);
         for ((o, &vi), &ai) in out.iter_mut().zip(v).zip(a) {
-            *o = vi * Unit::<T>::df(u, ai);
+            *o = rules::through_derivative(df, vi, ai);
         }
     })
 }
@@ -159,7 +137,7 @@ pub(crate) fn init_state<T: KernelFloat>(
 ) -> bool {
     let mut same = true;
     for (zb, &zi) in zbar.iter_mut().zip(z) {
-        let v = alpha * zi + abar * zi;
+        let v = rules::mean(alpha, abar, zi, zi);
         same &= v.bits() == zi.bits();
         *zb = v;
     }
@@ -191,62 +169,68 @@ pub(crate) struct PassStats {
     pub change: f64,
 }
 
-/// The fused update of one layer: (z+, z-) = rule(u_i, v_i) for every element i, then zbar, delta, the change
-/// flags and the verdict's statistics, in one pass. `rule` and its two inputs (a and the feedback, or a and g or
-/// y on the output) are the only things that differ between layers and variants. Written over equal-length slices
-/// with integer reductions (bit differences, [`KernelFloat::abs_bits`] maxima) so that it vectorises.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn update_states<T: KernelFloat>(
-    rule: impl Fn(T, T) -> (T, T),
-    u: &[T],
-    v: &[T],
-    alpha: T,
-    abar: T,
-    plus: &mut [T],
-    minus: &mut [T],
-    zbar: &mut [T],
-    delta: &mut [T],
-) -> PassStats {
-    let len = plus.len();
-    let (u, v) = (&u[..len], &v[..len]);
-    let (minus, zbar, delta) = (&mut minus[..len], &mut zbar[..len], &mut delta[..len]);
-    let (mut state_diff, mut zbar_diff, mut delta_diff) = (0u64, 0u64, 0u64);
-    let (mut max_abs, mut change) = (0u64, 0u64);
-    for i in 0..len {
-        let (p, m) = rule(u[i], v[i]);
-        let zb = alpha * p + abar * m;
-        let d = p - m;
-        let (old_p, old_m) = (plus[i], minus[i]);
-        state_diff |= (p.bits() ^ old_p.bits()) | (m.bits() ^ old_m.bits());
-        zbar_diff |= zb.bits() ^ zbar[i].bits();
-        delta_diff |= d.bits() ^ delta[i].bits();
-        max_abs = max_abs.max(p.abs_bits()).max(m.abs_bits());
-        change = change
-            .max((p - old_p).abs_bits())
-            .max((m - old_m).abs_bits());
-        plus[i] = p;
-        minus[i] = m;
-        zbar[i] = zb;
-        delta[i] = d;
-    }
-    let non_finite = max_abs >= T::INFINITY_BITS;
-    PassStats {
-        state_changed: state_diff != 0,
-        zbar_changed: zbar_diff != 0,
-        delta_changed: delta_diff != 0,
-        max_abs: if non_finite {
-            f64::INFINITY
-        } else {
-            to_f64(T::from_abs_bits(max_abs))
-        },
-        non_finite,
-        change: to_f64(T::from_abs_bits(change.min(T::INFINITY_BITS))),
+/// The four state buffers of one layer that a fused update writes, and the weights of its mean (Eq. 6).
+pub(crate) struct LayerOut<'a, T> {
+    pub alpha: T,
+    pub abar: T,
+    pub plus: &'a mut [T],
+    pub minus: &'a mut [T],
+    pub zbar: &'a mut [T],
+    pub delta: &'a mut [T],
+}
+
+impl<T: KernelFloat> LayerOut<'_, T> {
+    /// The fused update of one layer: (z+, z-) = rule(u_i, v_i) for every element i, then zbar, delta, the change
+    /// flags and the verdict's statistics, in one pass. `rule` (a per-unit rule of [`rules`]) and its two inputs
+    /// (a and the feedback, or a and g or y on the output) are the only things that differ between layers and
+    /// variants. Written over equal-length slices with integer reductions (bit differences,
+    /// [`KernelFloat::abs_bits`] maxima) so that it vectorises.
+    #[inline(always)]
+    pub(crate) fn update(self, rule: impl Fn(T, T) -> (T, T), u: &[T], v: &[T]) -> PassStats {
+        let (alpha, abar, plus) = (self.alpha, self.abar, self.plus);
+        let len = plus.len();
+        let (u, v) = (&u[..len], &v[..len]);
+        let (minus, zbar, delta) = (
+            &mut self.minus[..len],
+            &mut self.zbar[..len],
+            &mut self.delta[..len],
+        );
+        let (mut state_diff, mut zbar_diff, mut delta_diff) = (0u64, 0u64, 0u64);
+        let (mut max_abs, mut change) = (0u64, 0u64);
+        for i in 0..len {
+            let (p, m) = rule(u[i], v[i]);
+            let (zb, d) = rules::mean_and_delta(alpha, abar, p, m);
+            let (old_p, old_m) = (plus[i], minus[i]);
+            state_diff |= (p.bits() ^ old_p.bits()) | (m.bits() ^ old_m.bits());
+            zbar_diff |= zb.bits() ^ zbar[i].bits();
+            delta_diff |= d.bits() ^ delta[i].bits();
+            max_abs = max_abs.max(p.abs_bits()).max(m.abs_bits());
+            change = change
+                .max((p - old_p).abs_bits())
+                .max((m - old_m).abs_bits());
+            plus[i] = p;
+            minus[i] = m;
+            zbar[i] = zb;
+            delta[i] = d;
+        }
+        let non_finite = max_abs >= T::INFINITY_BITS;
+        PassStats {
+            state_changed: state_diff != 0,
+            zbar_changed: zbar_diff != 0,
+            delta_changed: delta_diff != 0,
+            max_abs: if non_finite {
+                f64::INFINITY
+            } else {
+                to_f64(T::from_abs_bits(max_abs))
+            },
+            non_finite,
+            change: to_f64(T::from_abs_bits(change.min(T::INFINITY_BITS))),
+        }
     }
 }
 
 /// g = beta l'(z) for every column (sample) of the `[n, B]` output z, as [`Loss::weighted_gradient`]: the
-/// unweighted gradient, then scaled by beta.
+/// unweighted gradient of each sample ([`Loss::gradient_rows`]), then scaled by beta.
 pub(crate) fn weighted_gradient<T: KernelFloat>(
     loss: Loss,
     z: &[T],
@@ -255,58 +239,8 @@ pub(crate) fn weighted_gradient<T: KernelFloat>(
     n: usize,
     g: &mut [T],
 ) {
-    loss_gradient(loss, z, y, n, g);
+    loss.gradient_rows(z, y, n, g);
     g.iter_mut().for_each(|gi| *gi = *gi * beta);
-}
-
-/// Unweighted l'(z) (g with beta = 1, without the multiplication).
-pub(crate) fn loss_gradient<T: KernelFloat>(loss: Loss, z: &[T], y: &[T], n: usize, g: &mut [T]) {
-    match loss {
-        Loss::LeastSquares => {
-            for ((gi, &zi), &yi) in g.iter_mut().zip(z).zip(y) {
-                *gi = zi - yi;
-            }
-        }
-        Loss::SoftmaxCrossEntropy => {
-            for ((gc, zc), yc) in g
-                .chunks_exact_mut(n)
-                .zip(z.chunks_exact(n))
-                .zip(y.chunks_exact(n))
-            {
-                let lse = log_sum_exp(zc);
-                for ((gi, &zi), &yi) in gc.iter_mut().zip(zc).zip(yc) {
-                    *gi = (zi - lse).exp() - yi;
-                }
-            }
-        }
-    }
-}
-
-/// Unweighted loss summed over the batch, in the reference's order ([`Loss::value`]).
-pub(crate) fn loss_value<T: KernelFloat>(loss: Loss, z: &[T], y: &[T], n: usize) -> T {
-    let half = crate::reference::scalar::c::<T>(0.5);
-    let mut total = T::zero();
-    for (zc, yc) in z.chunks_exact(n).zip(y.chunks_exact(n)) {
-        total = total
-            + match loss {
-                Loss::LeastSquares => zc
-                    .iter()
-                    .zip(yc)
-                    .fold(T::zero(), |acc, (&a, &t)| acc + half * (a - t) * (a - t)),
-                Loss::SoftmaxCrossEntropy => {
-                    let lse = log_sum_exp(zc);
-                    zc.iter()
-                        .zip(yc)
-                        .fold(T::zero(), |acc, (&a, &t)| acc + t * (lse - a))
-                }
-            };
-    }
-    total
-}
-
-fn log_sum_exp<T: KernelFloat>(col: &[T]) -> T {
-    let m = col.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
-    m + col.iter().fold(T::zero(), |s, &v| s + (v - m).exp()).ln()
 }
 
 /// Row sums of an `[n, B]` column-major matrix times `scale`, summed over the batch in order (as
@@ -324,8 +258,9 @@ pub(crate) fn row_sums_scaled<T: KernelFloat>(m: &[T], n: usize, scale: T, out: 
 /// v *= f'(a) elementwise, in place (the back-propagated error through a hidden layer).
 pub(crate) fn scale_by_derivative<T: KernelFloat>(act: Activation, v: &mut [T], a: &[T]) {
     with_unit!(act, u => {
+        let df = |x| Unit::<T>::df(u, x);
         for (vi, &ai) in v.iter_mut().zip(a) {
-            *vi = *vi * Unit::<T>::df(u, ai);
+            *vi = rules::through_derivative(df, *vi, ai);
         }
     })
 }

@@ -5,8 +5,8 @@ use super::dense::Exec;
 use crate::reference::scalar::c;
 use crate::reference::{Config, Network};
 
-use super::dense::{feedback_product, gradient_product};
-use super::elementwise::{loss_gradient, row_sums_scaled, times_derivative};
+use super::dense::{gradient_product, layer_feedback};
+use super::elementwise::{row_sums_scaled, scale_by_derivative, times_derivative};
 use super::workspace::Workspace;
 use super::KernelFloat;
 
@@ -73,8 +73,7 @@ pub fn backprop<T: KernelFloat>(
     let inv_b = T::one() / c::<T>(batch as f64);
     let n_out = ws.widths[depth];
     let [e, e_next] = &mut ws.tmp;
-    loss_gradient(
-        net.loss,
+    net.loss.gradient_rows(
         &ws.plus[depth][..n_out * batch],
         &y[..n_out * batch],
         n_out,
@@ -98,20 +97,11 @@ pub fn backprop<T: KernelFloat>(
         row_sums_scaled(&e[..out * batch], out, inv_b, gb);
         if k > 1 {
             let len = inp * batch;
-            feedback_product(
-                net.layers[k - 1].w.as_slice(),
-                out,
-                inp,
-                e,
-                batch,
-                e_next,
-                par,
-                &mut ws.macs,
-            );
+            layer_feedback(&net.layers[k - 1].w, e, batch, e_next, par, &mut ws.macs);
             // e_{k-1} = (W^T e_k) * f'(a_{k-1}), in place.
             let d_in = &mut e_next[..len];
             let a = &ws.a[k - 1][..len];
-            super::elementwise::scale_by_derivative(net.activation, d_in, a);
+            scale_by_derivative(net.activation, d_in, a);
             std::mem::swap(e, e_next);
         }
     }

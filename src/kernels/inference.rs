@@ -37,14 +37,15 @@
 use super::dense::Exec;
 
 use crate::checks::tolerance::fixed_point_tolerance;
-use crate::reference::method::Placement;
+use crate::reference::method::{OutputUnit, Placement};
+use crate::reference::rules;
 use crate::reference::scalar::c;
 use crate::reference::{Config, DualState, Gradients, Network, OutputRule, Verdict};
 
-use super::dense::{feedback_product, forward_product};
+use super::dense::{layer_feedback, layer_forward};
 use super::elementwise::with_unit;
 use super::elementwise::{
-    add_bias, init_state, times_derivative, update_states, weighted_gradient, PassStats, Unit,
+    add_bias, init_state, times_derivative, weighted_gradient, LayerOut, PassStats, Unit,
 };
 use super::workspace::{Workspace, STALE};
 use super::{KernelFloat, KernelOptions};
@@ -129,19 +130,16 @@ pub(crate) fn ensure_pre_activation<T: KernelFloat>(
     if ws.tags.a_src[k] == src_ver {
         return;
     }
-    let (out, inp) = (ws.widths[k], ws.widths[k - 1]);
     let layer = &net.layers[k - 1];
-    forward_product(
-        layer.w.as_slice(),
-        out,
-        inp,
+    layer_forward(
+        &layer.w,
         &ws.zbar[k - 1],
         batch,
         &mut ws.a[k],
         par,
         &mut ws.macs,
     );
-    add_bias(&layer.b, &mut ws.a[k][..out * batch]);
+    add_bias(&layer.b, &mut ws.a[k][..ws.widths[k] * batch]);
     ws.tags.a_src[k] = src_ver;
     ws.tags.a_ver[k] += 1;
 }
@@ -166,10 +164,8 @@ fn ensure_feedback<T: KernelFloat>(
     {
         return;
     }
-    let (out, inp) = (ws.widths[k + 1], ws.widths[k]);
-    let len = out * batch;
-    let w = net.layers[k].w.as_slice();
-    if through {
+    let len = ws.widths[k + 1] * batch;
+    let src: &[T] = if through {
         let [tmp, _] = &mut ws.tmp;
         times_derivative(
             net.activation,
@@ -177,21 +173,35 @@ fn ensure_feedback<T: KernelFloat>(
             &ws.a[k + 1][..len],
             &mut tmp[..len],
         );
-        feedback_product(w, out, inp, tmp, batch, &mut ws.fb[k], par, &mut ws.macs);
+        &ws.tmp[0]
     } else {
-        feedback_product(
-            w,
-            out,
-            inp,
-            &ws.delta[k + 1],
-            batch,
-            &mut ws.fb[k],
-            par,
-            &mut ws.macs,
-        );
-    }
+        &ws.delta[k + 1]
+    };
+    layer_feedback(
+        &net.layers[k].w,
+        src,
+        batch,
+        &mut ws.fb[k],
+        par,
+        &mut ws.macs,
+    );
     ws.tags.fb_src_delta[k] = ws.tags.delta_ver[k + 1];
     ws.tags.fb_src_a[k] = ws.tags.a_ver[k + 1];
+}
+
+/// The fused-update target of layer `$k` ([`LayerOut`]): disjoint fields of the workspace, so the inputs of the
+/// update (a_k, the feedback, g) can be borrowed beside it.
+macro_rules! layer_out {
+    ($ws:expr, $k:expr, $len:expr, $alpha:expr) => {
+        LayerOut {
+            alpha: $alpha,
+            abar: T::one() - $alpha,
+            plus: &mut $ws.plus[$k][..$len],
+            minus: &mut $ws.minus[$k],
+            zbar: &mut $ws.zbar[$k],
+            delta: &mut $ws.delta[$k],
+        }
+    };
 }
 
 /// Updates hidden layer k < L in place ([`crate::reference::update::update_layer`]'s twin).
@@ -206,29 +216,21 @@ fn update_hidden<T: KernelFloat>(
     let rule = cfg.method.hidden_rule(cfg.alpha);
     ensure_pre_activation(net, ws, k, batch, par);
     ensure_feedback(net, ws, k, rule.feedback_through_derivative, batch, par);
-    let alpha = c::<T>(cfg.alpha);
-    let abar = T::one() - alpha;
-    let (pw, mw) = (c::<T>(rule.plus), c::<T>(rule.minus));
+    let (pw, mw) = rule.coefficients::<T>();
     let len = ws.widths[k] * batch;
     let (a, b) = (&ws.a[k][..len], &ws.fb[k][..len]);
-    let (plus, minus, zbar, delta) = (
-        &mut ws.plus[k][..len],
-        &mut ws.minus[k],
-        &mut ws.zbar[k],
-        &mut ws.delta[k],
-    );
-    with_unit!(net.activation, f => match rule.placement {
-        Placement::InsideActivation => update_states(
-            |a, b| (f.f(a + pw * b), f.f(a - mw * b)),
-            a, b, alpha, abar, plus, minus, zbar, delta,
-        ),
-        Placement::OutsideActivation => update_states(
-            |a, b| {
-                let fa = f.f(a);
-                (fa + pw * b, fa - mw * b)
-            },
-            a, b, alpha, abar, plus, minus, zbar, delta,
-        ),
+    let out = layer_out!(ws, k, len, c::<T>(cfg.alpha));
+    // The placement is chosen here, outside the fused loop.
+    with_unit!(net.activation, u => {
+        let f = |x| Unit::<T>::f(u, x);
+        match rule.placement {
+            Placement::InsideActivation => {
+                out.update(|a, b| rules::hidden_inside(f, pw, mw, a, b), a, b)
+            }
+            Placement::OutsideActivation => {
+                out.update(|a, b| rules::hidden_outside(f, pw, mw, a, b), a, b)
+            }
+        }
     })
 }
 
@@ -246,57 +248,26 @@ fn update_output<T: KernelFloat>(
     let n = ws.widths[depth];
     let len = n * batch;
     let alpha = c::<T>(cfg.alpha);
-    let abar = T::one() - alpha;
     let beta = c::<T>(cfg.beta);
-    let rule = cfg.output_rule();
     let [g_buf, _] = &mut ws.tmp;
     let a = &ws.a[depth][..len];
     let y = &y[..len];
-    if matches!(rule, OutputRule::Eq16 | OutputRule::OriginalLinearized) {
-        weighted_gradient(net.loss, a, y, beta, n, &mut g_buf[..len]);
-    }
-    let (plus, minus, zbar, delta) = (
-        &mut ws.plus[depth][..len],
-        &mut ws.minus[depth],
-        &mut ws.zbar[depth],
-        &mut ws.delta[depth],
-    );
-    let linear_in_g = |g: &[T], wp: T, wm: T, plus, minus, zbar, delta| {
-        update_states(
-            |a, g| (a - wp * g, a + wm * g),
-            a,
-            g,
-            alpha,
-            abar,
+    let out = layer_out!(ws, depth, len, alpha);
+    match cfg.output_rule().unit(alpha, beta) {
+        OutputUnit::Linear {
             plus,
             minus,
-            zbar,
-            delta,
-        )
-    };
-    match rule {
-        OutputRule::Eq16 => linear_in_g(&g_buf[..len], abar, alpha, plus, minus, zbar, delta),
-        OutputRule::Eq16FrozenGradient => {
-            linear_in_g(&ws.frozen[..len], abar, alpha, plus, minus, zbar, delta)
+            frozen,
+        } => {
+            let g = if frozen {
+                &ws.frozen[..len]
+            } else {
+                weighted_gradient(net.loss, a, y, beta, n, &mut g_buf[..len]);
+                &g_buf[..len]
+            };
+            out.update(|a, g| rules::output_linear(plus, minus, a, g), a, g)
         }
-        OutputRule::OriginalLinearized => {
-            linear_in_g(&g_buf[..len], alpha, abar, plus, minus, zbar, delta)
-        }
-        OutputRule::OriginalExact => {
-            let (ab, bb) = (alpha * beta, abar * beta);
-            let one = T::one();
-            update_states(
-                |a, t| ((a + ab * t) / (one + ab), (a - bb * t) / (one - bb)),
-                a,
-                y,
-                alpha,
-                abar,
-                plus,
-                minus,
-                zbar,
-                delta,
-            )
-        }
+        OutputUnit::Exact { ab, bb } => out.update(|a, t| rules::output_exact(ab, bb, a, t), a, y),
     }
 }
 

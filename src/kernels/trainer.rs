@@ -2,6 +2,7 @@
 //! and Adam, on a workspace allocated once ([`crate::reference::train_step`]'s twin).
 
 use crate::error::{Error, Result};
+use crate::reference::inference::validate_run;
 use crate::reference::scalar::{c, to_f64};
 use crate::reference::{
     AdamConfig, AdamState, Config, DualState, Estimator, Gradients, Matrix, Network, StepOutcome,
@@ -9,7 +10,6 @@ use crate::reference::{
 };
 
 use super::dense::forward;
-use super::elementwise::loss_value;
 use super::gradient::{backprop, dual_gradient};
 use super::inference::{infer, KernelInference, SweepOutcome};
 use super::workspace::Workspace;
@@ -161,7 +161,7 @@ impl<T: KernelFloat> Trainer<T> {
         let scale = forward(&self.net, &mut self.ws, x, batch, self.opts.par());
         let n_out = self.ws.widths[depth];
         let out = &self.ws.plus[depth][..n_out * batch];
-        let sum = loss_value(self.net.loss, out, y, n_out);
+        let sum = self.net.loss.value_rows(out, y, n_out);
         Ok((to_f64(sum / c::<T>(batch as f64)), scale))
     }
 
@@ -275,9 +275,7 @@ pub fn infer_batch_with<T: KernelFloat>(
     y: &Matrix<T>,
     opts: &KernelOptions,
 ) -> Result<KernelInference<T>> {
-    net.validate()?;
-    net.validate_batch(x, y)?;
-    cfg.validate(net.loss)?;
+    validate_run(net, cfg, x, y)?;
     let batch = x.rows();
     let mut ws = Workspace::new(&net.widths(), batch)?;
     let par = opts.par();

@@ -87,7 +87,7 @@ pub(crate) fn run_in<T: StoredFloat>(case: &Case, cfg: &OracleConfig) -> Result<
         let labels = layer
             .equations
             .iter()
-            .map(|e| e.equation.clone())
+            .map(|e| e.equation.wording())
             .collect::<Vec<_>>();
         set.metadata.insert(
             names::kkt_labels(layer.layer),

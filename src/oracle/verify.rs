@@ -290,7 +290,7 @@ fn push_kkt(out: &mut Vec<EquationCheck>, cand: &KktReport, truth: &KktReport, t
         for (ce, te) in cl.equations.iter().zip(&tl.equations) {
             out.push(EquationCheck {
                 layer: cl.layer,
-                equation: ce.equation.clone(),
+                equation: ce.equation.to_string(),
                 candidate: ce.max_abs,
                 oracle: te.max_abs,
                 tolerance: tol,

@@ -5,7 +5,7 @@ use crate::reference::method::Config;
 use crate::reference::network::Network;
 use crate::reference::scalar::{c, Scalar};
 use crate::reference::state::DualState;
-use crate::reference::update::pre_activation;
+use crate::reference::update::{multiplier, times_derivative};
 
 /// Gradients of every layer: `w[k]` has the shape of W_k, `b[k]` the length of b_k.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,11 +33,7 @@ pub fn dual_gradient<T: Scalar>(
     let mut w = Vec::with_capacity(net.depth());
     let mut b = Vec::with_capacity(net.depth());
     for k in 1..=net.depth() {
-        let mut delta = state.delta(k);
-        if through {
-            let d = net.activation_derivative(k, &pre_activation(net, state, k, alpha));
-            delta = delta.zip(&d, |x, y| x * y);
-        }
+        let delta = multiplier(net, state, k, alpha, through);
         let below = state.mean(k - 1, alpha);
         w.push(delta.transpose_mul(&below).scale(scale));
         b.push(delta.column_sums().into_iter().map(|v| v * scale).collect());
@@ -62,8 +58,7 @@ pub fn backprop<T: Scalar>(net: &Network<T>, x: &Matrix<T>, y: &Matrix<T>) -> (T
         b[k - 1] = e.column_sums().into_iter().map(|v| v * inv_b).collect();
         if k > 1 {
             let a = net.pre_activation(k - 1, &z[k - 2]);
-            let d = net.activation_derivative(k - 1, &a);
-            e = e.mul(&net.layers[k - 1].w).zip(&d, |g, d| g * d);
+            e = times_derivative(net, k - 1, &a, &e.mul(&net.layers[k - 1].w));
         }
     }
     (loss, Gradients { w, b })

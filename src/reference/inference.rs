@@ -88,6 +88,19 @@ pub fn iterate<T: Scalar>(
     }
 }
 
+/// Checks the network, the batch against it and the configuration against its loss, in that order (the inputs of
+/// an inference run, here and in the kernels).
+pub fn validate_run<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    x: &Matrix<T>,
+    y: &Matrix<T>,
+) -> Result<()> {
+    net.validate()?;
+    net.validate_batch(x, y)?;
+    cfg.validate(net.loss)
+}
+
 /// Runs K iterations from the feed-forward states (delta = 0), the paper's initialisation, and judges the run.
 pub fn infer<T: Scalar>(
     net: &Network<T>,
@@ -95,9 +108,7 @@ pub fn infer<T: Scalar>(
     x: &Matrix<T>,
     y: &Matrix<T>,
 ) -> Result<Inference<T>> {
-    net.validate()?;
-    net.validate_batch(x, y)?;
-    cfg.validate(net.loss)?;
+    validate_run(net, cfg, x, y)?;
     let mut state = DualState::feed_forward(net, x);
     let feed_forward = state.plus.clone();
     let depth = net.depth();

@@ -1,4 +1,7 @@
 //! Output losses l(z_L), beta-weighted as in the paper (l = beta/2 ||z - y||^2 for least squares).
+//!
+//! The value and gradient of one row are written once, over rows of `n` contiguous values: a row-major
+//! [`Matrix`] `[B, n]` here, a column-major `[n, B]` state in the kernels.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,13 +21,9 @@ pub enum Loss {
 impl Loss {
     /// Unweighted gradient l'(z) for every row of the batch.
     pub fn gradient<T: Scalar>(self, z: &Matrix<T>, y: &Matrix<T>) -> Matrix<T> {
-        match self {
-            Loss::LeastSquares => z.zip(y, |a, t| a - t),
-            Loss::SoftmaxCrossEntropy => {
-                let p = softmax_rows(z);
-                p.zip(y, |p, t| p - t)
-            }
-        }
+        let mut g = z.clone();
+        self.gradient_rows(z.as_slice(), y.as_slice(), z.cols(), g.as_mut_slice());
+        g
     }
 
     /// beta-weighted gradient g = beta l'(z) (the g of Eq. 16).
@@ -34,14 +33,49 @@ impl Loss {
 
     /// Unweighted loss of every row, summed over the batch.
     pub fn value<T: Scalar>(self, z: &Matrix<T>, y: &Matrix<T>) -> T {
+        self.value_rows(z.as_slice(), y.as_slice(), z.cols())
+    }
+
+    /// Unweighted l'(z) of every row of `n` values into `g`: z - y (least squares), softmax(z) - y (cross-entropy).
+    #[inline]
+    pub fn gradient_rows<T: Scalar>(self, z: &[T], y: &[T], n: usize, g: &mut [T]) {
+        match self {
+            Loss::LeastSquares => {
+                for ((gi, &zi), &yi) in g.iter_mut().zip(z).zip(y) {
+                    *gi = zi - yi;
+                }
+            }
+            Loss::SoftmaxCrossEntropy if n > 0 => {
+                for ((gr, zr), yr) in g
+                    .chunks_exact_mut(n)
+                    .zip(z.chunks_exact(n))
+                    .zip(y.chunks_exact(n))
+                {
+                    let lse = log_sum_exp(zr);
+                    for ((gi, &zi), &yi) in gr.iter_mut().zip(zr).zip(yr) {
+                        *gi = (zi - lse).exp() - yi;
+                    }
+                }
+            }
+            Loss::SoftmaxCrossEntropy => {}
+        }
+    }
+
+    /// Unweighted loss of every row of `n` values, summed over the rows in order: 1/2 sum (z - y)^2 (least
+    /// squares), sum y (logsumexp(z) - z) (cross-entropy).
+    pub fn value_rows<T: Scalar>(self, z: &[T], y: &[T], n: usize) -> T {
         let mut total = T::zero();
-        for i in 0..z.rows() {
-            let (zr, yr) = (z.row(i), y.row(i));
+        if n == 0 {
+            return total;
+        }
+        let half = c::<T>(0.5);
+        for (zr, yr) in z.chunks_exact(n).zip(y.chunks_exact(n)) {
             total = total
                 + match self {
-                    Loss::LeastSquares => zr.iter().zip(yr).fold(T::zero(), |acc, (&a, &t)| {
-                        acc + c::<T>(0.5) * (a - t) * (a - t)
-                    }),
+                    Loss::LeastSquares => zr
+                        .iter()
+                        .zip(yr)
+                        .fold(T::zero(), |acc, (&a, &t)| acc + half * (a - t) * (a - t)),
                     Loss::SoftmaxCrossEntropy => {
                         let lse = log_sum_exp(zr);
                         zr.iter()
@@ -54,19 +88,8 @@ impl Loss {
     }
 }
 
+/// log sum exp of a row, shifted by the row maximum.
 fn log_sum_exp<T: Scalar>(row: &[T]) -> T {
     let m = row.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
     m + row.iter().fold(T::zero(), |s, &v| s + (v - m).exp()).ln()
-}
-
-/// Row-wise softmax, shifted by the row maximum.
-pub fn softmax_rows<T: Scalar>(z: &Matrix<T>) -> Matrix<T> {
-    let mut out = z.clone();
-    for i in 0..z.rows() {
-        let lse = log_sum_exp(z.row(i));
-        for j in 0..z.cols() {
-            out.set(i, j, (z.get(i, j) - lse).exp());
-        }
-    }
-    out
 }

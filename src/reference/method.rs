@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::reference::loss::Loss;
+use crate::reference::scalar::{c, Scalar};
 
 /// A dual-propagation variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -46,6 +47,13 @@ pub struct HiddenRule {
     pub feedback_through_derivative: bool,
 }
 
+impl HiddenRule {
+    /// (plus, minus) in `T`, as the per-unit rules ([`crate::reference::rules`]) take them.
+    pub fn coefficients<T: Scalar>(&self) -> (T, T) {
+        (c::<T>(self.plus), c::<T>(self.minus))
+    }
+}
+
 /// How the output states z_L^+- follow from a_L (the output layer is linear).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +67,47 @@ pub enum OutputRule {
     OriginalExact,
     /// Convention of some public original-DP code: z+ = a - alpha g, z- = a + abar g.
     OriginalLinearized,
+}
+
+/// An output rule with its coefficients in `T`, resolved once per layer update; the per-unit maths is
+/// [`rules::output_linear`](crate::reference::rules::output_linear) or
+/// [`rules::output_exact`](crate::reference::rules::output_exact).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OutputUnit<T> {
+    /// z+ = a - plus g, z- = a + minus g, with g = beta l'(a_L) now, or at the feed-forward prediction (`frozen`).
+    Linear { plus: T, minus: T, frozen: bool },
+    /// Eq. 3's exact min/max with ab = alpha beta, bb = abar beta; reads the target y.
+    Exact { ab: T, bb: T },
+}
+
+impl OutputRule {
+    /// The coefficients of each output rule (abar = 1 - alpha computed in `T`).
+    pub fn unit<T: Scalar>(self, alpha: T, beta: T) -> OutputUnit<T> {
+        let abar = T::one() - alpha;
+        match self {
+            // Eq. 16: z+ = a - abar g, z- = a + alpha g.
+            OutputRule::Eq16 => OutputUnit::Linear {
+                plus: abar,
+                minus: alpha,
+                frozen: false,
+            },
+            OutputRule::Eq16FrozenGradient => OutputUnit::Linear {
+                plus: abar,
+                minus: alpha,
+                frozen: true,
+            },
+            // Some public original-DP code: z+ = a - alpha g, z- = a + abar g.
+            OutputRule::OriginalLinearized => OutputUnit::Linear {
+                plus: alpha,
+                minus: abar,
+                frozen: false,
+            },
+            OutputRule::OriginalExact => OutputUnit::Exact {
+                ab: alpha * beta,
+                bb: abar * beta,
+            },
+        }
+    }
 }
 
 impl Method {

@@ -9,9 +9,11 @@ pub mod loss;
 pub mod matrix;
 pub mod method;
 pub mod network;
+pub mod rules;
 pub mod scalar;
 pub mod state;
 pub mod update;
+pub mod widen;
 
 pub use activation::Activation;
 pub use adam::{train_step, AdamConfig, AdamState, Estimator, StepOutcome};

@@ -2,7 +2,9 @@
 
 use crate::error::{Error, Result};
 use crate::reference::matrix::Matrix;
+use crate::reference::method::Config;
 use crate::reference::network::Network;
+use crate::reference::rules;
 use crate::reference::scalar::Scalar;
 
 /// States of layers 0..=L; layer 0 is the clamped input (z_0^+ = z_0^- = x).
@@ -52,6 +54,16 @@ impl<T: Scalar> DualState<T> {
         Ok(())
     }
 
+    /// What a check validates before it reads states from elsewhere, in this order: the network, the
+    /// configuration against its loss, these states ([`DualState::validate`]) and the targets against the input.
+    pub fn validate_for(&self, net: &Network<T>, cfg: &Config, y: &Matrix<T>) -> Result<()> {
+        net.validate()?;
+        cfg.validate(net.loss)?;
+        let batch = self.plus.first().map_or(0, |x| x.rows());
+        self.validate(net, batch)?;
+        net.validate_batch(&self.plus[0], y)
+    }
+
     /// Number of weight layers L.
     pub fn depth(&self) -> usize {
         self.plus.len() - 1
@@ -60,7 +72,7 @@ impl<T: Scalar> DualState<T> {
     /// zbar_k = alpha z_k^+ + (1 - alpha) z_k^- (Eq. 6).
     pub fn mean(&self, k: usize, alpha: T) -> Matrix<T> {
         let abar = T::one() - alpha;
-        self.plus[k].zip(&self.minus[k], |p, m| alpha * p + abar * m)
+        self.plus[k].zip(&self.minus[k], |p, m| rules::mean(alpha, abar, p, m))
     }
 
     /// delta_k = z_k^+ - z_k^- (Eq. 6).

@@ -1,8 +1,10 @@
-//! One layer's update: the hidden rules (Eqs. 3, 8, 21) and the output rules (Eqs. 3, 16).
+//! One layer's update: the hidden rules (Eqs. 3, 8, 21) and the output rules (Eqs. 3, 16), applied unit by unit
+//! through [`crate::reference::rules`].
 
 use crate::reference::matrix::Matrix;
-use crate::reference::method::{Config, HiddenRule, OutputRule, Placement};
+use crate::reference::method::{Config, OutputUnit};
 use crate::reference::network::Network;
+use crate::reference::rules;
 use crate::reference::scalar::{c, Scalar};
 use crate::reference::state::DualState;
 
@@ -16,43 +18,66 @@ pub fn pre_activation<T: Scalar>(
     net.pre_activation(k, &state.mean(k - 1, alpha))
 }
 
-/// Feedback into hidden layer k from above: b = W_k^T delta_{k+1}, or W_k^T (D_{k+1} delta_{k+1}) for Eq. 21,
-/// with D_{k+1} = f'(W_k zbar_k + b_k) at the next layer's current pre-activation.
+/// D_k v with D_k = f'(a_k) (1 on the linear output layer L): the Eq. 20/21 multiplier through the derivative.
+pub fn times_derivative<T: Scalar>(
+    net: &Network<T>,
+    k: usize,
+    a: &Matrix<T>,
+    v: &Matrix<T>,
+) -> Matrix<T> {
+    if k == net.depth() {
+        return v.clone();
+    }
+    let df = |x: T| net.activation.derivative(x);
+    v.zip(a, |v, a| rules::through_derivative(df, v, a))
+}
+
+/// The multiplier of layer k as the feedback and the gradient read it: delta_k, or D_k delta_k at the current
+/// pre-activation a_k for the Eq. 20 variants (`through_derivative`).
+pub fn multiplier<T: Scalar>(
+    net: &Network<T>,
+    state: &DualState<T>,
+    k: usize,
+    alpha: T,
+    through_derivative: bool,
+) -> Matrix<T> {
+    let delta = state.delta(k);
+    if through_derivative {
+        times_derivative(net, k, &pre_activation(net, state, k, alpha), &delta)
+    } else {
+        delta
+    }
+}
+
+/// Feedback into hidden layer k from above: b = W_k^T delta_{k+1}, or W_k^T (D_{k+1} delta_{k+1}) for Eq. 21
+/// (`through_derivative`), with D_{k+1} = f'(W_k zbar_k + b_k) at the next layer's current pre-activation.
 pub fn feedback<T: Scalar>(
     net: &Network<T>,
     state: &DualState<T>,
     k: usize,
     alpha: T,
-    rule: &HiddenRule,
+    through_derivative: bool,
 ) -> Matrix<T> {
-    let mut delta = state.delta(k + 1);
-    if rule.feedback_through_derivative {
-        let d = net.activation_derivative(k + 1, &pre_activation(net, state, k + 1, alpha));
-        delta = delta.zip(&d, |x, y| x * y);
-    }
-    delta.mul(&net.layers[k].w)
+    multiplier(net, state, k + 1, alpha, through_derivative).mul(&net.layers[k].w)
 }
 
-/// The hidden unit update of a method (Eq. 8 for DP+, Eq. 3's for original DP, Eq. 21 for the Lagrangian variant).
-pub fn hidden_unit<T: Scalar>(
-    net: &Network<T>,
-    rule: &HiddenRule,
-    plus_w: T,
-    minus_w: T,
-    a: T,
-    b: T,
-) -> (T, T) {
-    let f = |x: T| net.activation.apply(x);
-    match rule.placement {
-        Placement::InsideActivation => (f(a + plus_w * b), f(a - minus_w * b)),
-        Placement::OutsideActivation => {
-            let fa = f(a);
-            (fa + plus_w * b, fa - minus_w * b)
-        }
+/// Applies a per-unit rule (z+, z-) = rule(u, v) to every unit of a layer.
+fn per_unit<T: Scalar>(
+    u: &Matrix<T>,
+    v: &Matrix<T>,
+    rule: impl Fn(T, T) -> (T, T),
+) -> (Matrix<T>, Matrix<T>) {
+    let mut plus = u.clone();
+    let mut minus = u.clone();
+    for (i, (&ui, &vi)) in u.as_slice().iter().zip(v.as_slice()).enumerate() {
+        let (p, m) = rule(ui, vi);
+        plus.as_mut_slice()[i] = p;
+        minus.as_mut_slice()[i] = m;
     }
+    (plus, minus)
 }
 
-/// New (z_k^+, z_k^-) of a hidden layer k < L given a_k and the feedback b.
+/// New (z_k^+, z_k^-) of a hidden layer k < L given a_k and the feedback b (Eq. 8, Eq. 3's, or Eq. 21).
 pub fn hidden_states<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
@@ -60,19 +85,16 @@ pub fn hidden_states<T: Scalar>(
     b: &Matrix<T>,
 ) -> (Matrix<T>, Matrix<T>) {
     let rule = cfg.method.hidden_rule(cfg.alpha);
-    let (pw, mw) = (c::<T>(rule.plus), c::<T>(rule.minus));
-    let mut plus = a.clone();
-    let mut minus = a.clone();
-    for (i, (&ai, &bi)) in a.as_slice().iter().zip(b.as_slice()).enumerate() {
-        let (p, m) = hidden_unit(net, &rule, pw, mw, ai, bi);
-        plus.as_mut_slice()[i] = p;
-        minus.as_mut_slice()[i] = m;
-    }
-    (plus, minus)
+    let (pw, mw) = rule.coefficients::<T>();
+    let f = |x: T| net.activation.apply(x);
+    per_unit(a, b, |a, b| {
+        rules::hidden_unit(rule.placement, f, pw, mw, a, b)
+    })
 }
 
 /// New (z_L^+, z_L^-) of the linear output layer given a_L (Eq. 16 or Eq. 3's min/max, or a named convention).
-/// `frozen_g` is beta l'(a_L) at the initial feed-forward prediction (used by [`OutputRule::Eq16FrozenGradient`]).
+/// `frozen_g` is beta l'(a_L) at the initial feed-forward prediction (used by
+/// [`OutputRule::Eq16FrozenGradient`](crate::reference::OutputRule::Eq16FrozenGradient)).
 pub fn output_states<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
@@ -80,25 +102,23 @@ pub fn output_states<T: Scalar>(
     y: &Matrix<T>,
     frozen_g: &Matrix<T>,
 ) -> (Matrix<T>, Matrix<T>) {
-    let alpha = c::<T>(cfg.alpha);
-    let abar = T::one() - alpha;
     let beta = c::<T>(cfg.beta);
-    let linear_in_g =
-        |g: &Matrix<T>, wp: T, wm: T| (a.zip(g, |a, g| a - wp * g), a.zip(g, |a, g| a + wm * g));
-    match cfg.output_rule() {
-        OutputRule::Eq16 => linear_in_g(&net.loss.weighted_gradient(a, y, beta), abar, alpha),
-        OutputRule::Eq16FrozenGradient => linear_in_g(frozen_g, abar, alpha),
-        OutputRule::OriginalLinearized => {
-            linear_in_g(&net.loss.weighted_gradient(a, y, beta), alpha, abar)
+    match cfg.output_rule().unit(c::<T>(cfg.alpha), beta) {
+        OutputUnit::Linear {
+            plus,
+            minus,
+            frozen,
+        } => {
+            let current;
+            let g = if frozen {
+                frozen_g
+            } else {
+                current = net.loss.weighted_gradient(a, y, beta);
+                &current
+            };
+            per_unit(a, g, |a, g| rules::output_linear(plus, minus, a, g))
         }
-        OutputRule::OriginalExact => {
-            // Stationarity of Eq. 3 for least squares: z+ + alpha beta (z+ - y) = a, z- - abar beta (z- - y) = a.
-            let (ab, bb) = (alpha * beta, abar * beta);
-            (
-                a.zip(y, |a, t| (a + ab * t) / (T::one() + ab)),
-                a.zip(y, |a, t| (a - bb * t) / (T::one() - bb)),
-            )
-        }
+        OutputUnit::Exact { ab, bb } => per_unit(a, y, |a, t| rules::output_exact(ab, bb, a, t)),
     }
 }
 
@@ -130,8 +150,10 @@ pub fn layer_update<T: Scalar>(
     if k == net.depth() {
         output_states(net, cfg, &a, y, frozen_g)
     } else {
-        let rule = cfg.method.hidden_rule(cfg.alpha);
-        let b = feedback(net, state, k, alpha, &rule);
-        hidden_states(net, cfg, &a, &b)
+        let through = cfg
+            .method
+            .hidden_rule(cfg.alpha)
+            .feedback_through_derivative;
+        hidden_states(net, cfg, &a, &feedback(net, state, k, alpha, through))
     }
 }

@@ -1,0 +1,60 @@
+//! Kink patterns of hidden units ([`UnitPattern`]) under a method's hidden rule at a state.
+
+use crate::reference::matrix::Matrix;
+use crate::reference::method::Method;
+use crate::reference::network::Network;
+use crate::reference::rules::{self, UnitPattern};
+use crate::reference::scalar::Scalar;
+use crate::reference::state::DualState;
+use crate::reference::update::{feedback, pre_activation};
+use crate::reference::widen::{network_f64, state_f64};
+
+/// The pre-activation a_k of hidden layer k at `state`, and the pattern about `kink` of every unit's nudged
+/// pre-activations under `method`'s hidden rule (Eq. 8 or Eq. 3's), with b the rule's feedback from the state.
+pub(crate) fn layer_patterns(
+    net: &Network<f64>,
+    state: &DualState<f64>,
+    method: Method,
+    alpha: f64,
+    k: usize,
+    kink: f64,
+) -> (Matrix<f64>, Vec<UnitPattern>) {
+    let rule = method.hidden_rule(alpha);
+    let a = pre_activation(net, state, k, alpha);
+    let b = feedback(net, state, k, alpha, rule.feedback_through_derivative);
+    let patterns = a
+        .as_slice()
+        .iter()
+        .zip(b.as_slice())
+        .map(|(&a, &b)| {
+            let (up, down) = rules::nudged(rule.plus, rule.minus, a, b);
+            UnitPattern::of(kink, up, down)
+        })
+        .collect();
+    (a, patterns)
+}
+
+/// Kink patterns of every hidden unit (layers 1..L-1, per layer a batch x width matrix) under the DP+ rule at `state`,
+/// with b = W_k^T delta_{k+1} from the state itself.
+pub fn dp_plus_patterns<T: Scalar>(
+    net: &Network<T>,
+    alpha: f64,
+    state: &DualState<T>,
+) -> Vec<Vec<UnitPattern>> {
+    let net = network_f64(net);
+    let state = state_f64(state);
+    // The kink of ReLU (the patterns are read for ReLU networks).
+    let kink = net.activation.kink().unwrap_or(0.0);
+    (1..net.depth())
+        .map(|k| layer_patterns(&net, &state, Method::DpPlus, alpha, k, kink).1)
+        .collect()
+}
+
+/// Number of hidden units (times batch rows) whose nudged pre-activations straddle the kink.
+pub fn straddling_units<T: Scalar>(net: &Network<T>, alpha: f64, state: &DualState<T>) -> usize {
+    dp_plus_patterns(net, alpha, state)
+        .iter()
+        .flatten()
+        .filter(|p| p.straddles())
+        .count()
+}
