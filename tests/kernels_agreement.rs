@@ -9,8 +9,11 @@
 //! in one update is carried by the later ones through maps that are Lipschitz with O(1) constants on these
 //! networks, so over U updates (L for the feed-forward pass, then K times the schedule's layers) the states
 //! differ by at most about 2 U (n + 4) u M, the +4 for the few roundings of the elementwise nudge. That bound is
-//! the tolerance (STATE_C = 1; `checks::tolerance::kernel_state_agreement`, also used by the fuzz target). The O(1) amplification factors it leaves out (nudge weights up to 1, the
-//! original-DP output's 1/(1 - abar beta), Lipschitz constants of the sweeps) are covered by the slack of
+//! the tolerance (STATE_C = 1; `checks::tolerance::kernel_state_agreement`, also used by the fuzz target), times
+//! the original-DP exact output's Lipschitz constant 1/(1 - abar beta) (`checks::tolerance::output_amplification`:
+//! near abar beta = 1 it is far from O(1), and a proptest case at beta = 0.98 exceeded the bound without it).
+//! The O(1) amplification factors it leaves out (nudge weights up to 1, Lipschitz constants of the sweeps) are
+//! covered by the slack of
 //! n M over sqrt(n) M and of worst-case over typical rounding: in a sweep of 40,000 cases
 //! (`KERNELS_CASES=20000 KERNELS_REPORT=1 cargo test --test kernels_agreement -- --nocapture`) the largest
 //! difference seen was 0.14 of the bound.
@@ -21,7 +24,9 @@
 
 mod kernels_common;
 
-use dualprop::checks::tolerance::{kernel_gradient_agreement, kernel_state_agreement};
+use dualprop::checks::tolerance::{
+    kernel_gradient_agreement, kernel_state_agreement, output_amplification,
+};
 use dualprop::kernels::{infer_batch, KernelFloat};
 use dualprop::reference::{dual_gradient, infer};
 use kernels_common::*;
@@ -61,7 +66,7 @@ fn agree<T: KernelFloat>(case: &Case) -> Result<f64, TestCaseError> {
         parts.push(reference.feed_forward[k].as_slice());
     }
     let m = magnitude(&parts);
-    let tol = STATE_C * kernel_state_agreement::<T>(updates, n_max, m);
+    let tol = STATE_C * kernel_state_agreement::<T>(updates, n_max, m) * output_amplification(cfg);
     let mut worst = 0.0f64;
     for k in 0..=depth {
         for (what, kk, rr) in [
