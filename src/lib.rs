@@ -11,6 +11,8 @@ pub mod error;
 pub mod experiments;
 pub mod kernels;
 pub mod oracle;
+#[cfg(feature = "python")]
+mod python;
 pub mod reference;
 
 pub use error::{Error, Result};
