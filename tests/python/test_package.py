@@ -40,6 +40,7 @@ def numpy_implementation(weights, biases, x, y, config, wrong=None):
 
 
 def test_every_committed_vector_is_found():
+    """Route: the directory listing; a glob that found nothing would make the parametrized tests vacuous."""
     assert len(NAMES) >= 13, NAMES
 
 
@@ -188,6 +189,7 @@ def test_a_bad_configuration_is_refused_on_construction(fields, error, words):
 
 
 def test_an_unknown_configuration_field_is_refused():
+    """Route: the crate's deny_unknown_fields (from_dict) and Python's own keyword check (the constructor)."""
     with pytest.raises(dualprop.ConfigError, match="unknown field"):
         dualprop.Config.from_dict({"method": "dp_plus", "alpha": 0.5, "beta": 0.5, "K": 3, "activation": "relu",
                                    "aplha": 0.5})
@@ -196,6 +198,8 @@ def test_an_unknown_configuration_field_is_refused():
 
 
 def test_shapes_that_do_not_chain_raise_shape_error(case):
+    """Route: the crate's shape checks (Network::new, validate_batch) and the binding's rank check, each
+    provoked by slicing one array of a valid case."""
     w, b, x, y, cfg = case
     with pytest.raises(dualprop.ShapeError):
         dualprop.oracle([w[0], w[1][:, :-1], w[2]], b, x, y, cfg)
@@ -212,12 +216,14 @@ def test_shapes_that_do_not_chain_raise_shape_error(case):
 
 
 def test_a_candidate_of_the_wrong_shape_raises_shape_error(case):
+    """Route: verify's shape comparison with the oracle's tensor of the same name."""
     w, b, x, y, cfg = case
     with pytest.raises(dualprop.ShapeError, match="grad_W.0"):
         dualprop.verify(w, b, x, y, {"grad_W.0": np.zeros((2, 2))}, cfg)
 
 
 def test_nan_or_infinity_raises_non_finite_error_naming_the_tensor(case):
+    """Route: the case reader's finiteness check, provoked by one planted NaN / infinity."""
     w, b, x, y, cfg = case
     bad_x = x.copy()
     bad_x[1, 2] = np.nan
@@ -230,6 +236,7 @@ def test_nan_or_infinity_raises_non_finite_error_naming_the_tensor(case):
 
 
 def test_malformed_input_raises_format_error(case):
+    """Route: the binding's dtype check and the case reader's name and dtype rules, one planted fault each."""
     w, b, x, y, cfg = case
     with pytest.raises(dualprop.FormatError, match="int64"):
         dualprop.oracle(w, b, x, np.ones(y.shape, dtype=np.int64), cfg)
@@ -243,7 +250,17 @@ def test_malformed_input_raises_format_error(case):
         dualprop.verify(w, b, x, y, {}, cfg)
 
 
+def test_a_value_beyond_the_compute_type_raises_unrepresentable_error(case):
+    """Route: the conversion to f32 (reference::scalar::from_f64) of a value beyond f32's range."""
+    w, b, x, y, cfg = case
+    huge = x.copy()
+    huge[0, 0] = 1e300
+    with pytest.raises(dualprop.UnrepresentableError, match="f32"):
+        dualprop.oracle(w, b, huge, y, cfg.replace(float="f32"))
+
+
 def test_every_error_is_a_dualprop_error_and_a_value_error():
+    """Route: the class hierarchy, so `except dualprop.DualpropError` and `except ValueError` catch them all."""
     for cls in (dualprop.ShapeError, dualprop.NonFiniteError, dualprop.IllPosedError, dualprop.UnsupportedError,
                 dualprop.ConfigError, dualprop.FormatError, dualprop.UnrepresentableError):
         assert issubclass(cls, dualprop.DualpropError) and issubclass(cls, ValueError)
@@ -251,6 +268,7 @@ def test_every_error_is_a_dualprop_error_and_a_value_error():
 
 
 def test_config_must_be_a_config(case):
+    """Route: the Python layer's type check (a dict would bypass the crate's validation)."""
     w, b, x, y, cfg = case
     with pytest.raises(TypeError, match="dualprop.Config"):
         dualprop.oracle(w, b, x, y, cfg.to_dict())
@@ -264,7 +282,7 @@ def test_the_interpreter_lock_is_released_while_the_oracle_runs():
     w = [rng.normal(size=(widths[i + 1], widths[i])) / np.sqrt(widths[i]) for i in range(3)]
     b = [np.zeros(widths[i + 1]) for i in range(3)]
     x, y = rng.normal(size=(batch, widths[0])), np.eye(10)[rng.integers(0, 10, batch)]
-    cfg = dualprop.Config(method="dp_plus", alpha=0.5, beta=0.5, iterations=10, activation="tanh")
+    cfg = dualprop.Config(method="dp_plus", alpha=0.5, beta=0.5, iterations=20, activation="tanh")
     worker = threading.Thread(target=dualprop.oracle, args=(w, b, x, y, cfg))
     start = last = time.perf_counter()
     longest_stall = 0.0
@@ -291,6 +309,7 @@ def run_example(path):
 
 
 def test_docs_python_md_shows_the_example_verbatim():
+    """Route: text comparison, so the documented example is the one this suite runs."""
     doc = (HERE.parent.parent / "docs" / "python.md").read_text()
     assert EXAMPLE.read_text().strip() in doc
 

@@ -147,7 +147,12 @@ class VerifyReport:
                 max_abs=_number(t["max_abs"]),
                 max_relative=_number(t["max_relative"]),
                 worst_index=t["worst_index"],
-                tolerance=Tolerance(**{k: (v if k == "float" else _number(v)) for k, v in t["tolerance"].items()}),
+                tolerance=Tolerance(
+                    float=t["tolerance"]["float"],
+                    measured_condition=_number(t["tolerance"]["measured_condition"]),
+                    floor=_number(t["tolerance"]["floor"]),
+                    relative=_number(t["tolerance"]["relative"]),
+                ),
                 agrees=t["agrees"],
             )
             for t in r["tensors"]
