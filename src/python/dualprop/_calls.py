@@ -61,6 +61,7 @@ def assert_agrees(
 ) -> VerifyReport:
     """:func:`verify`, raising AssertionError with :meth:`VerifyReport.summary` (the violated equations and
     deviating tensors, named) unless the candidate agrees. Returns the report when it does."""
+    __tracebackhide__ = True  # pytest then shows the caller's line and this message, not this frame
     report = verify(weights, biases, x, y, candidate, config)
     if not report.agrees:
         raise AssertionError(report.summary())
