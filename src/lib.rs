@@ -64,6 +64,8 @@ mod json_float;
 pub mod kernels;
 pub mod oracle;
 pub mod perf;
+#[cfg(feature = "python")]
+mod python;
 pub mod reference;
 pub mod store;
 

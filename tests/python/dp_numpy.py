@@ -13,7 +13,6 @@ import argparse
 import json
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
 
 
 def activation(spec):
@@ -59,10 +58,17 @@ def layer_order(schedule, L):
 
 
 def run(case, cfg, wrong=None):
+    """The outputs for a case given as the oracle's tensor names (W.k, b.k, x, y)."""
     L = sum(1 for n in case if n.startswith("W."))
     W = [case[f"W.{k}"] for k in range(L)]
     b = [case[f"b.{k}"] for k in range(L)]
-    x, y = case["x"], case["y"]
+    return dual_propagation(W, b, case["x"], case["y"], cfg, wrong)
+
+
+def dual_propagation(W, b, x, y, cfg, wrong=None):
+    """The outputs (oracle tensor names to arrays) for weights W[k] [out, in], biases b[k], inputs x [batch, in]
+    and targets y [batch, out], under a configuration dict in the oracle's JSON format."""
+    L = len(W)
     method, alpha, beta, K = cfg["method"], cfg["alpha"], cfg["beta"], cfg.get("iterations", cfg.get("K"))
     abar = 1.0 - alpha
     f, df = activation(cfg["activation"])
@@ -145,6 +151,9 @@ def main():
     p.add_argument("--float32", action="store_true", help="write float32 tensors")
     p.add_argument("--wrong", choices=["swapped-alpha", "eq21-printed-sign"])
     args = p.parse_args()
+    # Imported here so that the implementation itself needs only numpy (tests/python/test_package.py imports it).
+    from safetensors.numpy import load_file, save_file
+
     case = {n: t.astype(np.float64) for n, t in load_file(args.case).items()}
     with open(args.config) as fh:
         cfg = json.load(fh)
