@@ -2,7 +2,7 @@
 Require Import DualProp.Common DualProp.OutputLayer DualProp.HiddenLayer
                DualProp.OrigOutput DualProp.OrigVsPlus DualProp.Relu
                DualProp.Chain DualProp.DPPlusChain DualProp.BPDerivative
-               DualProp.LeCunChain.
+               DualProp.LeCunChain DualProp.BPGeneral.
 Print Assumptions eq16_satisfies_eq15.
 Print Assumptions eq15_unique.
 Print Assumptions eq16_least_squares.
@@ -42,3 +42,8 @@ Print Assumptions relu_straddle_minus.
 Print Assumptions relu_layer_no_straddle.
 Print Assumptions bp_scalar_is_derivative.
 Print Assumptions dp_plus_scalar_is_derivative.
+Print Assumptions bp_layer_is_derivative.
+Print Assumptions bp_is_derivative.
+Print Assumptions bp_entry_is_partial_derivative.
+Print Assumptions lecun_settled_is_derivative.
+Print Assumptions dp_plus_identity_is_derivative.
