@@ -2,7 +2,7 @@
 Require Import DualProp.Common DualProp.OutputLayer DualProp.HiddenLayer
                DualProp.OrigOutput DualProp.OrigVsPlus DualProp.Relu
                DualProp.Chain DualProp.DPPlusChain DualProp.BPDerivative
-               DualProp.LeCunChain DualProp.BPGeneral.
+               DualProp.LeCunChain DualProp.BPGeneral DualProp.Objectives.
 Print Assumptions eq16_satisfies_eq15.
 Print Assumptions eq15_unique.
 Print Assumptions eq16_least_squares.
@@ -47,3 +47,17 @@ Print Assumptions bp_is_derivative.
 Print Assumptions bp_entry_is_partial_derivative.
 Print Assumptions lecun_settled_is_derivative.
 Print Assumptions dp_plus_identity_is_derivative.
+Print Assumptions eq15_1_is_derivative.
+Print Assumptions eq15_2_is_derivative.
+Print Assumptions eq16_stationary_for_eq14.
+Print Assumptions eq10_1_is_derivative.
+Print Assumptions eq10_2_is_derivative.
+Print Assumptions eq10_1_layer_is_partial.
+Print Assumptions eq3_out_plus_is_derivative.
+Print Assumptions eq3_out_minus_is_derivative.
+Print Assumptions orig_out_stationary.
+Print Assumptions eq3_hidden_plus_is_derivative.
+Print Assumptions eq3_hidden_minus_is_derivative.
+Print Assumptions eq20_multiplier_is_partial.
+Print Assumptions eq20_state_is_partial.
+Print Assumptions settled_update_is_stationary_for_eq20.
