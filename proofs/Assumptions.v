@@ -2,7 +2,7 @@
 Require Import DualProp.Common DualProp.OutputLayer DualProp.HiddenLayer
                DualProp.OrigOutput DualProp.OrigVsPlus DualProp.Relu
                DualProp.Chain DualProp.DPPlusChain DualProp.BPDerivative
-               DualProp.LeCunChain DualProp.BPGeneral DualProp.Objectives.
+               DualProp.LeCunChain DualProp.BPGeneral DualProp.Objectives DualProp.OutputSaddle.
 Print Assumptions eq16_satisfies_eq15.
 Print Assumptions eq15_unique.
 Print Assumptions eq16_least_squares.
@@ -61,3 +61,13 @@ Print Assumptions eq3_hidden_minus_is_derivative.
 Print Assumptions eq20_multiplier_is_partial.
 Print Assumptions eq20_state_is_partial.
 Print Assumptions settled_update_is_stationary_for_eq20.
+Print Assumptions lsq_b_derivative.
+Print Assumptions curvature_plus.
+Print Assumptions curvature_minus.
+Print Assumptions eq16_saddle.
+Print Assumptions eq16_strict_saddle.
+Print Assumptions eq14_no_max_when_abar_beta_gt_2.
+Print Assumptions eq14_alpha_one_degenerate.
+Print Assumptions eq14_alpha_zero_degenerate.
+Print Assumptions curvature_plus_general.
+Print Assumptions curvature_minus_general.
