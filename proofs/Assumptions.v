@@ -2,7 +2,7 @@
 Require Import DualProp.Common DualProp.OutputLayer DualProp.HiddenLayer
                DualProp.OrigOutput DualProp.OrigVsPlus DualProp.Relu
                DualProp.Chain DualProp.DPPlusChain DualProp.BPDerivative
-               DualProp.LeCunChain DualProp.BPGeneral DualProp.Objectives DualProp.OutputSaddle.
+               DualProp.LeCunChain DualProp.BPGeneral DualProp.Objectives DualProp.OutputSaddle DualProp.Passes.
 Print Assumptions eq16_satisfies_eq15.
 Print Assumptions eq15_unique.
 Print Assumptions eq16_least_squares.
@@ -71,3 +71,6 @@ Print Assumptions eq14_alpha_one_degenerate.
 Print Assumptions eq14_alpha_zero_degenerate.
 Print Assumptions curvature_plus_general.
 Print Assumptions curvature_minus_general.
+Print Assumptions dp_plus_extreme_any_schedule.
+Print Assumptions dp_plus_extreme_K_passes.
+Print Assumptions dp_plus_extreme_K_passes_equal_one.
