@@ -74,3 +74,7 @@ Print Assumptions curvature_minus_general.
 Print Assumptions dp_plus_extreme_any_schedule.
 Print Assumptions dp_plus_extreme_K_passes.
 Print Assumptions dp_plus_extreme_K_passes_equal_one.
+Print Assumptions veq15_1_is_partial.
+Print Assumptions veq15_2_is_partial.
+Print Assumptions eq10_2_layer_is_partial.
+Print Assumptions affine_eq8_stationary_for_eq7.

@@ -93,6 +93,70 @@ Proof.
   - rewrite <- H2. apply eq15_2_is_derivative. exact Hl.
 Qed.
 
+(** Vector form with a non-elementwise loss (e.g. softmax cross-entropy):
+    Eq. 14 = l(zbar) + <z+ - z-, zbar - a>, where [lp v] is the gradient of
+    l at v (its partial derivatives along the unit vectors).  The partial
+    derivative in z+_i is the vector Eq. 15 ([veq15_1]). *)
+Definition obj14_vec (l : Vec -> R) (alpha : R) (n : nat) (a zp zm : Vec) : R :=
+  l (vzbar alpha zp zm) + dot n (vdlt zp zm) (fun j => vzbar alpha zp zm j - a j).
+
+Theorem veq15_1_is_partial : forall (l : Vec -> R) (lp : Vec -> Vec) alpha n (a zp zm : Vec) i,
+  (forall v k, derivable_pt_lim (fun s => l (fun j => v j + s * basis k j)) 0 (lp v k)) ->
+  (i < n)%nat ->
+  derivable_pt_lim (fun t => obj14_vec l alpha n a (fun j => zp j + t * basis i j) zm) 0
+    (veq15_1 lp alpha a zp zm i).
+Proof.
+  intros l lp alpha n a zp zm i Hl Hi.
+  set (U := fun j => 1 * (vzbar alpha zp zm j - a j) + (zp j - zm j) * alpha).
+  apply (dpl_val _ _ (lp (vzbar alpha zp zm) i * alpha + vsum n (fun j => U j * basis i j))).
+  { rewrite vsum_pick. destruct (lt_dec i n) as [_|]; [|lia].
+    unfold U, veq15_1, vdlt, dlt. ring. }
+  unfold obj14_vec. apply dpl_plus.
+  - apply (dpl_ext (fun t => l (fun j => vzbar alpha zp zm j + (alpha * t) * basis i j))).
+    { intro t. f_equal. apply functional_extensionality. intro j.
+      unfold vzbar, zbar. ring. }
+    apply (derivable_pt_lim_comp (fun t => alpha * t)
+             (fun s => l (fun j => vzbar alpha zp zm j + s * basis i j)) 0 alpha).
+    + apply (dpl_ext (fun t => 0 + alpha * t)); [intro; ring|]. apply dpl_c_lin.
+    + rewrite Rmult_0_r. apply Hl.
+  - unfold dot. apply dpl_vsum. intros j _.
+    apply (dpl_line (fun z => (z - zm j) * (alpha * z + abar alpha * zm j - a j))
+                    (zp j) (U j) (basis i j)).
+    unfold U, vzbar, zbar.
+    apply (dpl_mult (fun z => z - zm j) (fun z => alpha * z + abar alpha * zm j - a j)).
+    + apply dpl_sub_const. apply derivable_pt_lim_id.
+    + apply dpl_sub_const. apply dpl_id_affine.
+Qed.
+
+Theorem veq15_2_is_partial : forall (l : Vec -> R) (lp : Vec -> Vec) alpha n (a zp zm : Vec) i,
+  (forall v k, derivable_pt_lim (fun s => l (fun j => v j + s * basis k j)) 0 (lp v k)) ->
+  (i < n)%nat ->
+  derivable_pt_lim (fun t => obj14_vec l alpha n a zp (fun j => zm j + t * basis i j)) 0
+    (veq15_2 lp alpha a zp zm i).
+Proof.
+  intros l lp alpha n a zp zm i Hl Hi.
+  set (U := fun j => (-1) * (vzbar alpha zp zm j - a j) + (zp j - zm j) * abar alpha).
+  apply (dpl_val _ _ (lp (vzbar alpha zp zm) i * abar alpha
+                      + vsum n (fun j => U j * basis i j))).
+  { rewrite vsum_pick. destruct (lt_dec i n) as [_|]; [|lia].
+    unfold U, veq15_2, vdlt, dlt. ring. }
+  unfold obj14_vec. apply dpl_plus.
+  - apply (dpl_ext (fun t => l (fun j => vzbar alpha zp zm j + (abar alpha * t) * basis i j))).
+    { intro t. f_equal. apply functional_extensionality. intro j.
+      unfold vzbar, zbar. ring. }
+    apply (derivable_pt_lim_comp (fun t => abar alpha * t)
+             (fun s => l (fun j => vzbar alpha zp zm j + s * basis i j)) 0 (abar alpha)).
+    + apply (dpl_ext (fun t => 0 + abar alpha * t)); [intro; ring|]. apply dpl_c_lin.
+    + rewrite Rmult_0_r. apply Hl.
+  - unfold dot. apply dpl_vsum. intros j _.
+    apply (dpl_line (fun z => (zp j - z) * (alpha * zp j + abar alpha * z - a j))
+                    (zm j) (U j) (basis i j)).
+    unfold U, vzbar, zbar.
+    apply (dpl_mult (fun z => zp j - z) (fun z => alpha * zp j + abar alpha * z - a j)).
+    + apply dpl_c_minus.
+    + apply dpl_sub_const. apply dpl_c_lin.
+Qed.
+
 (** * DP+ hidden layer: Eq. 7 -> Eq. 10. *)
 
 (** The terms of Eq. 7 that depend on one hidden unit's states: its own
@@ -200,6 +264,70 @@ Proof.
     apply (dpl_ext (fun t => (alpha * zp j + abar alpha * zm j) + t * (alpha * basis i j))).
     { intro t. unfold vzbar, zbar. ring. }
     apply dpl_affine.
+Qed.
+
+(** The same in z_k^-: Eq. 10's second line. *)
+Theorem eq10_2_layer_is_partial : forall finv dfinv alpha (W : Lin) (a dn zp zm : Vec) i,
+  (forall z, derivable_pt_lim finv z (dfinv z)) -> (i < din W)%nat ->
+  derivable_pt_lim
+    (fun t => obj7_layer finv alpha W a dn zp (fun j => zm j + t * basis i j)) 0
+    (eq10_2 finv dfinv alpha (a i) (appT W dn i) (zp i) (zm i)).
+Proof.
+  intros finv dfinv alpha W a dn zp zm i Hf Hi.
+  set (U := fun j => (-1) * (finv (alpha * zp j + abar alpha * zm j) - a j)
+                     + (zp j - zm j) * (dfinv (alpha * zp j + abar alpha * zm j) * abar alpha)).
+  apply (dpl_val _ _
+    (vsum (din W) (fun j => U j * basis i j)
+     - vsum (dout W) (fun p => dn p * app W (fun j => abar alpha * basis i j) p))).
+  { rewrite vsum_pick. destruct (lt_dec i (din W)) as [_|]; [|lia].
+    change (vsum (dout W) (fun p => dn p * app W (fun j => abar alpha * basis i j) p))
+      with (dot (dout W) dn (app W (fun j => abar alpha * basis i j))).
+    rewrite <- adjoint. unfold dot.
+    replace (vsum (din W) (fun j => appT W dn j * (abar alpha * basis i j)))
+      with (abar alpha * vsum (din W) (fun j => appT W dn j * basis i j))
+      by (rewrite <- vsum_scal; apply vsum_ext; intro; ring).
+    rewrite vsum_pick. destruct (lt_dec i (din W)) as [_|]; [|lia].
+    unfold U, eq10_2, zbar, dlt. ring. }
+  unfold obj7_layer, dot. apply dpl_minus.
+  - apply dpl_vsum. intros j Hj.
+    apply (dpl_line (fun z => (zp j - z) * (finv (alpha * zp j + abar alpha * z) - a j))
+                    (zm j) (U j) (basis i j)).
+    unfold U. apply (dpl_mult (fun z => zp j - z)
+                              (fun z => finv (alpha * zp j + abar alpha * z) - a j)).
+    + apply dpl_c_minus.
+    + apply dpl_sub_const.
+      apply (dpl_comp finv dfinv (fun z => alpha * zp j + abar alpha * z)); [exact Hf|].
+      apply dpl_c_lin.
+  - apply dpl_vsum. intros p Hp. apply dpl_scal. apply dpl_app; [exact Hp|].
+    intros j _.
+    apply (dpl_ext (fun t => (alpha * zp j + abar alpha * zm j) + t * (abar alpha * basis i j))).
+    { intro t. unfold vzbar, zbar. ring. }
+    apply dpl_affine.
+Qed.
+
+(** Hence, for an affine activation, the Eq. 8 update of a whole layer is a
+    stationary point of Eq. 7 in that layer's states (Prop. 3.1 derived). *)
+Corollary affine_eq8_stationary_for_eq7 : forall c d alpha (W : Lin) (a dn : Vec) i,
+  d <> 0 -> (i < din W)%nat ->
+  let b := appT W dn in
+  let zp := fun j => dp_plus (aff c d) alpha (a j) (b j) in
+  let zm := fun j => dp_minus (aff c d) alpha (a j) (b j) in
+  derivable_pt_lim
+    (fun t => obj7_layer (aff_inv c d) alpha W a dn (fun j => zp j + t * basis i j) zm) 0 0 /\
+  derivable_pt_lim
+    (fun t => obj7_layer (aff_inv c d) alpha W a dn zp (fun j => zm j + t * basis i j)) 0 0.
+Proof.
+  intros c d alpha W a dn i Hd Hi b zp zm.
+  destruct (affine_eq8_solves_eq10 c d alpha (a i) (b i) Hd) as [H1 H2].
+  assert (Hf : forall z, derivable_pt_lim (aff_inv c d) z (aff_dinv d z))
+    by (intro; apply aff_inv_derivative; exact Hd).
+  split.
+  - apply (dpl_val _ _ (eq10_1 (aff_inv c d) (aff_dinv d) alpha (a i) (appT W dn i)
+                              (zp i) (zm i))); [exact H1|].
+    apply eq10_1_layer_is_partial; assumption.
+  - apply (dpl_val _ _ (eq10_2 (aff_inv c d) (aff_dinv d) alpha (a i) (appT W dn i)
+                              (zp i) (zm i))); [exact H2|].
+    apply eq10_2_layer_is_partial; assumption.
 Qed.
 
 (** * Original DP: Eq. 3 -> its stationarity conditions. *)
