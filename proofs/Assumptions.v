@@ -78,3 +78,5 @@ Print Assumptions veq15_1_is_partial.
 Print Assumptions veq15_2_is_partial.
 Print Assumptions eq10_2_layer_is_partial.
 Print Assumptions affine_eq8_stationary_for_eq7.
+Print Assumptions eq3_hidden_layer_plus_is_partial.
+Print Assumptions eq3_hidden_layer_minus_is_partial.

@@ -518,3 +518,75 @@ Proof.
       rewrite Hzi. ring. }
     apply eq20_multiplier_is_partial. exact Hi.
 Qed.
+
+(** Eq. 3 at the layer level: the terms that depend on the states of hidden
+    layer k, (1/beta) sum_j [E(z+_j, a_j) - E(z-_j, a_j)] and, from layer k+1,
+    -(1/beta) <delta_{k+1}, W_k zbar_k>.  The partial derivative in z+_{k,i} is
+    (1/beta) (f^-1(z+_i) - (a_i + alpha (W_k^T delta_{k+1})_i)): original
+    DP's feedback term is derived through the adjoint law as well. *)
+Definition obj3_layer (G : R -> R) (alpha beta : R) (W : Lin) (a dn zp zm : Vec) : R :=
+  / beta * (vsum (din W) (fun j => (G (zp j) - zp j * a j) - (G (zm j) - zm j * a j))
+            - dot (dout W) dn (app W (vzbar alpha zp zm))).
+
+Theorem eq3_hidden_layer_plus_is_partial : forall G finv alpha beta (W : Lin) (a dn zp zm : Vec) i,
+  (forall z, derivable_pt_lim G z (finv z)) -> (i < din W)%nat ->
+  derivable_pt_lim
+    (fun t => obj3_layer G alpha beta W a dn (fun j => zp j + t * basis i j) zm) 0
+    (/ beta * (finv (zp i) - (a i + alpha * appT W dn i))).
+Proof.
+  intros G finv alpha beta W a dn zp zm i HG Hi.
+  apply (dpl_val _ _
+    (/ beta * (vsum (din W) (fun j => (finv (zp j) - 1 * a j) * basis i j)
+               - vsum (dout W) (fun p => dn p * app W (fun j => alpha * basis i j) p)))).
+  { rewrite vsum_pick. destruct (lt_dec i (din W)) as [_|]; [|lia].
+    change (vsum (dout W) (fun p => dn p * app W (fun j => alpha * basis i j) p))
+      with (dot (dout W) dn (app W (fun j => alpha * basis i j))).
+    rewrite <- adjoint. unfold dot.
+    replace (vsum (din W) (fun j => appT W dn j * (alpha * basis i j)))
+      with (alpha * vsum (din W) (fun j => appT W dn j * basis i j))
+      by (rewrite <- vsum_scal; apply vsum_ext; intro; ring).
+    rewrite vsum_pick. destruct (lt_dec i (din W)) as [_|]; [|lia]. ring. }
+  unfold obj3_layer, dot. apply dpl_scal. apply dpl_minus.
+  - apply dpl_vsum. intros j _.
+    apply (dpl_line (fun z => (G z - z * a j) - (G (zm j) - zm j * a j))
+                    (zp j) (finv (zp j) - 1 * a j) (basis i j)).
+    apply (dpl_val _ _ ((finv (zp j) - 1 * a j) - 0)); [ring|].
+    apply dpl_minus; [|apply derivable_pt_lim_const].
+    apply dpl_minus; [apply HG|]. apply dpl_mult_const_r. apply derivable_pt_lim_id.
+  - apply dpl_vsum. intros p Hp. apply dpl_scal. apply dpl_app; [exact Hp|].
+    intros j _.
+    apply (dpl_ext (fun t => (alpha * zp j + abar alpha * zm j) + t * (alpha * basis i j))).
+    { intro t. unfold vzbar, zbar. ring. }
+    apply dpl_affine.
+Qed.
+
+Theorem eq3_hidden_layer_minus_is_partial : forall G finv alpha beta (W : Lin) (a dn zp zm : Vec) i,
+  (forall z, derivable_pt_lim G z (finv z)) -> (i < din W)%nat ->
+  derivable_pt_lim
+    (fun t => obj3_layer G alpha beta W a dn zp (fun j => zm j + t * basis i j)) 0
+    (- / beta * (finv (zm i) - (a i - abar alpha * appT W dn i))).
+Proof.
+  intros G finv alpha beta W a dn zp zm i HG Hi.
+  apply (dpl_val _ _
+    (/ beta * (vsum (din W) (fun j => (0 - (finv (zm j) - 1 * a j)) * basis i j)
+               - vsum (dout W) (fun p => dn p * app W (fun j => abar alpha * basis i j) p)))).
+  { rewrite vsum_pick. destruct (lt_dec i (din W)) as [_|]; [|lia].
+    change (vsum (dout W) (fun p => dn p * app W (fun j => abar alpha * basis i j) p))
+      with (dot (dout W) dn (app W (fun j => abar alpha * basis i j))).
+    rewrite <- adjoint. unfold dot.
+    replace (vsum (din W) (fun j => appT W dn j * (abar alpha * basis i j)))
+      with (abar alpha * vsum (din W) (fun j => appT W dn j * basis i j))
+      by (rewrite <- vsum_scal; apply vsum_ext; intro; ring).
+    rewrite vsum_pick. destruct (lt_dec i (din W)) as [_|]; [|lia]. ring. }
+  unfold obj3_layer, dot. apply dpl_scal. apply dpl_minus.
+  - apply dpl_vsum. intros j _.
+    apply (dpl_line (fun z => (G (zp j) - zp j * a j) - (G z - z * a j))
+                    (zm j) (0 - (finv (zm j) - 1 * a j)) (basis i j)).
+    apply dpl_minus; [apply derivable_pt_lim_const|].
+    apply dpl_minus; [apply HG|]. apply dpl_mult_const_r. apply derivable_pt_lim_id.
+  - apply dpl_vsum. intros p Hp. apply dpl_scal. apply dpl_app; [exact Hp|].
+    intros j _.
+    apply (dpl_ext (fun t => (alpha * zp j + abar alpha * zm j) + t * (abar alpha * basis i j))).
+    { intro t. unfold vzbar, zbar. ring. }
+    apply dpl_affine.
+Qed.
