@@ -80,3 +80,6 @@ Print Assumptions eq10_2_layer_is_partial.
 Print Assumptions affine_eq8_stationary_for_eq7.
 Print Assumptions eq3_hidden_layer_plus_is_partial.
 Print Assumptions eq3_hidden_layer_minus_is_partial.
+Print Assumptions eq20_out_state_is_derivative.
+Print Assumptions eq20_out_multiplier_is_derivative.
+Print Assumptions eq16_stationary_for_eq20_out.

@@ -590,3 +590,44 @@ Proof.
     { intro t. unfold vzbar, zbar. ring. }
     apply dpl_affine.
 Qed.
+
+(** Eq. 20 at the output unit: l(z_L) + delta_L (z_L - a_L).  Stationarity
+    in z_L is delta_L = -l'(z_L), in delta_L it is z_L = a_L: the output
+    conditions the checker uses for the Eq. 20 variants, met by Eq. 16's
+    mean and difference (zbar = a, delta = -l'(a), [out_mean], [out_delta]). *)
+Definition lagr20_out (l : R -> R) (a z d : R) : R := l z + d * (z - a).
+
+Theorem eq20_out_state_is_derivative : forall l lp a z d,
+  (forall x, derivable_pt_lim l x (lp x)) ->
+  derivable_pt_lim (fun t => lagr20_out l a t d) z (lp z + d).
+Proof.
+  intros l lp a z d Hl. unfold lagr20_out.
+  apply dpl_plus; [apply Hl|].
+  apply (dpl_val _ _ (d * 1)); [ring|]. apply dpl_scal. apply dpl_sub_const.
+  apply derivable_pt_lim_id.
+Qed.
+
+Theorem eq20_out_multiplier_is_derivative : forall l a z d,
+  derivable_pt_lim (fun t => lagr20_out l a z t) d (z - a).
+Proof.
+  intros. unfold lagr20_out.
+  apply (dpl_val _ _ (0 + 1 * (z - a))); [ring|].
+  apply dpl_plus; [apply derivable_pt_lim_const|]. apply dpl_mult_const_r.
+  apply derivable_pt_lim_id.
+Qed.
+
+Corollary eq16_stationary_for_eq20_out : forall l lp alpha a,
+  (forall x, derivable_pt_lim l x (lp x)) ->
+  let zb := zbar alpha (out_plus lp alpha a) (out_minus lp alpha a) in
+  let d := dlt (out_plus lp alpha a) (out_minus lp alpha a) in
+  derivable_pt_lim (fun t => lagr20_out l a t d) zb 0 /\
+  derivable_pt_lim (fun t => lagr20_out l a zb t) d 0.
+Proof.
+  intros l lp alpha a Hl zb d. split.
+  - apply (dpl_val _ _ (lp zb + d)).
+    { unfold zb, d. rewrite out_mean, out_delta. ring. }
+    apply eq20_out_state_is_derivative. exact Hl.
+  - apply (dpl_val _ _ (zb - a)).
+    { unfold zb. rewrite out_mean. ring. }
+    apply eq20_out_multiplier_is_derivative.
+Qed.
