@@ -268,3 +268,67 @@ Proof.
   - apply derivable_pt_lim_const.
   - apply dpl_scal. apply dpl_c_minus.
 Qed.
+
+(** * Any twice-differentiable loss (scalar output): a saddle by the mean value theorem. *)
+
+(** If g' has derivative g'' <= 0 everywhere and g'(s) = 0, then s maximises g. *)
+Lemma max_of_concave : forall g g' g'' s z,
+  (forall x, derivable_pt_lim g x (g' x)) -> (forall x, derivable_pt_lim g' x (g'' x)) ->
+  (forall x, g'' x <= 0) -> g' s = 0 -> g z <= g s.
+Proof.
+  intros g g' g'' s z Hg Hg' Hc Hs.
+  destruct (Rtotal_order z s) as [Hlt|[Heq|Hgt]].
+  - destruct (MVT_cor2 g g' z s Hlt (fun c _ => Hg c)) as [c [Ec Hcz]].
+    assert (Hc0 : 0 <= g' c).
+    { destruct (MVT_cor2 g' g'' c s (proj2 Hcz) (fun d _ => Hg' d)) as [d [Ed _]].
+      pose proof (Hc d). assert (0 <= s - c) by lra.
+      assert (g'' d * (s - c) <= 0) by nra. lra. }
+    assert (0 <= g' c * (s - z)) by (apply Rmult_le_pos; lra). lra.
+  - subst. lra.
+  - destruct (MVT_cor2 g g' s z Hgt (fun c _ => Hg c)) as [c [Ec Hcz]].
+    assert (Hc0 : g' c <= 0).
+    { destruct (MVT_cor2 g' g'' s c (proj1 Hcz) (fun d _ => Hg' d)) as [d [Ed _]].
+      pose proof (Hc d). assert (0 <= c - s) by lra.
+      assert (g'' d * (c - s) <= 0) by nra. lra. }
+    assert (g' c * (z - s) <= 0).
+    { assert (0 <= z - s) by lra. nra. }
+    lra.
+Qed.
+
+(** Eq. 16 is a saddle point of Eq. 14 for any loss l with l' and l''
+    whose curvature conditions hold everywhere: abar l'' <= 2 (concave in
+    z-) and alpha l'' >= -2 (convex in z+; true for any convex loss).
+    E.g. the logistic cross-entropy beta (log(1 + e^z) - y z) has
+    l'' = beta p (1 - p) <= beta/4, so abar beta <= 8 suffices (the bound on
+    l'' is not proved here). *)
+Theorem eq16_saddle_general : forall l lp lpp alpha a zp zm,
+  (forall z, derivable_pt_lim l z (lp z)) -> (forall z, derivable_pt_lim lp z (lpp z)) ->
+  0 <= alpha <= 1 ->
+  (forall z, abar alpha * lpp z <= 2) -> (forall z, - 2 <= alpha * lpp z) ->
+  obj14 l alpha a (out_plus lp alpha a) zm
+    <= obj14 l alpha a (out_plus lp alpha a) (out_minus lp alpha a) /\
+  obj14 l alpha a (out_plus lp alpha a) (out_minus lp alpha a)
+    <= obj14 l alpha a zp (out_minus lp alpha a).
+Proof.
+  intros l lp lpp alpha a zp zm Hl Hlp Ha Hm Hp.
+  destruct (eq16_satisfies_eq15 lp alpha a) as [G1 G2].
+  set (sp := out_plus lp alpha a) in *. set (sm := out_minus lp alpha a) in *.
+  split.
+  - apply (max_of_concave (fun z => obj14 l alpha a sp z) (fun z => eq15_2 lp alpha a sp z)
+             (fun z => abar alpha * (abar alpha * lpp (zbar alpha sp z) - 2))).
+    + intro x. apply eq15_2_is_derivative. exact Hl.
+    + intro x. apply curvature_minus_general. exact Hlp.
+    + intro x. assert (0 <= abar alpha) by (unfold abar; lra).
+      pose proof (Hm (zbar alpha sp x)). nra.
+    + exact G2.
+  - (* the min over z+ is the max of -J *)
+    assert (H : - obj14 l alpha a zp sm <= - obj14 l alpha a sp sm).
+    { apply (max_of_concave (fun z => - obj14 l alpha a z sm)
+               (fun z => - eq15_1 lp alpha a z sm)
+               (fun z => - (alpha * (alpha * lpp (zbar alpha z sm) + 2)))).
+      + intro x. apply derivable_pt_lim_opp. apply eq15_1_is_derivative. exact Hl.
+      + intro x. apply derivable_pt_lim_opp. apply curvature_plus_general. exact Hlp.
+      + intro x. pose proof (Hp (zbar alpha x sm)). nra.
+      + rewrite G1. ring. }
+    lra.
+Qed.

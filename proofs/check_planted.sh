@@ -127,6 +127,12 @@ plant "original DP at alpha = 1 keeps the feed-forward mean, 'proved' like DP+" 
      replace (a + 1 * b) with a by ring. ring.
    Qed.'
 
+plant "excluded middle in a theorem outside AssumptionsClassical.v (the scoped allowlist)" \
+  OrigVsPlus.v \
+  'Require Import Classical.
+   Lemma planted_classical : forall P : Prop, P \/ ~ P. Proof. exact classic. Qed.' \
+  'Print Assumptions planted_classical.'
+
 if [ "$status" = 0 ]; then
   echo "check-planted: OK, every planted lemma was rejected"
 else
