@@ -2,7 +2,7 @@
 Require Import DualProp.Common DualProp.OutputLayer DualProp.HiddenLayer
                DualProp.OrigOutput DualProp.OrigVsPlus DualProp.Relu
                DualProp.Chain DualProp.DPPlusChain DualProp.BPDerivative
-               DualProp.LeCunChain.
+               DualProp.LeCunChain DualProp.BPGeneral DualProp.Objectives DualProp.OutputSaddle DualProp.Passes.
 Print Assumptions eq16_satisfies_eq15.
 Print Assumptions eq15_unique.
 Print Assumptions eq16_least_squares.
@@ -42,3 +42,44 @@ Print Assumptions relu_straddle_minus.
 Print Assumptions relu_layer_no_straddle.
 Print Assumptions bp_scalar_is_derivative.
 Print Assumptions dp_plus_scalar_is_derivative.
+Print Assumptions bp_layer_is_derivative.
+Print Assumptions bp_is_derivative.
+Print Assumptions bp_entry_is_partial_derivative.
+Print Assumptions lecun_settled_is_derivative.
+Print Assumptions dp_plus_identity_is_derivative.
+Print Assumptions eq15_1_is_derivative.
+Print Assumptions eq15_2_is_derivative.
+Print Assumptions eq16_stationary_for_eq14.
+Print Assumptions eq10_1_is_derivative.
+Print Assumptions eq10_2_is_derivative.
+Print Assumptions eq10_1_layer_is_partial.
+Print Assumptions eq3_out_plus_is_derivative.
+Print Assumptions eq3_out_minus_is_derivative.
+Print Assumptions orig_out_stationary.
+Print Assumptions eq3_hidden_plus_is_derivative.
+Print Assumptions eq3_hidden_minus_is_derivative.
+Print Assumptions eq20_multiplier_is_partial.
+Print Assumptions eq20_state_is_partial.
+Print Assumptions settled_update_is_stationary_for_eq20.
+Print Assumptions lsq_b_derivative.
+Print Assumptions curvature_plus.
+Print Assumptions curvature_minus.
+Print Assumptions eq16_saddle.
+Print Assumptions eq16_strict_saddle.
+Print Assumptions eq14_no_max_when_abar_beta_gt_2.
+Print Assumptions eq14_alpha_one_degenerate.
+Print Assumptions eq14_alpha_zero_degenerate.
+Print Assumptions curvature_plus_general.
+Print Assumptions curvature_minus_general.
+Print Assumptions dp_plus_extreme_any_schedule.
+Print Assumptions dp_plus_extreme_K_passes.
+Print Assumptions dp_plus_extreme_K_passes_equal_one.
+Print Assumptions veq15_1_is_partial.
+Print Assumptions veq15_2_is_partial.
+Print Assumptions eq10_2_layer_is_partial.
+Print Assumptions affine_eq8_stationary_for_eq7.
+Print Assumptions eq3_hidden_layer_plus_is_partial.
+Print Assumptions eq3_hidden_layer_minus_is_partial.
+Print Assumptions eq20_out_state_is_derivative.
+Print Assumptions eq20_out_multiplier_is_derivative.
+Print Assumptions eq16_stationary_for_eq20_out.

@@ -10,7 +10,9 @@ Definition dp_plus (f : R -> R) (alpha a b : R) : R := f (a + abar alpha * b).
 Definition dp_minus (f : R -> R) (alpha a b : R) : R := f (a - alpha * b).
 
 (** The two optimality conditions of Eq. 10, for a general inverse
-    activation [finv] with derivative [dfinv]. *)
+    activation [finv] with derivative [dfinv] (Objectives.v derives them as
+    the partial derivatives of Eq. 7: [eq10_1_is_derivative],
+    [eq10_1_layer_is_partial] and the z- versions). *)
 Definition eq10_1 (finv dfinv : R -> R) (alpha a b zp zm : R) : R :=
   finv (zbar alpha zp zm) - a + alpha * dfinv (zbar alpha zp zm) * dlt zp zm
   - alpha * b.

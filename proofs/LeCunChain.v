@@ -47,7 +47,9 @@ Definition lc_net (sgn : R) (f fp : R -> R) (alpha beta : R) (y x : Vec)
 (** KKT conditions of Eq. 20 at the states of one layer, for the
     multiplier delta_k = z+_k - z-_k and the primal variable zbar_k:
     output: delta_L = -l'(zbar_L) = -beta (zbar_L - y) and zbar_L = a_L;
-    hidden: delta_k = W_k^T D_{k+1} delta_{k+1} and zbar_k = f(a_k). *)
+    hidden: delta_k = W_k^T D_{k+1} delta_{k+1} and zbar_k = f(a_k)
+    (Objectives.v derives both as partial derivatives of Eq. 20:
+    [eq20_state_is_partial], [eq20_multiplier_is_partial]). *)
 Definition kkt_hidden (alpha : R) (f : R -> R) (W : Lin) (a zp zm Dn dn : Vec)
   : Prop :=
   (forall i, zp i - zm i = appT W (fun j => Dn j * dn j) i) /\

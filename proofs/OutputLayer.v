@@ -5,7 +5,9 @@ Open Scope R_scope.
 
 (** The loss gradient is an arbitrary function [lp] (the value l'(z) of the
     derivative of any differentiable loss).  The two optimality conditions
-    of Eq. 14, printed as Eq. 15: *)
+    of Eq. 14, printed as Eq. 15 (Objectives.v derives them: they are the
+    partial derivatives of Eq. 14, [eq15_1_is_derivative],
+    [eq15_2_is_derivative]): *)
 Definition eq15_1 (lp : R -> R) (alpha a zp zm : R) : R :=
   alpha * lp (zbar alpha zp zm) + zbar alpha zp zm - a + alpha * dlt zp zm.
 Definition eq15_2 (lp : R -> R) (alpha a zp zm : R) : R :=

@@ -61,23 +61,23 @@ Proof.
 Qed.
 
 (** Inactive unit: both nudged pre-activations <= 0.  Then z+ = z- = 0.
-    Eq. 19 per unit: the linearisation has D = 0, pseudo-inverse D^+ = 0,
-    null-space basis N = 1 and offset z0 = relu(a) - D a = 0; the constraint
-    "zbar - z0 lies in the range of D (= {0}) and D^+ (zbar - z0) = a + N v
-    for some v" holds with v = -a (the multiplier absorbs the
-    pre-activation).  Eq. 12 holds with D = 0 (delta = 0), and the Eq. 11
-    residual projected on the active subspace (projector D D^+ = 0) is 0. *)
-Definition eq19_unit (D Dplus N z0 a zb : R) : Prop :=
-  D = 0 -> zb - z0 = 0 /\ exists v, Dplus * (zb - z0) = a + N * v.
-
+    Eq. 19 per unit: the linear piece is f(x) = z0 + D x with D = 0 and
+    offset z0 = 0, so the constraint z - z0 in range(D) pins the mean at
+    zbar = z0 = 0, while "D^+ (z - z0) = a + N v" (N = 1 spans the null
+    space of D = 0) constrains nothing: the multiplier v absorbs any
+    pre-activation, so that half of Eq. 19 is not stated (it holds for every
+    input).  What is checkable: z+ = z- = 0, zbar = z0 = relu(a) = 0, Eq. 12
+    with D = 0 (delta = 0 = D b), and that the unprojected Eq. 11 residual
+    is r11 = -b, nonzero whenever the feedback b is: this is why Eq. 10/11
+    must be replaced by Eq. 19 at inactive units (only the projection of
+    Eq. 11 on the active subspace, D D^+ = 0, vanishes). *)
 Theorem relu_inactive : forall alpha a b,
   0 <= alpha <= 1 -> a + abar alpha * b <= 0 -> a - alpha * b <= 0 ->
   rp alpha a b = 0 /\ rm alpha a b = 0 /\
   zbar alpha (rp alpha a b) (rm alpha a b) = relu a /\
   relu a = 0 /\
   r12 0 b (rp alpha a b) (rm alpha a b) = 0 /\
-  eq19_unit 0 0 1 (relu a - 0 * a) a (zbar alpha (rp alpha a b) (rm alpha a b)) /\
-  (0 * / 1) * r11 b (rp alpha a b) (rm alpha a b) = 0.
+  r11 b (rp alpha a b) (rm alpha a b) = - b.
 Proof.
   intros alpha a b Ha Hp Hm.
   assert (Ha0 : a <= 0).
@@ -86,10 +86,8 @@ Proof.
     unfold abar in *. nra. }
   unfold rp, rm, dp_plus, dp_minus.
   rewrite (relu_neg _ Hp), (relu_neg _ Hm), (relu_neg _ Ha0).
-  unfold zbar, r12, dlt, eq19_unit. split; [reflexivity|]. split; [reflexivity|].
-  split; [ring|]. split; [reflexivity|]. split; [ring|]. split.
-  - intros _. split; [ring|]. exists (- a). ring.
-  - ring.
+  unfold zbar, r11, r12, dlt. split; [reflexivity|]. split; [reflexivity|].
+  split; [ring|]. split; [reflexivity|]. split; ring.
 Qed.
 
 (** Straddling the kink, case a + abar b > 0 > a - alpha b: z+ is on the

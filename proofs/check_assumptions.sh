@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Reads the output of `coqc Assumptions.v` (a sequence of Print Assumptions
-# reports) on stdin and fails unless every reported assumption is one of the
-# standard-library real-number axioms listed in assumptions-allowlist.txt.
+# Reads the output of `coqc VFILE` (a sequence of Print Assumptions reports;
+# VFILE defaults to Assumptions.v) on stdin and fails unless every reported
+# assumption is one of the standard-library real-number axioms listed in
+# assumptions-allowlist.txt or in the optional extra allowlist EXTRA.
+#   ./check_assumptions.sh [VFILE [EXTRA]] < log
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-allow="$here/assumptions-allowlist.txt"
+vfile="${1:-Assumptions.v}"
+extra="${2:-}"
+allow="$(mktemp)"
+trap 'rm -f "$allow"' EXIT
+cat "$here/assumptions-allowlist.txt" > "$allow"
+if [ -n "$extra" ]; then cat "$here/$extra" >> "$allow"; fi
 log="$(cat)"
 reports=$(printf '%s\n' "$log" | grep -c -E '^(Axioms:|Closed under the global context)' || true)
-expected=$(grep -c '^Print Assumptions' "$here/Assumptions.v")
+expected=$(grep -c '^Print Assumptions' "$here/$vfile")
 if [ "$reports" != "$expected" ]; then
   echo "check_assumptions: expected $expected reports, found $reports" >&2
   printf '%s\n' "$log" >&2
@@ -27,4 +34,8 @@ while IFS= read -r line; do
   fi
 done <<< "$log"
 if [ "$bad" != 0 ]; then exit 1; fi
-echo "check_assumptions: $expected theorems, only standard real-number axioms"
+if [ -n "$extra" ]; then
+  echo "check_assumptions: $vfile: $expected theorems, only standard real-number axioms and $extra"
+else
+  echo "check_assumptions: $vfile: $expected theorems, only standard real-number axioms"
+fi
