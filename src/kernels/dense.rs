@@ -87,61 +87,57 @@ fn weight_product<T: KernelFloat>(
     );
 }
 
-/// dst `[out, B]` = W `[out, in]` src `[in, B]` (no bias).
+/// Which product of a weight matrix W `[out, in]` (row-major) a dense product takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightOp {
+    /// dst `[out, B]` = W src `[in, B]` (the forward product, no bias).
+    Forward,
+    /// dst `[in, B]` = W^T src `[out, B]` (the feedback W^T delta). W row-major `[out, in]` is W^T column-major
+    /// `[in, out]`: no copy.
+    Transpose,
+}
+
+/// dst = W src or W^T src as `op` says, W row-major `[out, in]`, states column-major `[n, B]`.
 #[allow(clippy::too_many_arguments)]
-pub fn forward_product<T: KernelFloat>(
+pub fn dense_product<T: KernelFloat>(
     w: &[T],
     out: usize,
     inp: usize,
+    op: WeightOp,
     src: &[T],
     batch: usize,
     dst: &mut [T],
     par: Exec,
     macs: &mut u64,
 ) {
-    let w = MatRef::from_row_major_slice(w, out, inp);
+    let w = match op {
+        WeightOp::Forward => MatRef::from_row_major_slice(w, out, inp),
+        WeightOp::Transpose => MatRef::from_column_major_slice(w, inp, out),
+    };
     weight_product(w, src, batch, dst, par, macs);
 }
 
-/// dst `[in, B]` = W^T `[in, out]` src `[out, B]` (the feedback W^T delta).
-#[allow(clippy::too_many_arguments)]
-pub fn feedback_product<T: KernelFloat>(
-    w: &[T],
-    out: usize,
-    inp: usize,
-    src: &[T],
-    batch: usize,
-    dst: &mut [T],
-    par: Exec,
-    macs: &mut u64,
-) {
-    // W row-major [out, in] is W^T column-major [in, out]: no copy.
-    let wt = MatRef::from_column_major_slice(w, inp, out);
-    weight_product(wt, src, batch, dst, par, macs);
-}
-
-/// [`forward_product`] with the shape read from the weight matrix W_{k-1} `[out, in]`.
-pub(crate) fn layer_forward<T: KernelFloat>(
+/// [`dense_product`] with the shape read from the weight matrix `[out, in]` (W_{k-1} forward, W_k for the feedback).
+pub(crate) fn layer_product<T: KernelFloat>(
     w: &Matrix<T>,
+    op: WeightOp,
     src: &[T],
     batch: usize,
     dst: &mut [T],
     par: Exec,
     macs: &mut u64,
 ) {
-    forward_product(w.as_slice(), w.rows(), w.cols(), src, batch, dst, par, macs);
-}
-
-/// [`feedback_product`] with the shape read from the weight matrix W_k `[out, in]`.
-pub(crate) fn layer_feedback<T: KernelFloat>(
-    w: &Matrix<T>,
-    src: &[T],
-    batch: usize,
-    dst: &mut [T],
-    par: Exec,
-    macs: &mut u64,
-) {
-    feedback_product(w.as_slice(), w.rows(), w.cols(), src, batch, dst, par, macs);
+    dense_product(
+        w.as_slice(),
+        w.rows(),
+        w.cols(),
+        op,
+        src,
+        batch,
+        dst,
+        par,
+        macs,
+    );
 }
 
 /// G `[out, in]` (row-major, the layout of W) = scale * e `[out, B]` z^T `[B, in]` (a weight gradient).
@@ -183,7 +179,15 @@ pub fn forward<T: KernelFloat>(
         let len = ws.widths[k] * batch;
         let src: &[T] = if k == 1 { x } else { &ws.plus[k - 1] };
         let layer = &net.layers[k - 1];
-        layer_forward(&layer.w, src, batch, &mut ws.a[k], par, &mut ws.macs);
+        layer_product(
+            &layer.w,
+            WeightOp::Forward,
+            src,
+            batch,
+            &mut ws.a[k],
+            par,
+            &mut ws.macs,
+        );
         let act = (k < depth).then_some(net.activation);
         let m = bias_activate(act, &layer.b, &mut ws.a[k][..len], &mut ws.plus[k][..len]);
         ws.tags.layer_max[k] = m;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::kernels::dense::{feedback_product, forward_product, gradient_product, Exec};
+use crate::kernels::dense::{dense_product, gradient_product, Exec, WeightOp};
 use crate::kernels::KernelFloat;
 use crate::reference::scalar::c;
 
@@ -51,9 +51,29 @@ impl<T: KernelFloat> Roofline<T> {
         for k in 1..widths.len() {
             let (out, inp) = (widths[k], widths[k - 1]);
             let w = &self.w[k - 1];
-            forward_product(w, out, inp, &self.src, batch, &mut self.dst, par, &mut macs);
+            dense_product(
+                w,
+                out,
+                inp,
+                WeightOp::Forward,
+                &self.src,
+                batch,
+                &mut self.dst,
+                par,
+                &mut macs,
+            );
             if k > 1 {
-                feedback_product(w, out, inp, &self.src, batch, &mut self.dst, par, &mut macs);
+                dense_product(
+                    w,
+                    out,
+                    inp,
+                    WeightOp::Transpose,
+                    &self.src,
+                    batch,
+                    &mut self.dst,
+                    par,
+                    &mut macs,
+                );
             }
             let g = &mut self.g[k - 1];
             gradient_product(
