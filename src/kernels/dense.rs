@@ -41,29 +41,32 @@ fn product<T: KernelFloat>(
         Exec::Faer(par) => matmul(dst, Accum::Replace, lhs, rhs, alpha, par),
         Exec::RowTasks => {
             let min_rows = dst.nrows().div_ceil(ROW_TASKS).max(MIN_TASK_ROWS);
-            row_tasks(dst, lhs, rhs, alpha, min_rows)
+            row_tasks(dst, lhs, min_rows, &|dst, lhs| {
+                matmul(dst, Accum::Replace, lhs, rhs, alpha, Par::Seq)
+            })
         }
     }
 }
 
+/// Splits dst and lhs into halves of rows, as rayon tasks, until a block has fewer than 2 `min_rows` rows, and
+/// runs `block` on each (the rows of dst depend on the same rows of lhs only).
 fn row_tasks<T: KernelFloat>(
     dst: MatMut<'_, T>,
     lhs: MatRef<'_, T>,
-    rhs: MatRef<'_, T>,
-    alpha: T,
     min_rows: usize,
+    block: &(impl Fn(MatMut<'_, T>, MatRef<'_, T>) + Sync),
 ) {
     let rows = dst.nrows();
     if rows < 2 * min_rows {
-        matmul(dst, Accum::Replace, lhs, rhs, alpha, Par::Seq);
+        block(dst, lhs);
         return;
     }
     let mid = rows / 2;
     let (top, bottom) = dst.split_at_row_mut(mid);
     let (lhs_top, lhs_bottom) = lhs.split_at_row(mid);
     join(
-        || row_tasks(top, lhs_top, rhs, alpha, min_rows),
-        || row_tasks(bottom, lhs_bottom, rhs, alpha, min_rows),
+        || row_tasks(top, lhs_top, min_rows, block),
+        || row_tasks(bottom, lhs_bottom, min_rows, block),
     );
 }
 
