@@ -70,26 +70,6 @@ fn row_tasks<T: KernelFloat>(
     );
 }
 
-/// dst `[rows, B]` = w `[rows, cols]` src `[cols, B]` (states column-major), counted in `macs`.
-fn weight_product<T: KernelFloat>(
-    w: MatRef<'_, T>,
-    src: &[T],
-    batch: usize,
-    dst: &mut [T],
-    par: Exec,
-    macs: &mut u64,
-) {
-    let (rows, cols) = (w.nrows(), w.ncols());
-    *macs += (rows * cols * batch) as u64;
-    product(
-        MatMut::from_column_major_slice_mut(&mut dst[..rows * batch], rows, batch),
-        w,
-        MatRef::from_column_major_slice(&src[..cols * batch], cols, batch),
-        T::one(),
-        par,
-    );
-}
-
 /// Which product of a weight matrix W `[out, in]` (row-major) a dense product takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightOp {
@@ -100,28 +80,9 @@ pub enum WeightOp {
     Transpose,
 }
 
-/// dst = W src or W^T src as `op` says, W row-major `[out, in]`, states column-major `[n, B]`.
-#[allow(clippy::too_many_arguments)]
+/// dst = W src or W^T src as `op` says (W_{k-1} forward, W_k for the feedback), states column-major `[n, B]`,
+/// counted in `macs`.
 pub fn dense_product<T: KernelFloat>(
-    w: &[T],
-    out: usize,
-    inp: usize,
-    op: WeightOp,
-    src: &[T],
-    batch: usize,
-    dst: &mut [T],
-    par: Exec,
-    macs: &mut u64,
-) {
-    let w = match op {
-        WeightOp::Forward => MatRef::from_row_major_slice(w, out, inp),
-        WeightOp::Transpose => MatRef::from_column_major_slice(w, inp, out),
-    };
-    weight_product(w, src, batch, dst, par, macs);
-}
-
-/// [`dense_product`] with the shape read from the weight matrix `[out, in]` (W_{k-1} forward, W_k for the feedback).
-pub(crate) fn layer_product<T: KernelFloat>(
     w: &Matrix<T>,
     op: WeightOp,
     src: &[T],
@@ -130,16 +91,19 @@ pub(crate) fn layer_product<T: KernelFloat>(
     par: Exec,
     macs: &mut u64,
 ) {
-    dense_product(
-        w.as_slice(),
-        w.rows(),
-        w.cols(),
-        op,
-        src,
-        batch,
-        dst,
+    let (out, inp) = (w.rows(), w.cols());
+    let w = match op {
+        WeightOp::Forward => MatRef::from_row_major_slice(w.as_slice(), out, inp),
+        WeightOp::Transpose => MatRef::from_column_major_slice(w.as_slice(), inp, out),
+    };
+    let (rows, cols) = (w.nrows(), w.ncols());
+    *macs += (rows * cols * batch) as u64;
+    product(
+        MatMut::from_column_major_slice_mut(&mut dst[..rows * batch], rows, batch),
+        w,
+        MatRef::from_column_major_slice(&src[..cols * batch], cols, batch),
+        T::one(),
         par,
-        macs,
     );
 }
 
@@ -182,7 +146,7 @@ pub fn forward<T: KernelFloat>(
         let len = ws.widths[k] * batch;
         let src: &[T] = if k == 1 { x } else { &ws.plus[k - 1] };
         let layer = &net.layers[k - 1];
-        layer_product(
+        dense_product(
             &layer.w,
             WeightOp::Forward,
             src,

@@ -5,7 +5,7 @@ use super::dense::Exec;
 use crate::reference::scalar::c;
 use crate::reference::{Config, Network};
 
-use super::dense::{gradient_product, layer_product, WeightOp};
+use super::dense::{dense_product, gradient_product, WeightOp};
 use super::elementwise::{row_sums_scaled, scale_by_derivative, times_derivative};
 use super::workspace::Workspace;
 use super::KernelFloat;
@@ -97,7 +97,7 @@ pub fn backprop<T: KernelFloat>(
         row_sums_scaled(&e[..out * batch], out, inv_b, gb);
         if k > 1 {
             let len = inp * batch;
-            layer_product(
+            dense_product(
                 &net.layers[k - 1].w,
                 WeightOp::Transpose,
                 e,

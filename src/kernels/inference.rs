@@ -42,7 +42,7 @@ use crate::reference::rules;
 use crate::reference::scalar::c;
 use crate::reference::{Config, DualState, Gradients, Network, OutputRule, Verdict};
 
-use super::dense::{layer_product, WeightOp};
+use super::dense::{dense_product, WeightOp};
 use super::elementwise::with_unit;
 use super::elementwise::{
     add_bias, init_state, times_derivative, weighted_gradient, LayerOut, PassStats, Unit,
@@ -131,7 +131,7 @@ pub(crate) fn ensure_pre_activation<T: KernelFloat>(
         return;
     }
     let layer = &net.layers[k - 1];
-    layer_product(
+    dense_product(
         &layer.w,
         WeightOp::Forward,
         &ws.zbar[k - 1],
@@ -178,7 +178,7 @@ fn ensure_feedback<T: KernelFloat>(
     } else {
         &ws.delta[k + 1]
     };
-    layer_product(
+    dense_product(
         &net.layers[k].w,
         WeightOp::Transpose,
         src,
