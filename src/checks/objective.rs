@@ -9,10 +9,15 @@ use crate::reference::state::DualState;
 /// zbar_k), the nudging strength beta and the targets y.
 #[derive(Debug, Clone, Copy)]
 pub struct ObjectivePoint<'a, T> {
+    /// The network the states belong to.
     pub net: &'a Network<T>,
+    /// Weight of z^+ in the means zbar_k = alpha z_k^+ + (1 - alpha) z_k^- (Eq. 6).
     pub alpha: f64,
+    /// Nudging strength.
     pub beta: f64,
+    /// The dual states z_k^+- (k = 0..=L).
     pub state: &'a DualState<T>,
+    /// Targets, one row a sample.
     pub y: &'a Matrix<T>,
 }
 
