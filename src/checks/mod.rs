@@ -13,4 +13,4 @@ pub use alignment::{alignment, LayerAlignment};
 pub use equation::Equation;
 pub use fixed_point::{fixed_point_residuals, fixed_point_residuals_of_state, LayerFixedPoint};
 pub use kkt::{kkt_report, EquationResidual, KktReport, LayerKkt};
-pub use objective::{eq3_value, eq7_value};
+pub use objective::ObjectivePoint;

@@ -41,41 +41,61 @@ fn product<T: KernelFloat>(
         Exec::Faer(par) => matmul(dst, Accum::Replace, lhs, rhs, alpha, par),
         Exec::RowTasks => {
             let min_rows = dst.nrows().div_ceil(ROW_TASKS).max(MIN_TASK_ROWS);
-            row_tasks(dst, lhs, rhs, alpha, min_rows)
+            row_tasks(dst, lhs, min_rows, &|dst, lhs| {
+                matmul(dst, Accum::Replace, lhs, rhs, alpha, Par::Seq)
+            })
         }
     }
 }
 
+/// Splits dst and lhs into halves of rows, as rayon tasks, until a block has fewer than 2 `min_rows` rows, and
+/// runs `block` on each (the rows of dst depend on the same rows of lhs only).
 fn row_tasks<T: KernelFloat>(
     dst: MatMut<'_, T>,
     lhs: MatRef<'_, T>,
-    rhs: MatRef<'_, T>,
-    alpha: T,
     min_rows: usize,
+    block: &(impl Fn(MatMut<'_, T>, MatRef<'_, T>) + Sync),
 ) {
     let rows = dst.nrows();
     if rows < 2 * min_rows {
-        matmul(dst, Accum::Replace, lhs, rhs, alpha, Par::Seq);
+        block(dst, lhs);
         return;
     }
     let mid = rows / 2;
     let (top, bottom) = dst.split_at_row_mut(mid);
     let (lhs_top, lhs_bottom) = lhs.split_at_row(mid);
     join(
-        || row_tasks(top, lhs_top, rhs, alpha, min_rows),
-        || row_tasks(bottom, lhs_bottom, rhs, alpha, min_rows),
+        || row_tasks(top, lhs_top, min_rows, block),
+        || row_tasks(bottom, lhs_bottom, min_rows, block),
     );
 }
 
-/// dst `[rows, B]` = w `[rows, cols]` src `[cols, B]` (states column-major), counted in `macs`.
-fn weight_product<T: KernelFloat>(
-    w: MatRef<'_, T>,
+/// Which product of a weight matrix W `[out, in]` (row-major) a dense product takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightOp {
+    /// dst `[out, B]` = W src `[in, B]` (the forward product, no bias).
+    Forward,
+    /// dst `[in, B]` = W^T src `[out, B]` (the feedback W^T delta). W row-major `[out, in]` is W^T column-major
+    /// `[in, out]`: no copy.
+    Transpose,
+}
+
+/// dst = W src or W^T src as `op` says (W_{k-1} forward, W_k for the feedback), states column-major `[n, B]`,
+/// counted in `macs`.
+pub fn dense_product<T: KernelFloat>(
+    w: &Matrix<T>,
+    op: WeightOp,
     src: &[T],
     batch: usize,
     dst: &mut [T],
     par: Exec,
     macs: &mut u64,
 ) {
+    let (out, inp) = (w.rows(), w.cols());
+    let w = match op {
+        WeightOp::Forward => MatRef::from_row_major_slice(w.as_slice(), out, inp),
+        WeightOp::Transpose => MatRef::from_column_major_slice(w.as_slice(), inp, out),
+    };
     let (rows, cols) = (w.nrows(), w.ncols());
     *macs += (rows * cols * batch) as u64;
     product(
@@ -85,63 +105,6 @@ fn weight_product<T: KernelFloat>(
         T::one(),
         par,
     );
-}
-
-/// dst `[out, B]` = W `[out, in]` src `[in, B]` (no bias).
-#[allow(clippy::too_many_arguments)]
-pub fn forward_product<T: KernelFloat>(
-    w: &[T],
-    out: usize,
-    inp: usize,
-    src: &[T],
-    batch: usize,
-    dst: &mut [T],
-    par: Exec,
-    macs: &mut u64,
-) {
-    let w = MatRef::from_row_major_slice(w, out, inp);
-    weight_product(w, src, batch, dst, par, macs);
-}
-
-/// dst `[in, B]` = W^T `[in, out]` src `[out, B]` (the feedback W^T delta).
-#[allow(clippy::too_many_arguments)]
-pub fn feedback_product<T: KernelFloat>(
-    w: &[T],
-    out: usize,
-    inp: usize,
-    src: &[T],
-    batch: usize,
-    dst: &mut [T],
-    par: Exec,
-    macs: &mut u64,
-) {
-    // W row-major [out, in] is W^T column-major [in, out]: no copy.
-    let wt = MatRef::from_column_major_slice(w, inp, out);
-    weight_product(wt, src, batch, dst, par, macs);
-}
-
-/// [`forward_product`] with the shape read from the weight matrix W_{k-1} `[out, in]`.
-pub(crate) fn layer_forward<T: KernelFloat>(
-    w: &Matrix<T>,
-    src: &[T],
-    batch: usize,
-    dst: &mut [T],
-    par: Exec,
-    macs: &mut u64,
-) {
-    forward_product(w.as_slice(), w.rows(), w.cols(), src, batch, dst, par, macs);
-}
-
-/// [`feedback_product`] with the shape read from the weight matrix W_k `[out, in]`.
-pub(crate) fn layer_feedback<T: KernelFloat>(
-    w: &Matrix<T>,
-    src: &[T],
-    batch: usize,
-    dst: &mut [T],
-    par: Exec,
-    macs: &mut u64,
-) {
-    feedback_product(w.as_slice(), w.rows(), w.cols(), src, batch, dst, par, macs);
 }
 
 /// G `[out, in]` (row-major, the layout of W) = scale * e `[out, B]` z^T `[B, in]` (a weight gradient).
@@ -183,7 +146,15 @@ pub fn forward<T: KernelFloat>(
         let len = ws.widths[k] * batch;
         let src: &[T] = if k == 1 { x } else { &ws.plus[k - 1] };
         let layer = &net.layers[k - 1];
-        layer_forward(&layer.w, src, batch, &mut ws.a[k], par, &mut ws.macs);
+        dense_product(
+            &layer.w,
+            WeightOp::Forward,
+            src,
+            batch,
+            &mut ws.a[k],
+            par,
+            &mut ws.macs,
+        );
         let act = (k < depth).then_some(net.activation);
         let m = bias_activate(act, &layer.b, &mut ws.a[k][..len], &mut ws.plus[k][..len]);
         ws.tags.layer_max[k] = m;

@@ -5,7 +5,7 @@ use super::dense::Exec;
 use crate::reference::scalar::c;
 use crate::reference::{Config, Network};
 
-use super::dense::{gradient_product, layer_feedback};
+use super::dense::{dense_product, gradient_product, WeightOp};
 use super::elementwise::{row_sums_scaled, scale_by_derivative, times_derivative};
 use super::workspace::Workspace;
 use super::KernelFloat;
@@ -97,7 +97,15 @@ pub fn backprop<T: KernelFloat>(
         row_sums_scaled(&e[..out * batch], out, inv_b, gb);
         if k > 1 {
             let len = inp * batch;
-            layer_feedback(&net.layers[k - 1].w, e, batch, e_next, par, &mut ws.macs);
+            dense_product(
+                &net.layers[k - 1].w,
+                WeightOp::Transpose,
+                e,
+                batch,
+                e_next,
+                par,
+                &mut ws.macs,
+            );
             // e_{k-1} = (W^T e_k) * f'(a_{k-1}), in place.
             let d_in = &mut e_next[..len];
             let a = &ws.a[k - 1][..len];

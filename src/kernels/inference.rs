@@ -42,7 +42,7 @@ use crate::reference::rules;
 use crate::reference::scalar::c;
 use crate::reference::{Config, DualState, Gradients, Network, OutputRule, Verdict};
 
-use super::dense::{layer_feedback, layer_forward};
+use super::dense::{dense_product, WeightOp};
 use super::elementwise::with_unit;
 use super::elementwise::{
     add_bias, init_state, times_derivative, weighted_gradient, LayerOut, PassStats, Unit,
@@ -131,8 +131,9 @@ pub(crate) fn ensure_pre_activation<T: KernelFloat>(
         return;
     }
     let layer = &net.layers[k - 1];
-    layer_forward(
+    dense_product(
         &layer.w,
+        WeightOp::Forward,
         &ws.zbar[k - 1],
         batch,
         &mut ws.a[k],
@@ -177,8 +178,9 @@ fn ensure_feedback<T: KernelFloat>(
     } else {
         &ws.delta[k + 1]
     };
-    layer_feedback(
+    dense_product(
         &net.layers[k].w,
+        WeightOp::Transpose,
         src,
         batch,
         &mut ws.fb[k],

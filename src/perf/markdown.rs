@@ -71,47 +71,56 @@ impl Report {
                      {roof_ms:.2} ms, **{roof:.1} GFLOP/s**.\n",
                     3 * (self.widths.len() - 1) - 1,
                 );
-                let _ = writeln!(
-                    s,
-                    "| training step (inference, gradient, Adam) | time (ms) | multiply-adds | GFLOP/s | % of roofline | vs back-propagation | iterations run | verdict |"
-                );
-                let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-                for (id, row) in &m.steps {
+                let header = [
+                    "training step (inference, gradient, Adam)",
+                    "time (ms)",
+                    "multiply-adds",
+                    "GFLOP/s",
+                    "% of roofline",
+                    "vs back-propagation",
+                    "iterations run",
+                    "verdict",
+                ];
+                let rows = m.steps.iter().map(|(id, row)| {
                     let g = row.gflops();
-                    let _ = writeln!(
-                        s,
-                        "| {} | {:.2} | {:.3e} | {g:.1} | {:.0}% | {:.2}x | {} | {} |",
-                        id.label(),
-                        row.time.median_s * 1e3,
-                        row.macs as f64,
-                        100.0 * g / roof,
-                        vs_bp(row.time.median_s),
-                        row.iterations_run,
-                        row.verdict
-                    );
-                }
+                    [
+                        id.label().to_string(),
+                        format!("{:.2}", row.time.median_s * 1e3),
+                        format!("{:.3e}", row.macs as f64),
+                        format!("{g:.1}"),
+                        format!("{:.0}%", 100.0 * g / roof),
+                        format!("{:.2}x", vs_bp(row.time.median_s)),
+                        row.iterations_run.to_string(),
+                        row.verdict.clone(),
+                    ]
+                });
+                table(s, header, "lrrrrrrl", rows);
                 continue;
             };
             let _ = writeln!(
                 s,
                 "\nWith {label}, in the same rounds: roofline {roof_ms:.2} ms, **{roof:.1} GFLOP/s**.\n"
             );
-            let _ = writeln!(
-                s,
-                "| training step, {label} | time (ms) | GFLOP/s | % of its roofline | vs back-propagation ({label}) |"
-            );
-            let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: |");
-            for (id, row) in &m.steps {
+            let first = format!("training step, {label}");
+            let vs = format!("vs back-propagation ({label})");
+            let header = [
+                first.as_str(),
+                "time (ms)",
+                "GFLOP/s",
+                "% of its roofline",
+                vs.as_str(),
+            ];
+            let rows = m.steps.iter().map(|(id, row)| {
                 let g = row.gflops();
-                let _ = writeln!(
-                    s,
-                    "| {} | {:.2} | {g:.1} | {:.0}% | {:.2}x |",
-                    id.label(),
-                    row.time.median_s * 1e3,
-                    100.0 * g / roof,
-                    vs_bp(row.time.median_s)
-                );
-            }
+                [
+                    id.label().to_string(),
+                    format!("{:.2}", row.time.median_s * 1e3),
+                    format!("{g:.1}"),
+                    format!("{:.0}%", 100.0 * g / roof),
+                    format!("{:.2}x", vs_bp(row.time.median_s)),
+                ]
+            });
+            table(s, header, "lrrrr", rows);
         }
         self.inference_table(s, r);
         self.memory_table(s, r);
@@ -119,22 +128,30 @@ impl Report {
 
     fn inference_table(&self, s: &mut String, r: &FloatReport) {
         let (b, batch) = (self.plan.ref_batch, self.batch);
-        let _ = writeln!(
-            s,
-            "\n| DP+ inference (feed-forward + sweep) | reference, batch {b} (ms) | kernel, batch {b} (ms) | speed-up | kernel, batch {batch} (ms) | speed-up per sample |",
-        );
-        let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: | ---: |");
-        for (k, t) in &r.inference {
+        let reference = format!("reference, batch {b} (ms)");
+        let kernel = format!("kernel, batch {b} (ms)");
+        let kernel_batch = format!("kernel, batch {batch} (ms)");
+        let header = [
+            "DP+ inference (feed-forward + sweep)",
+            reference.as_str(),
+            kernel.as_str(),
+            "speed-up",
+            kernel_batch.as_str(),
+            "speed-up per sample",
+        ];
+        let rows = r.inference.iter().map(|(k, t)| {
             let per_sample = (t.reference_s / b as f64) / (t.kernel_paper_batch_s / batch as f64);
-            let _ = writeln!(
-                s,
-                "| K = {k} | {:.1} | {:.3} | {:.0}x | {:.2} | {per_sample:.0}x |",
-                t.reference_s * 1e3,
-                t.kernel_same_batch_s * 1e3,
-                t.reference_s / t.kernel_same_batch_s,
-                t.kernel_paper_batch_s * 1e3,
-            );
-        }
+            [
+                format!("K = {k}"),
+                format!("{:.1}", t.reference_s * 1e3),
+                format!("{:.3}", t.kernel_same_batch_s * 1e3),
+                format!("{:.0}x", t.reference_s / t.kernel_same_batch_s),
+                format!("{:.2}", t.kernel_paper_batch_s * 1e3),
+                format!("{per_sample:.0}x"),
+            ]
+        });
+        s.push('\n');
+        table(s, header, "lrrrrr", rows);
         let _ = writeln!(
             s,
             "\nThe reference (`reference::infer`, one run, including its probe pass) is timed at batch {b} only: \
@@ -144,18 +161,19 @@ impl Report {
     }
 
     fn memory_table(&self, s: &mut String, r: &FloatReport) {
-        let _ = writeln!(
-            s,
-            "| peak memory of a training step | process VmHWM (MiB) | trainer buffers (MiB) |"
-        );
-        let _ = writeln!(s, "| --- | ---: | ---: |");
-        for (id, m) in &r.memory {
+        let header = [
+            "peak memory of a training step",
+            "process VmHWM (MiB)",
+            "trainer buffers (MiB)",
+        ];
+        let rows = r.memory.iter().map(|(id, m)| {
             let peak = m
                 .peak_bytes
                 .map_or("?".into(), |p| format!("{:.1}", p as f64 / MIB));
             let held = m.trainer_bytes as f64 / MIB;
-            let _ = writeln!(s, "| {} | {peak} | {held:.1} |", id.label());
-        }
+            [id.label().to_string(), peak, format!("{held:.1}")]
+        });
+        table(s, header, "lrr", rows);
         let _ = writeln!(
             s,
             "\nVmHWM is the peak resident set of a separate process (`dualprop perf --memory-probe`) that builds \
@@ -167,12 +185,16 @@ impl Report {
 
     fn targets_table(&self, s: &mut String) {
         let _ = writeln!(s, "## Targets\n");
-        let _ = writeln!(s, "| target | float | measured | met |");
-        let _ = writeln!(s, "| --- | --- | ---: | --- |");
-        for t in &self.targets {
+        let rows = self.targets.iter().map(|t| {
             let met = if t.met { "yes" } else { "**no**" };
-            let _ = writeln!(s, "| {} | {} | {} | {met} |", t.target, t.float, t.shown);
-        }
+            [
+                t.target.clone(),
+                t.float.clone(),
+                t.shown.clone(),
+                met.to_string(),
+            ]
+        });
+        table(s, ["target", "float", "measured", "met"], "llrl", rows);
         s.push('\n');
     }
 
@@ -196,9 +218,14 @@ impl Report {
                      repetitions after three warm-up calls, as for our steps). It ran right after our measurements, \
                      in its own process, so it met the machine's load of a few minutes later.\n"
                 );
-                let _ = writeln!(s, "| float | JAX back-propagation step (ms) | our back-propagation step (ms) | our DP+ K=1 step (ms) | DP+ K=1 vs JAX |");
-                let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: |");
-                for (float, r) in &self.floats {
+                let header = [
+                    "float",
+                    "JAX back-propagation step (ms)",
+                    "our back-propagation step (ms)",
+                    "our DP+ K=1 step (ms)",
+                    "DP+ K=1 vs JAX",
+                ];
+                let rows = self.floats.iter().map(|(float, r)| {
                     let step = |id| {
                         r.step(Mode::Default, id)
                             .map_or(f64::NAN, |st| st.time.median_s)
@@ -208,18 +235,41 @@ impl Report {
                         step(EstimatorId::BackPropagation),
                         step(EstimatorId::DpPlusK1),
                     );
-                    let _ = writeln!(
-                        s,
-                        "| {float} | {:.2} | {:.2} | {:.2} | {:.2}x |",
-                        peer_s * 1e3,
-                        bp * 1e3,
-                        dp * 1e3,
-                        dp / peer_s
-                    );
-                }
+                    [
+                        float.clone(),
+                        format!("{:.2}", peer_s * 1e3),
+                        format!("{:.2}", bp * 1e3),
+                        format!("{:.2}", dp * 1e3),
+                        format!("{:.2}x", dp / peer_s),
+                    ]
+                });
+                table(s, header, "lrrrr", rows);
                 s.push('\n');
             }
         }
+    }
+}
+
+/// Writes a Markdown table: the header, the alignment row (`align` has one letter a column: `l` for left, `r`
+/// for right, as numbers are) and one line a row.
+fn table<const N: usize>(
+    s: &mut String,
+    header: [&str; N],
+    align: &str,
+    rows: impl IntoIterator<Item = [String; N]>,
+) {
+    debug_assert_eq!(align.len(), N);
+    let line = |s: &mut String, cells: &[&str]| {
+        let _ = writeln!(s, "| {} |", cells.join(" | "));
+    };
+    line(s, &header);
+    let marks: Vec<&str> = align
+        .chars()
+        .map(|a| if a == 'r' { "---:" } else { "---" })
+        .collect();
+    line(s, &marks);
+    for row in rows {
+        line(s, &row.each_ref().map(String::as_str));
     }
 }
 

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use crate::kernels::dense::{feedback_product, forward_product, gradient_product, Exec};
+use crate::kernels::dense::{dense_product, gradient_product, Exec, WeightOp};
 use crate::kernels::KernelFloat;
 use crate::reference::scalar::c;
+use crate::reference::Matrix;
 
 use super::measurement::time_median;
 
@@ -14,7 +15,7 @@ use super::measurement::time_median;
 pub struct Roofline<T> {
     widths: Vec<usize>,
     batch: usize,
-    w: Vec<Vec<T>>,
+    w: Vec<Matrix<T>>,
     g: Vec<Vec<T>>,
     src: Vec<T>,
     dst: Vec<T>,
@@ -25,16 +26,13 @@ impl<T: KernelFloat> Roofline<T> {
     pub fn new(widths: &[usize], batch: usize) -> Self {
         let depth = widths.len() - 1;
         let widest = widths.iter().copied().max().unwrap_or(1);
-        let fill = |n: usize| -> Vec<T> {
-            (0..n)
-                .map(|i| c::<T>(((i % 7) as f64 - 3.0) * 0.01))
-                .collect()
-        };
+        let value = |i: usize| c::<T>(((i % 7) as f64 - 3.0) * 0.01);
+        let fill = |n: usize| -> Vec<T> { (0..n).map(value).collect() };
         Self {
             widths: widths.to_vec(),
             batch,
             w: (0..depth)
-                .map(|k| fill(widths[k] * widths[k + 1]))
+                .map(|k| Matrix::from_fn(widths[k + 1], widths[k], |i, j| value(i * widths[k] + j)))
                 .collect(),
             g: (0..depth)
                 .map(|k| fill(widths[k] * widths[k + 1]))
@@ -51,9 +49,14 @@ impl<T: KernelFloat> Roofline<T> {
         for k in 1..widths.len() {
             let (out, inp) = (widths[k], widths[k - 1]);
             let w = &self.w[k - 1];
-            forward_product(w, out, inp, &self.src, batch, &mut self.dst, par, &mut macs);
-            if k > 1 {
-                feedback_product(w, out, inp, &self.src, batch, &mut self.dst, par, &mut macs);
+            // No feedback into the input layer.
+            let ops: &[WeightOp] = if k > 1 {
+                &[WeightOp::Forward, WeightOp::Transpose]
+            } else {
+                &[WeightOp::Forward]
+            };
+            for &op in ops {
+                dense_product(w, op, &self.src, batch, &mut self.dst, par, &mut macs);
             }
             let g = &mut self.g[k - 1];
             gradient_product(

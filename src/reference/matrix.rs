@@ -106,11 +106,7 @@ impl<T: Scalar> Matrix<T> {
     pub fn mul(&self, other: &Self) -> Self {
         debug_assert_eq!(self.cols, other.rows);
         Self::from_fn(self.rows, other.cols, |i, j| {
-            let mut acc = T::zero();
-            for k in 0..self.cols {
-                acc = acc + self.get(i, k) * other.get(k, j);
-            }
-            acc
+            sum_of_products(self.cols, |k| (self.get(i, k), other.get(k, j)))
         })
     }
 
@@ -118,11 +114,7 @@ impl<T: Scalar> Matrix<T> {
     pub fn transpose_mul(&self, other: &Self) -> Self {
         debug_assert_eq!(self.rows, other.rows);
         Self::from_fn(self.cols, other.cols, |i, j| {
-            let mut acc = T::zero();
-            for b in 0..self.rows {
-                acc = acc + self.get(b, i) * other.get(b, j);
-            }
-            acc
+            sum_of_products(self.rows, |b| (self.get(b, i), other.get(b, j)))
         })
     }
 
@@ -152,6 +144,14 @@ impl<T: Scalar> Matrix<T> {
     pub fn first_non_finite(&self) -> Option<usize> {
         self.data.iter().position(|x| !x.is_finite())
     }
+}
+
+/// sum_k x_k y_k over the pairs `pair(k)`, k = 0..n, accumulated left to right from 0 (the order of [`dot`]).
+fn sum_of_products<T: Scalar>(n: usize, pair: impl Fn(usize) -> (T, T)) -> T {
+    (0..n).fold(T::zero(), |acc, k| {
+        let (x, y) = pair(k);
+        acc + x * y
+    })
 }
 
 /// Dot product in order (the reference does no reassociation).

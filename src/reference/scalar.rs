@@ -115,7 +115,9 @@ impl std::str::FromStr for FloatType {
 /// ```
 #[macro_export]
 macro_rules! with_float {
-    ($float:expr, kernels $T:ident => $body:expr) => {
+    // The f32 and f64 arms every form has, then the form's own arms for the half types (the kernels form does
+    // not instantiate the body for them).
+    (@wide $float:expr, $T:ident => $body:expr, { $($half:tt)* }) => {
         match $float {
             $crate::reference::scalar::FloatType::F32 => {
                 type $T = f32;
@@ -125,11 +127,16 @@ macro_rules! with_float {
                 type $T = f64;
                 $body
             }
-            half => Err(half.kernels_unsupported().into()),
+            $($half)*
         }
     };
+    ($float:expr, kernels $T:ident => $body:expr) => {
+        $crate::with_float!(@wide $float, $T => $body, {
+            half => Err(half.kernels_unsupported().into()),
+        })
+    };
     ($float:expr, $T:ident => $body:expr) => {
-        match $float {
+        $crate::with_float!(@wide $float, $T => $body, {
             $crate::reference::scalar::FloatType::F16 => {
                 type $T = $crate::reference::scalar::f16;
                 $body
@@ -138,15 +145,7 @@ macro_rules! with_float {
                 type $T = $crate::reference::scalar::bf16;
                 $body
             }
-            $crate::reference::scalar::FloatType::F32 => {
-                type $T = f32;
-                $body
-            }
-            $crate::reference::scalar::FloatType::F64 => {
-                type $T = f64;
-                $body
-            }
-        }
+        })
     };
 }
 

@@ -6,57 +6,30 @@ use std::num::FpCategory;
 use super::Dual;
 use crate::reference::scalar::{c, Scalar};
 
+/// Methods that only make or read the value: constants (tangent 0), predicates on the value, and the piecewise
+/// constant functions (slope 0, also at their jumps).
+macro_rules! value_only {
+    (constants: $($c:ident),*; predicates: $($p:ident),*; steps: $($s:ident),*) => {
+        $(fn $c() -> Self {
+            Self::constant(T::$c())
+        })*
+        $(fn $p(self) -> bool {
+            self.value.$p()
+        })*
+        $(fn $s(self) -> Self {
+            Self::new(self.value.$s(), T::zero())
+        })*
+    };
+}
+
 impl<T: Scalar> Float for Dual<T> {
-    fn nan() -> Self {
-        Self::constant(T::nan())
-    }
-    fn infinity() -> Self {
-        Self::constant(T::infinity())
-    }
-    fn neg_infinity() -> Self {
-        Self::constant(T::neg_infinity())
-    }
-    fn neg_zero() -> Self {
-        Self::constant(T::neg_zero())
-    }
-    fn min_value() -> Self {
-        Self::constant(T::min_value())
-    }
-    fn min_positive_value() -> Self {
-        Self::constant(T::min_positive_value())
-    }
-    fn epsilon() -> Self {
-        Self::constant(T::epsilon())
-    }
-    fn max_value() -> Self {
-        Self::constant(T::max_value())
-    }
-    fn is_nan(self) -> bool {
-        self.value.is_nan()
-    }
-    fn is_infinite(self) -> bool {
-        self.value.is_infinite()
-    }
-    fn is_finite(self) -> bool {
-        self.value.is_finite()
-    }
-    fn is_normal(self) -> bool {
-        self.value.is_normal()
+    value_only! {
+        constants: nan, infinity, neg_infinity, neg_zero, min_value, min_positive_value, epsilon, max_value;
+        predicates: is_nan, is_infinite, is_finite, is_normal, is_sign_positive, is_sign_negative;
+        steps: floor, ceil, round, trunc, signum
     }
     fn classify(self) -> FpCategory {
         self.value.classify()
-    }
-    fn floor(self) -> Self {
-        Self::new(self.value.floor(), T::zero())
-    }
-    fn ceil(self) -> Self {
-        Self::new(self.value.ceil(), T::zero())
-    }
-    fn round(self) -> Self {
-        Self::new(self.value.round(), T::zero())
-    }
-    fn trunc(self) -> Self {
-        Self::new(self.value.trunc(), T::zero())
     }
     fn fract(self) -> Self {
         Self::new(self.value.fract(), self.tangent)
@@ -73,15 +46,6 @@ impl<T: Scalar> Float for Dual<T> {
             T::zero()
         };
         self.chain(self.value.abs(), slope)
-    }
-    fn signum(self) -> Self {
-        Self::new(self.value.signum(), T::zero())
-    }
-    fn is_sign_positive(self) -> bool {
-        self.value.is_sign_positive()
-    }
-    fn is_sign_negative(self) -> bool {
-        self.value.is_sign_negative()
     }
     /// self * a + b, value fused as `T` fuses it.
     fn mul_add(self, a: Self, b: Self) -> Self {
