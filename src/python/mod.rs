@@ -134,6 +134,38 @@ fn to_numpy<'py>(py: Python<'py>, a: Array) -> PyResult<Bound<'py, PyAny>> {
     })
 }
 
+/// A case's arrays, copied out of Python so the oracle can run without the GIL.
+struct Inputs {
+    weights: Vec<Array>,
+    biases: Vec<Array>,
+    x: Array,
+    y: Array,
+}
+
+impl Inputs {
+    fn case(self) -> bridge::Result<crate::oracle::Case> {
+        bridge::case(self.weights, self.biases, self.x, self.y)
+    }
+}
+
+/// The parsed configuration and the case's arrays, as `oracle` and `verify` both take them.
+fn read_inputs(
+    config: &str,
+    weights: &[Bound<'_, PyAny>],
+    biases: &[Bound<'_, PyAny>],
+    x: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+) -> PyResult<(crate::oracle::OracleConfig, Inputs)> {
+    let (cfg, _) = bridge::config(config).map_err(raise)?;
+    let inputs = Inputs {
+        weights: read_list("weights", weights)?,
+        biases: read_list("biases", biases)?,
+        x: read_array("x", x)?,
+        y: read_array("y", y)?,
+    };
+    Ok((cfg, inputs))
+}
+
 /// Validates a configuration (JSON, the `--config` format) and returns it normalized, defaults filled in.
 #[pyfunction]
 fn check_config(config: &str) -> PyResult<String> {
@@ -150,14 +182,9 @@ fn oracle<'py>(
     y: Bound<'py, PyAny>,
     config: &str,
 ) -> PyResult<(Bound<'py, PyDict>, String, Bound<'py, PyDict>)> {
-    let (cfg, _) = bridge::config(config).map_err(raise)?;
-    let (w, b) = (
-        read_list("weights", &weights)?,
-        read_list("biases", &biases)?,
-    );
-    let (x, y) = (read_array("x", &x)?, read_array("y", &y)?);
+    let (cfg, inputs) = read_inputs(config, &weights, &biases, &x, &y)?;
     let out = py
-        .detach(move || bridge::case(w, b, x, y).and_then(|case| bridge::oracle(&case, &cfg)))
+        .detach(move || inputs.case().and_then(|case| bridge::oracle(&case, &cfg)))
         .map_err(raise)?;
     let tensors = PyDict::new(py);
     for Named { name, array } in out.tensors {
@@ -181,20 +208,19 @@ fn verify<'py>(
     candidate: Bound<'py, PyDict>,
     config: &str,
 ) -> PyResult<String> {
-    let (cfg, _) = bridge::config(config).map_err(raise)?;
-    let (w, b) = (
-        read_list("weights", &weights)?,
-        read_list("biases", &biases)?,
-    );
-    let (x, y) = (read_array("x", &x)?, read_array("y", &y)?);
+    let (cfg, inputs) = read_inputs(config, &weights, &biases, &x, &y)?;
     let mut given = Vec::with_capacity(candidate.len());
     for (key, value) in candidate.iter() {
         let name: String = key.extract()?;
         let array = read_array(&format!("candidate[{name:?}]"), &value)?;
         given.push(Named { name, array });
     }
-    py.detach(move || bridge::case(w, b, x, y).and_then(|case| bridge::verify(&case, &cfg, given)))
-        .map_err(raise)
+    py.detach(move || {
+        inputs
+            .case()
+            .and_then(|case| bridge::verify(&case, &cfg, given))
+    })
+    .map_err(raise)
 }
 
 /// The native half of the `dualprop` package; use it through `import dualprop`.
