@@ -18,7 +18,7 @@ use dualprop::checks::stability::{
 use dualprop::checks::tolerance::{rounding, LOOP_GAIN_FLOOR};
 use dualprop::reference::inference::iterate;
 use dualprop::reference::method::OutputRule;
-use dualprop::reference::update::{feedback, pre_activation};
+use dualprop::reference::update::{feedback, multiplier, pre_activation};
 use dualprop::reference::{
     dual_gradient, infer, Activation, Config, DualState, Init, Layer, Loss, Matrix, Method,
     Network, Verdict,
@@ -421,7 +421,7 @@ fn dp_plus_one_hidden_layer_gain_closed_form() {
                 continue;
             }
             let a = pre_activation(&net, &inf.states, 1, alpha);
-            let b = feedback(&net, &inf.states, 1, alpha, false);
+            let b = feedback(&net, 1, &multiplier(&net, &inf.states, 2, alpha, false));
             let w = &net.layers[1].w;
             let ws = Matrix::from_fn(w.rows(), w.cols(), |i, j| {
                 // DP+'s nudged pre-activations (Eq. 8), written out here.

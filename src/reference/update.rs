@@ -49,16 +49,10 @@ pub fn multiplier<T: Scalar>(
     }
 }
 
-/// Feedback into hidden layer k from above: b = W_k^T delta_{k+1}, or W_k^T (D_{k+1} delta_{k+1}) for Eq. 21
-/// (`through_derivative`), with D_{k+1} = f'(W_k zbar_k + b_k) at the next layer's current pre-activation.
-pub fn feedback<T: Scalar>(
-    net: &Network<T>,
-    state: &DualState<T>,
-    k: usize,
-    alpha: T,
-    through_derivative: bool,
-) -> Matrix<T> {
-    multiplier(net, state, k + 1, alpha, through_derivative).mul(&net.layers[k].w)
+/// Feedback into hidden layer k from above (Eqs. 8, 21): b = W_k^T m with m = [`multiplier`] of layer k + 1, that
+/// is delta_{k+1}, or D_{k+1} delta_{k+1} at the next layer's current pre-activation for Eq. 21.
+pub fn feedback<T: Scalar>(net: &Network<T>, k: usize, multiplier_above: &Matrix<T>) -> Matrix<T> {
+    multiplier_above.mul(&net.layers[k].w)
 }
 
 /// Applies a per-unit rule (z+, z-) = rule(u, v) to every unit of a layer.
@@ -154,6 +148,11 @@ pub fn layer_update<T: Scalar>(
             .method
             .hidden_rule(cfg.alpha)
             .feedback_through_derivative;
-        hidden_states(net, cfg, &a, &feedback(net, state, k, alpha, through))
+        hidden_states(
+            net,
+            cfg,
+            &a,
+            &feedback(net, k, &multiplier(net, state, k + 1, alpha, through)),
+        )
     }
 }

@@ -6,7 +6,7 @@ use crate::reference::network::Network;
 use crate::reference::rules::{self, UnitPattern};
 use crate::reference::scalar::Scalar;
 use crate::reference::state::DualState;
-use crate::reference::update::{feedback, pre_activation};
+use crate::reference::update::{feedback, multiplier, pre_activation};
 use crate::reference::widen::{network_f64, state_f64};
 
 /// The pre-activation a_k of hidden layer k at `state`, and the pattern about `kink` of every unit's nudged
@@ -21,7 +21,11 @@ pub(crate) fn layer_patterns(
 ) -> (Matrix<f64>, Vec<UnitPattern>) {
     let rule = method.hidden_rule(alpha);
     let a = pre_activation(net, state, k, alpha);
-    let b = feedback(net, state, k, alpha, rule.feedback_through_derivative);
+    let b = feedback(
+        net,
+        k,
+        &multiplier(net, state, k + 1, alpha, rule.feedback_through_derivative),
+    );
     let patterns = a
         .as_slice()
         .iter()
