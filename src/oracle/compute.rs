@@ -10,8 +10,9 @@ use crate::error::Result;
 use crate::oracle::case::Case;
 use crate::oracle::config::OracleConfig;
 use crate::oracle::names;
+use crate::reference::inference::{growth_per_pass, infer_exact, IterationRecord};
 use crate::reference::scalar::{to_f64, FloatType, Scalar};
-use crate::reference::{backprop, dual_gradient, infer, Gradients, Matrix, Verdict};
+use crate::reference::{backprop, dual_gradient, Gradients, Matrix, Verdict};
 use crate::store::{StoredFloat, Tensor, TensorSet};
 
 /// What `dualprop oracle` prints (and `verify` embeds).
@@ -23,9 +24,14 @@ pub struct Summary {
     /// Layer widths [in, h1, ..., out].
     pub widths: Vec<usize>,
     pub batch: usize,
+    /// How the run ended. The oracle computes all K passes while the states stay finite: `diverged` names the
+    /// first pass whose states crossed the growth bound, and the states are those after pass K (see `divergence`).
     pub verdict: Verdict,
-    /// Inference iterations actually run (fewer than K only when the run failed).
+    /// Inference iterations actually run (fewer than K only when a state became NaN or infinite).
     pub iterations_run: usize,
+    /// For a diverging run: from which pass and layer, and the measured growth per pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub divergence: Option<Divergence>,
     /// Mean unweighted loss of the feed-forward pass.
     pub loss: f64,
     /// KKT residuals of the final states; `None` when the states hold NaN or infinity (see `verdict`).
@@ -33,6 +39,51 @@ pub struct Summary {
     pub fixed_point: Vec<LayerFixedPoint>,
     /// Alignment of the dual estimate with back-propagation, per weight layer.
     pub alignment: Vec<LayerAlignment>,
+}
+
+/// How a diverging run grew: the growth bound only names the verdict, the states are computed on to pass K.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Divergence {
+    /// First pass whose states exceeded the growth bound.
+    pub from_pass: usize,
+    /// Layer (1..L) that exceeded it first.
+    pub layer: usize,
+    /// Measured growth factor per pass from `from_pass` to the last pass run (`null` when not measurable).
+    pub growth_per_pass: Option<f64>,
+    /// Largest state over the feed-forward scale after the last pass run.
+    pub final_growth: f64,
+    /// Passes run (K unless a state became NaN or infinite).
+    pub passes: usize,
+}
+
+impl Divergence {
+    /// The divergence of a run, if its verdict is `diverged`.
+    pub fn of(verdict: &Verdict, trajectory: &[IterationRecord]) -> Option<Self> {
+        let Verdict::Diverged {
+            iteration, layer, ..
+        } = *verdict
+        else {
+            return None;
+        };
+        Some(Self {
+            from_pass: iteration,
+            layer,
+            growth_per_pass: growth_per_pass(trajectory, iteration),
+            final_growth: trajectory.last().map_or(f64::NAN, |r| r.growth),
+            passes: trajectory.len(),
+        })
+    }
+
+    /// One line for reports: "diverging from pass i at layer l, growth x r per pass (G after K passes)".
+    pub fn describe(&self) -> String {
+        let rate = self
+            .growth_per_pass
+            .map_or("unmeasured".to_string(), |r| format!("x{r:.3}"));
+        format!(
+            "diverging from pass {} at layer {}, growth {rate} per pass ({:.3e} x the feed-forward scale after {} passes)",
+            self.from_pass, self.layer, self.final_growth, self.passes
+        )
+    }
 }
 
 /// Output tensors (named as in [`names`]) and the summary.
@@ -57,7 +108,8 @@ pub(crate) fn run_in<T: StoredFloat>(case: &Case, cfg: &OracleConfig) -> Result<
     let net = case.network::<T>(cfg.activation, cfg.loss)?;
     let (x, y) = case.batch(&net)?;
     let rcfg = cfg.reference();
-    let inference = infer(&net, &rcfg, &x, &y)?;
+    // All K passes while the states stay finite: a user's implementation does not stop at our growth bound.
+    let inference = infer_exact(&net, &rcfg, &x, &y)?;
     let estimate = dual_gradient(&net, &rcfg, &inference.states);
     let (loss, bp) = backprop(&net, &x, &y);
     // The checks refuse non-finite states (a failed run, see the verdict): then there is no KKT report.
@@ -122,6 +174,7 @@ pub(crate) fn run_in<T: StoredFloat>(case: &Case, cfg: &OracleConfig) -> Result<
         batch: x.rows(),
         verdict: inference.verdict.clone(),
         iterations_run: inference.trajectory.len(),
+        divergence: Divergence::of(&inference.verdict, &inference.trajectory),
         loss: to_f64(loss),
         kkt,
         fixed_point,

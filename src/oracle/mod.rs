@@ -9,10 +9,11 @@ pub mod case;
 pub mod compute;
 pub mod config;
 pub mod names;
+pub mod report;
 pub mod vectors;
 pub mod verify;
 
 pub use case::Case;
 pub use compute::{run, OracleRun, Summary};
 pub use config::{ComputeFloat, OracleConfig};
-pub use verify::{verify, VerifyReport};
+pub use verify::{verify, Outcome, VerifyReport};

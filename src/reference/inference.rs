@@ -101,12 +101,60 @@ pub fn validate_run<T: Scalar>(
     cfg.validate(net.loss)
 }
 
-/// Runs K iterations from the feed-forward states (delta = 0), the paper's initialisation, and judges the run.
+/// How an inference run treats the growth bound ([`Config::divergence_growth`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InferOptions {
+    /// Stop at the first pass whose states exceed the growth bound (training's early stop; the default). When
+    /// false the run computes all K passes unless a state becomes NaN or infinite, and the bound only names the
+    /// verdict ([`Verdict::Diverged`] from the first pass that crossed it): the oracle's exact K passes.
+    pub stop_at_growth_bound: bool,
+}
+
+impl Default for InferOptions {
+    fn default() -> Self {
+        Self {
+            stop_at_growth_bound: true,
+        }
+    }
+}
+
+impl InferOptions {
+    /// All K passes whenever the states stay finite (what the oracle and `verify` compute).
+    pub fn exact() -> Self {
+        Self {
+            stop_at_growth_bound: false,
+        }
+    }
+}
+
+/// Runs K iterations from the feed-forward states (delta = 0), the paper's initialisation, and judges the run;
+/// stops at the growth bound (see [`InferOptions`]).
 pub fn infer<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
     x: &Matrix<T>,
     y: &Matrix<T>,
+) -> Result<Inference<T>> {
+    infer_with(net, cfg, x, y, InferOptions::default())
+}
+
+/// All K passes unless a state becomes NaN or infinite ([`InferOptions::exact`]).
+pub fn infer_exact<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    x: &Matrix<T>,
+    y: &Matrix<T>,
+) -> Result<Inference<T>> {
+    infer_with(net, cfg, x, y, InferOptions::exact())
+}
+
+/// [`infer`] with explicit options.
+pub fn infer_with<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    x: &Matrix<T>,
+    y: &Matrix<T>,
+    opts: InferOptions,
 ) -> Result<Inference<T>> {
     validate_run(net, cfg, x, y)?;
     let mut state = DualState::feed_forward(net, x);
@@ -120,6 +168,8 @@ pub fn infer<T: Scalar>(
         .fold(1.0, f64::max);
     let bound = cfg.divergence_growth * scale;
     let mut trajectory = Vec::with_capacity(cfg.iterations);
+    // Exact runs: the first pass that crossed the growth bound (the verdict), computed on to pass K.
+    let mut first_crossing = None;
     for iteration in 1..=cfg.iterations {
         let before = state.clone();
         iterate(net, cfg, &mut state, y, &frozen_gradient);
@@ -134,7 +184,14 @@ pub fn infer<T: Scalar>(
             layer_max_abs: layer_max_abs.clone(),
             change,
         });
-        if let Some(verdict) = judge_iteration(&state, iteration, &layer_max_abs, bound) {
+        let verdict = match judge_iteration(&state, iteration, &layer_max_abs, bound) {
+            Some(v @ Verdict::Diverged { .. }) if !opts.stop_at_growth_bound => {
+                first_crossing.get_or_insert(v);
+                None
+            }
+            v => v,
+        };
+        if let Some(verdict) = verdict {
             return Ok(Inference {
                 states: state,
                 feed_forward,
@@ -143,6 +200,15 @@ pub fn infer<T: Scalar>(
                 frozen_gradient,
             });
         }
+    }
+    if let Some(verdict) = first_crossing {
+        return Ok(Inference {
+            states: state,
+            feed_forward,
+            trajectory,
+            verdict,
+            frozen_gradient,
+        });
     }
     // Probe pass: is the final state a fixed point? Find the first iteration from which nothing moved.
     let mut probe = state.clone();
@@ -203,4 +269,23 @@ fn judge_iteration<T: Scalar>(
         }
     }
     None
+}
+
+/// Measured growth factor per pass of a diverging run: (growth at the last pass / growth at pass `from`)^(1 / the
+/// passes in between), or the last pass's ratio to the one before when `from` is the last pass. `None` when the
+/// trajectory is too short or a growth is not finite and positive.
+pub fn growth_per_pass(trajectory: &[IterationRecord], from: usize) -> Option<f64> {
+    let last = trajectory.last()?;
+    let start = if from >= last.iteration {
+        last.iteration.checked_sub(1)?
+    } else {
+        from
+    };
+    let g0 = if start == 0 {
+        1.0
+    } else {
+        trajectory.get(start - 1)?.growth
+    };
+    let rate = (last.growth / g0).powf(1.0 / (last.iteration - start) as f64);
+    (g0 > 0.0 && rate.is_finite() && rate > 0.0).then_some(rate)
 }

@@ -39,6 +39,31 @@ name=dp_plus_ahalf_k30_tanh_f64
 "$BIN" verify "$V/$name.case.safetensors" "$WORK/f32.safetensors" --config "$V/$name.config.json" > /dev/null
 echo "ok   $name (float32)"
 
+echo "== diverging original DP at K = 30, all passes (expect exit 3: both diverge; 4: the f32 output overflowed)"
+# The committed original-DP case with its weights scaled by S and the identity activation: an expansive iteration
+# whose states stay finite in f64 (about 1e22 to 1e55 x the feed-forward scale after 30 passes).
+diverging() {
+    local scale=$1 alpha=$2 float=$3 expect=$4 code=0
+    "$PY" - "$V/original_dp_ahalf_k30_relu_f64.case.safetensors" "$WORK/div.safetensors" "$scale" <<'PYEOF'
+import sys
+from safetensors.numpy import load_file, save_file
+t = load_file(sys.argv[1])
+save_file({k: v * float(sys.argv[3]) if k.startswith("W.") else v for k, v in t.items()}, sys.argv[2])
+PYEOF
+    echo "{\"method\":\"original_dp\",\"alpha\":$alpha,\"beta\":0.5,\"K\":30,\"activation\":\"identity\"}" > "$WORK/div.json"
+    "$PY" -W ignore tests/python/dp_numpy.py "$WORK/div.safetensors" "$WORK/div.json" "$WORK/div_out.safetensors" $float
+    "$BIN" verify "$WORK/div.safetensors" "$WORK/div_out.safetensors" --config "$WORK/div.json" > "$WORK/div_report.json" || code=$?
+    if [ "$code" != "$expect" ]; then
+        echo "FAIL: verify exited $code on the diverging case (scale $scale, alpha $alpha, ${float:-float64}; expected $expect)"
+        cat "$WORK/div_report.json"; exit 1
+    fi
+    "$PY" -c 'import json, sys; print("ok  ", json.load(open(sys.argv[1]))["summary"][:160])' "$WORK/div_report.json"
+}
+diverging 2 1 "" 3
+diverging 2 0 "" 3
+diverging 1.5 1 --float32 3
+diverging 3 0 --float32 4
+
 # expect_rejection NAME WRONG EQUATION: verify must exit 1 and name EQUATION among the violated equations.
 expect_rejection() {
     local name=$1 wrong=$2 equation=$3 code=0

@@ -89,6 +89,16 @@ pub struct VerifyArgs {
     pub candidate: PathBuf,
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// json (default, for programs; fields are only ever added) | text (for people: summary line first).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+    pub format: ReportFormat,
+}
+
+/// How `verify` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Json,
+    Text,
 }
 
 fn read(path: &PathBuf) -> Result<Vec<u8>> {
@@ -124,6 +134,10 @@ pub fn run_verify(args: VerifyArgs) -> Result<i32> {
     let case = Case::read(&args.case)?;
     let candidate = TensorSet::read(&args.candidate)?;
     let report = oracle::verify(&case, &cfg, &candidate)?;
-    print_json(&report)?;
-    Ok(if report.agrees { 0 } else { 1 })
+    match args.format {
+        ReportFormat::Json => print_json(&report)?,
+        ReportFormat::Text => print!("{}", oracle::report::text(&report)),
+    }
+    // 0 agrees, 1 disagrees, 3 both diverge, 4 the candidate overflowed its type (2: unusable input).
+    Ok(report.outcome.exit_code())
 }

@@ -128,6 +128,8 @@ class VerifyReport:
     notes: List[str]
     #: The oracle's summary (computed in f64).
     oracle: Dict[str, Any] = field(repr=False)
+    #: "agrees" | "disagrees" | "both_diverge" | "candidate_overflowed" (docs/oracle.md, exit codes 0, 1, 3, 4).
+    outcome: str = "agrees"
 
     @property
     def deviations(self) -> Dict[str, float]:
@@ -179,6 +181,7 @@ class VerifyReport:
             tolerance_rule=r["tolerance_rule"],
             notes=list(r["notes"]),
             oracle=r["oracle"],
+            outcome=r.get("outcome", "agrees" if r["agrees"] else "disagrees"),
         )
 
     def summary(self) -> str:
