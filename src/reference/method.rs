@@ -159,19 +159,26 @@ impl Method {
     }
 }
 
-/// Order in which layers are updated within one inference iteration.
+/// Order in which layers are updated within one inference iteration. The follow-up code's names
+/// (Rasmuskh/dualprop_icml_2024, `inference_sequence`) are accepted as aliases; docs/oracle.md says how each
+/// one's sequence of layer updates maps onto K passes of ours (tests/oracle_schedules.rs checks it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
-    /// The paper's: layers 1..L-1 upwards, the output L, then L-1..1 downwards.
+    /// The paper's: layers 1..L-1 upwards, the output L, then L-1..1 downwards. Alias `fwbwK`.
+    #[serde(alias = "fwbwK")]
     UpDown,
-    /// Layers 1..L upwards only.
+    /// Layers 1..L upwards only. Alias `fwK`.
+    #[serde(alias = "fwK")]
     ForwardOnly,
-    /// Layers L..1 downwards only.
+    /// Layers L..1 downwards only. Alias `bwK` (which the follow-up code runs once whatever K: use K = 1).
+    #[serde(alias = "bwK")]
     BackwardOnly,
-    /// Odd layers, then even layers (each group in increasing order).
+    /// Odd layers, then even layers (each group in increasing order). Alias `oddeven`.
+    #[serde(alias = "oddeven")]
     OddEven,
-    /// Even layers, then odd layers.
+    /// Even layers, then odd layers. Alias `evenodd`.
+    #[serde(alias = "evenodd")]
     EvenOdd,
 }
 

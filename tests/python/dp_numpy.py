@@ -47,6 +47,9 @@ def loss_gradient(loss, z, y):
 
 
 def layer_order(schedule, L):
+    # The follow-up code's names are aliases of ours (docs/oracle.md).
+    schedule = {"fwbwK": "up_down", "fwK": "forward_only", "bwK": "backward_only",
+                "oddeven": "odd_even", "evenodd": "even_odd"}.get(schedule, schedule)
     ks = list(range(1, L + 1))
     return {
         "up_down": list(range(1, L)) + [L] + list(range(L - 1, 0, -1)),

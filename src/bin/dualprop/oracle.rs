@@ -22,7 +22,8 @@ pub struct ConfigArgs {
     /// Number of inference iterations K.
     #[arg(long, short = 'K')]
     pub iterations: Option<String>,
-    /// up_down | forward_only | backward_only | odd_even | even_odd
+    /// up_down | forward_only | backward_only | odd_even | even_odd (or the follow-up code's fwbwK, fwK, bwK,
+    /// oddeven, evenodd)
     #[arg(long)]
     pub schedule: Option<String>,
     /// identity | relu | tanh | sigmoid | softplus | '{"leaky_relu":{"slope":0.1}}'
