@@ -16,8 +16,9 @@ pub fn summary_line(r: &VerifyReport) -> String {
     let mut deviating: Vec<&TensorCheck> = r.tensors.iter().filter(|t| !t.agrees).collect();
     deviating.sort_by(|a, b| ratio(b).total_cmp(&ratio(a)));
     if !deviating.is_empty() {
-        let listed = deviating
+        let mut listed = deviating
             .iter()
+            .take(SHOWN)
             .map(|t| {
                 format!(
                     "{} (rel. {:.2e} > {:.2e}, worst at {})",
@@ -29,20 +30,19 @@ pub fn summary_line(r: &VerifyReport) -> String {
             })
             .collect::<Vec<_>>()
             .join(", ");
+        if deviating.len() > SHOWN {
+            let _ = write!(listed, " and {} more", deviating.len() - SHOWN);
+        }
         let _ = write!(line, "; {} deviate: {listed}", deviating.len());
     }
     if !r.violated_equations.is_empty() {
-        let _ = write!(
-            line,
-            "; {} equation{} violated: {}",
-            r.violated_equations.len(),
-            if r.violated_equations.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            r.violated_equations.join(", ")
-        );
+        let n = r.violated_equations.len();
+        let mut listed = r.violated_equations[..n.min(SHOWN)].join(", ");
+        if n > SHOWN {
+            let _ = write!(listed, " and {} more", n - SHOWN);
+        }
+        let plural = if n == 1 { "" } else { "s" };
+        let _ = write!(line, "; {n} equation{plural} violated: {listed}");
     }
     if matches!(
         r.outcome,
@@ -54,6 +54,9 @@ pub fn summary_line(r: &VerifyReport) -> String {
     }
     line
 }
+
+/// Deviating tensors and violated equations named in the summary line (the rest are counted).
+const SHOWN: usize = 3;
 
 /// Deviation over tolerance (how badly a tensor misses; infinite for NaN or infinity).
 fn ratio(t: &TensorCheck) -> f64 {
@@ -92,9 +95,10 @@ pub fn text(r: &VerifyReport) -> String {
     for t in &r.tensors {
         let _ = write!(
             s,
-            "  {:<width$}  {:>9.2e} <= {:>9.2e}  {}",
+            "  {:<width$}  {:>9.2e} {} {:>9.2e}  {}",
             t.name,
             t.max_relative,
+            if t.agrees { "<=" } else { "> " },
             t.tolerance.relative,
             if t.agrees { "ok" } else { "DEVIATES" },
         );

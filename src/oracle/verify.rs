@@ -235,6 +235,7 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
         candidate,
         &tensors,
         agrees,
+        violated_equations.len(),
         cfg,
         feed_forward_scale(case, cfg)?,
     )?;
@@ -263,6 +264,7 @@ fn judge(
     candidate: &TensorSet,
     tensors: &[TensorCheck],
     agrees: bool,
+    violated: usize,
     cfg: &OracleConfig,
     ff_scale: f64,
 ) -> Result<(Outcome, Vec<String>)> {
@@ -370,10 +372,16 @@ fn judge(
         )),
         None => {}
     }
-    for t in tensors.iter().filter(|t| !t.agrees) {
+    let deviating = tensors.iter().filter(|t| !t.agrees).count();
+    if deviating > 0 {
         reasons.push(format!(
-            "{} deviates: relative {:.3e} > tolerance {:.3e} (worst at index {})",
-            t.name, t.max_relative, t.tolerance.relative, t.worst_index
+            "{deviating} of {} tensors deviate beyond their tolerance (see tensors)",
+            tensors.len()
+        ));
+    }
+    if violated > 0 {
+        reasons.push(format!(
+            "the candidate's states violate {violated} equation residuals by more than the allowed excess (see equations)"
         ));
     }
     Ok((Outcome::Disagrees, reasons))
