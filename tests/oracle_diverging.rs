@@ -154,6 +154,17 @@ fn other_rates_and_bounded_candidates_are_rejected_with_the_reason() {
         report.reasons
     );
 
+    // Without states there is no growth to compare: the reason says so instead of guessing.
+    let mut gradients_only = reference_output(&case, &faster, FloatType::F64);
+    gradients_only.tensors.retain(|n, _| n.contains("grad_"));
+    let report = verify(&case, &cfg, &gradients_only).unwrap();
+    assert_eq!(report.outcome, Outcome::Disagrees);
+    assert!(
+        report.reasons[0].contains("gives no states"),
+        "{:?}",
+        report.reasons
+    );
+
     let mut bounded = cfg;
     bounded.method = Method::DpPlus;
     bounded.output = None;

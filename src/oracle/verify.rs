@@ -343,7 +343,12 @@ fn judge(
         }
     }
     let mut reasons = Vec::new();
+    let gives_states = candidate.tensors.keys().any(|n| n.starts_with("z_"));
     match divergence {
+        Some(d) if !gives_states => reasons.push(format!(
+            "the oracle is {}; the candidate gives no states, so its growth cannot be compared",
+            d.describe()
+        )),
         Some(d) if !cand_growth.is_finite() => reasons.push(format!(
             "the candidate's states hold NaN or infinity within the range of their type; the oracle is {}",
             d.describe()
