@@ -33,7 +33,7 @@ pub enum Error {
     /// The nudging strength beta (Eq. 3; the loss is beta/2 ||z - y||^2) not finite and positive.
     #[error("beta = {0} must be finite and > 0")]
     Beta(f64),
-    /// Zero inference sweeps requested.
+    /// Zero inference iterations requested (one iteration sweeps up and down the layers).
     #[error("the number of inference iterations must be at least 1")]
     Iterations,
     /// A leaky-ReLU negative slope that is not finite and positive.
