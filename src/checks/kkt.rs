@@ -24,6 +24,7 @@ use crate::reference::update::{multiplier, pre_activation};
 pub struct EquationResidual {
     /// Which condition; serialized as its wording, e.g. "Eq. 10 (+)".
     pub equation: Equation,
+    /// max over units (and batch rows) of the absolute residual |r|.
     pub max_abs: f64,
     /// max over units of |r| / (sum of |terms| of r).
     pub max_relative: f64,
@@ -38,13 +39,16 @@ pub struct EquationResidual {
 pub struct LayerKkt {
     /// Layer index k in 1..=L.
     pub layer: usize,
+    /// The residual of each condition the method imposes on this layer (hidden or output).
     pub equations: Vec<EquationResidual>,
 }
 
 /// KKT report of a state for a method.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KktReport {
+    /// The variant whose optimality conditions were evaluated.
     pub method: Method,
+    /// One entry per layer, k = 1..=L in order.
     pub layers: Vec<LayerKkt>,
 }
 

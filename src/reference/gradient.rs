@@ -10,7 +10,9 @@ use crate::reference::update::{multiplier, times_derivative};
 /// Gradients of every layer: `w[k]` has the shape of W_k, `b[k]` the length of b_k.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gradients<T> {
+    /// `w[k]`: gradient for W_k (0-based; W_k maps layer k to layer k+1), shaped [n_{k+1}, n_k].
     pub w: Vec<Matrix<T>>,
+    /// `b[k]`: gradient for b_k, of length n_{k+1}.
     pub b: Vec<Vec<T>>,
 }
 

@@ -107,6 +107,7 @@ impl UnitPattern {
         }
     }
 
+    /// True when the two nudged pre-activations lie on opposite sides of the kink (off DP+'s exact pieces).
     pub fn straddles(self) -> bool {
         matches!(self, UnitPattern::StraddleUp | UnitPattern::StraddleDown)
     }

@@ -10,7 +10,9 @@ use crate::reference::scalar::Scalar;
 /// States of layers 0..=L; layer 0 is the clamped input (z_0^+ = z_0^- = x).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DualState<T> {
+    /// z_k^+ for k = 0..=L, each a B x n_k matrix (one row per sample).
     pub plus: Vec<Matrix<T>>,
+    /// z_k^- for k = 0..=L, each a B x n_k matrix (one row per sample).
     pub minus: Vec<Matrix<T>>,
 }
 
