@@ -17,12 +17,15 @@ use crate::store::{StoredFloat, Tensor, TensorSet};
 /// What `dualprop oracle` prints (and `verify` embeds).
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// The configuration the run used.
     pub config: OracleConfig,
     /// Float type the reference ran in.
     pub computed_in: &'static str,
     /// Layer widths [in, h1, ..., out].
     pub widths: Vec<usize>,
+    /// Batch size B (rows of x).
     pub batch: usize,
+    /// How the reference's inference ended.
     pub verdict: Verdict,
     /// Inference iterations actually run (fewer than K only when the run failed).
     pub iterations_run: usize,
@@ -30,6 +33,7 @@ pub struct Summary {
     pub loss: f64,
     /// KKT residuals of the final states; `None` when the states hold NaN or infinity (see `verdict`).
     pub kkt: Option<KktReport>,
+    /// Fixed-point residual of each layer's update, k = 1..=L.
     pub fixed_point: Vec<LayerFixedPoint>,
     /// Alignment of the dual estimate with back-propagation, per weight layer.
     pub alignment: Vec<LayerAlignment>,
@@ -38,7 +42,9 @@ pub struct Summary {
 /// Output tensors (named as in [`names`]) and the summary.
 #[derive(Debug, Clone)]
 pub struct OracleRun {
+    /// States, dual and back-propagation gradients in the compute type; KKT and fixed-point residuals in f64.
     pub tensors: TensorSet,
+    /// The run's summary, also written as JSON.
     pub summary: Summary,
 }
 

@@ -20,44 +20,59 @@ use crate::store::TensorSet;
 /// Deviation of one candidate tensor from the oracle (f64).
 #[derive(Debug, Clone, Serialize)]
 pub struct TensorCheck {
+    /// The tensor's name in the oracle's naming (e.g. `z_plus.1`, `grad_W.0`).
     pub name: String,
+    /// max |candidate - oracle| over the tensor, absolute.
     pub max_abs: f64,
     /// max |candidate - oracle| / max |oracle| over the tensor.
     pub max_relative: f64,
     /// Flat (row-major) index of the largest deviation.
     pub worst_index: usize,
+    /// The relative tolerance this tensor is held to, with what it was derived from.
     pub tolerance: TensorTolerance,
+    /// Whether `max_relative` is within `tolerance.relative`.
     pub agrees: bool,
 }
 
 /// One equation's residual on the candidate's states against the same residual on the oracle's states.
 #[derive(Debug, Clone, Serialize)]
 pub struct EquationCheck {
+    /// Layer k, 1-based (1..=L).
     pub layer: usize,
+    /// The condition's wording, e.g. "Eq. 10 (+)" or "fixed point of Eq. 8".
     pub equation: String,
+    /// The candidate's largest absolute residual of this condition on this layer.
     pub candidate: f64,
+    /// The same residual on the oracle's own states (the rounding floor it is compared with).
     pub oracle: f64,
     /// Allowed excess of the candidate's residual over the oracle's (absolute).
     pub tolerance: f64,
+    /// Whether the candidate's residual exceeds the oracle's by more than `tolerance` (or is NaN when the oracle's is not).
     pub violated: bool,
 }
 
 /// What `dualprop verify` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
+    /// True when no tensor deviates and no equation is violated.
     pub agrees: bool,
     /// "layer k: equation" for every violated equation (empty when the states were not given or all hold).
     pub violated_equations: Vec<String>,
     /// Names of the tensors that deviate beyond tolerance.
     pub deviating_tensors: Vec<String>,
+    /// Every compared tensor, in the candidate's order.
     pub tensors: Vec<TensorCheck>,
+    /// Every condition checked on the candidate's states (empty when the states were not given).
     pub equations: Vec<EquationCheck>,
     /// Candidate tensors not compared (residual tensors: they are recomputed from the states instead).
     pub ignored: Vec<String>,
     /// Oracle tensors the candidate did not give.
     pub not_given: Vec<String>,
+    /// The agreement rule in words, as printed in reports.
     pub tolerance_rule: &'static str,
+    /// Why some check was skipped or weakened (e.g. the reference could not run in f32).
     pub notes: Vec<String>,
+    /// The oracle's own run (configuration, widths, verdict, residuals), recomputed in f64.
     pub oracle: Summary,
 }
 
