@@ -24,7 +24,7 @@ use crate::reference::scalar::{to_f64, FloatType};
 /// One tensor: its stored dtype, shape and values in row-major order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
-    /// The float type the values are stored in (and exactly representable in).
+    /// The float type the values are stored in; the writer rounds them to it.
     pub dtype: FloatType,
     /// Dimensions, outermost first (e.g. [out, in] for a weight); empty for a scalar.
     pub shape: Vec<usize>,
@@ -33,7 +33,7 @@ pub struct Tensor {
 }
 
 impl Tensor {
-    /// A tensor from f64 values already representable in `dtype`; the length must equal the shape's product.
+    /// A tensor of f64 values to be stored in `dtype`; the length must equal the shape's product.
     pub fn new(dtype: FloatType, shape: Vec<usize>, data: Vec<f64>) -> Self {
         debug_assert_eq!(shape.iter().product::<usize>(), data.len());
         Self { dtype, shape, data }
