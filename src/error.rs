@@ -86,5 +86,5 @@ impl Error {
     }
 }
 
-/// The crate's result type, with [`Error`] as its error.
+/// The crate's result type, with [`Error`](enum@Error) as its error.
 pub type Result<T> = std::result::Result<T, Error>;

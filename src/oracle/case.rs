@@ -1,4 +1,4 @@
-//! A case: one network and one batch, read from named tensors `W.{k}` [out, in], `b.{k}` [out] (k = 0..L-1,
+//! A case: one network and one batch, read from named tensors `W.{k}` [out, in], `b.{k}` \[out\] (k = 0..L-1,
 //! PyTorch's layer list), `x` [batch, in] and `y` [batch, out]. Every name must be present, no other name may be.
 
 use crate::error::{Error, Result};

@@ -47,7 +47,8 @@ pub struct EquationCheck {
     pub oracle: f64,
     /// Allowed excess of the candidate's residual over the oracle's (absolute).
     pub tolerance: f64,
-    /// Whether the candidate's residual exceeds the oracle's by more than `tolerance` (or is NaN when the oracle's is not).
+    /// Whether the candidate's residual exceeds the oracle's by more than `tolerance`, or is NaN where the
+    /// oracle's is not.
     pub violated: bool,
 }
 
