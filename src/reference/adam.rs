@@ -13,7 +13,7 @@ use crate::reference::scalar::{c, Scalar};
 /// Adam hyper-parameters. The defaults are the protocol's (learning rate 3e-5, PyTorch's betas and epsilon).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
-    /// Step size lr; each step moves a parameter by at most about lr.
+    /// Step size lr (the protocol's 3e-5).
     pub learning_rate: f64,
     /// Decay of the first moment (mean of gradients), PyTorch's default 0.9.
     pub beta1: f64,
@@ -41,7 +41,7 @@ pub struct AdamState<T> {
     pub m: Gradients<T>,
     /// Second moment (uncentred) of every weight and bias, shaped like the network.
     pub v: Gradients<T>,
-    /// Number of updates applied so far (0 before the first; bias corrections use t after increment).
+    /// Updates applied so far; the next update's bias corrections 1 - beta^t use t + 1.
     pub t: u64,
 }
 

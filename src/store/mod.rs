@@ -26,7 +26,7 @@ use crate::reference::scalar::{to_f64, FloatType};
 pub struct Tensor {
     /// The float type the values are stored in; the writer rounds them to it.
     pub dtype: FloatType,
-    /// Dimensions, outermost first (e.g. [out, in] for a weight); empty for a scalar.
+    /// Dimensions, outermost first (e.g. [out, in] for a weight).
     pub shape: Vec<usize>,
     /// The values in row-major order, widened to f64 exactly.
     pub data: Vec<f64>,
