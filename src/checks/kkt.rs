@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checks::equation::Equation;
+use crate::checks::saddle::{output_saddle, Saddle};
 use crate::error::Result;
 use crate::reference::activation::Activation;
 use crate::reference::matrix::Matrix;
@@ -46,6 +47,10 @@ pub struct LayerKkt {
 pub struct KktReport {
     pub method: Method,
     pub layers: Vec<LayerKkt>,
+    /// DP+ only: whether Eq. 16 is a saddle of Eq. 14 ([`output_saddle`]), a flag, not a failure. Absent from
+    /// older files and for the other methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_saddle: Option<Saddle>,
 }
 
 impl KktReport {
@@ -192,6 +197,7 @@ pub fn kkt_report<T: Scalar>(
     Ok(KktReport {
         method: cfg.method,
         layers,
+        output_saddle: output_saddle(cfg, net.loss),
     })
 }
 
