@@ -120,39 +120,6 @@ proptest! {
         prop_assert!(flipped <= difference_tolerance(&c.net, beta), "printed sign: W_{w} estimate is not -bp ({flipped})");
     }
 
-    /// Claim 7, last part (Eqs. 20-21; proofs/LeCunChain.v `settled_update_satisfies_kkt`,
-    /// `lecun_settled_equals_bp`): the settled Eq. 21 meets Eq. 20 and its gradient equals back-propagation's for every
-    /// activation, alpha and beta; the printed sign (`printed_update_kkt_iff`, `lecun_printed_alternates`) violates the
-    /// multiplier condition and flips the sign of every other layer's gradient.
-    #[test]
-    fn old_settled_eq21_is_exact_printed_is_not(
-        (widths, batch, seed) in arb_shape(),
-        act in 0usize..6, alpha in 0.0f64..=1.0, beta in 1e-2f64..10.0,
-    ) {
-        let c = case(&widths, batch, ACTIVATIONS[act], Loss::LeastSquares, seed);
-        let depth = c.net.depth();
-        let (_, bp) = backprop(&c.net, &c.x, &c.y);
-        let settled = Config::new(Method::Eq21, alpha, beta, 2);
-        let inf = infer(&c.net, &settled, &c.x, &c.y).unwrap();
-        let report = kkt_report(&c.net, &settled, &inf.states, &c.y).unwrap();
-        let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
-        prop_assert!(report.max_relative() <= tol, "Eq. 20 residual {} > {tol}", report.max_relative());
-        let err = gradient_relative_error(&dual_gradient(&c.net, &settled, &inf.states), &bp);
-        prop_assert!(err <= difference_tolerance(&c.net, beta), "settled gradient error {err}");
-
-        let printed = Config::new(Method::Eq21Printed, alpha, beta, 2);
-        let inf = infer(&c.net, &printed, &c.x, &c.y).unwrap();
-        let est = dual_gradient(&c.net, &printed, &inf.states);
-        // Layer k's estimate is (-1)^(L-k) times back-propagation's: compare the last two layers' W gradients.
-        prop_assume!(depth >= 2);
-        let w = depth - 2;
-        let bp_norm = bp.w[w].max_abs();
-        prop_assume!(bp_norm > 1e-12);
-        let flipped = est.w[w].zip(&bp.w[w], |e, g| e + g).max_abs() / bp_norm;
-        prop_assert!(flipped <= difference_tolerance(&c.net, beta), "printed sign: W_{w} estimate is not -bp ({flipped})");
-        let r = report_multiplier(&c.net, &printed, &inf.states, &c.y);
-        prop_assert!(r > 0.0, "printed sign met Eq. 20's multiplier condition");
-    }
 
     /// Claim 5 (remark after Prop. 3.1; proofs/OrigVsPlus.v `half_hidden_updates_coincide`): at alpha = 1/2 the hidden
     /// updates of DP+ and original DP coincide, so with the same output rule they give bitwise the same states and
@@ -213,24 +180,6 @@ proptest! {
         }
     }
 
-    /// Claim 5 (remark after Prop. 3.1; proofs/OrigVsPlus.v `half_hidden_updates_coincide`): at alpha = 1/2 the hidden
-    /// updates of DP+ and original DP coincide, so with the same output rule they give bitwise the same states and
-    /// gradients, for every schedule and K.
-    #[test]
-    fn old_half_alpha_dp_plus_equals_original_dp_with_same_output(
-        (widths, batch, seed) in arb_shape(),
-        act in 0usize..6, beta in 1e-2f64..1.9, k in 1usize..6, sched in 0usize..5, exact in any::<bool>(),
-    ) {
-        let c = case(&widths, batch, ACTIVATIONS[act], Loss::LeastSquares, seed);
-        let rule = if exact { OutputRule::OriginalExact } else { OutputRule::Eq16 };
-        let run = |m| {
-            let cfg = Config::new(m, 0.5, beta, k).with_schedule(Schedule::ALL[sched]).with_output(rule);
-            let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
-            let g = dual_gradient(&c.net, &cfg, &inf.states);
-            (inf.states, g)
-        };
-        prop_assert!(run(Method::DpPlus) == run(Method::OriginalDp));
-    }
 
     /// Claim 5, outputs (proofs/OrigVsPlus.v `half_output_plus_difference`, `half_output_minus_difference`): with
     /// their own output rules, after the first iteration from the feed-forward states (same a_L), original DP's exact
@@ -282,18 +231,4 @@ proptest! {
         // A fixed point after one pass (after none when the loss gradient vanishes, e.g. a single softmax output).
         prop_assert!(matches!(b.verdict, Verdict::Converged { iterations: 0..=1, exact: true }), "{:?}", b.verdict);
     }
-}
-
-/// Largest absolute residual of Eq. 20's multiplier condition over the hidden layers.
-fn report_multiplier(
-    net: &Network<f64>,
-    cfg: &Config,
-    state: &DualState<f64>,
-    y: &Matrix<f64>,
-) -> f64 {
-    let report = kkt_report(net, cfg, state, y).unwrap();
-    (1..net.depth())
-        .filter_map(|k| report.get(k, Equation::Eq20Multiplier))
-        .map(|r| r.max_abs)
-        .fold(0.0, f64::max)
 }

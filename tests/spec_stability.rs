@@ -25,8 +25,8 @@ use dualprop::reference::{
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
-use std::cell::Cell;
 use rand::{Rng, SeedableRng};
+use std::cell::Cell;
 
 /// Estimator error budget: finite differences with step 1e-5 of the state scale lose eps_f64 / 1e-5 ~ 2.2e-11
 /// relative per product (piecewise-linear nets, no kink crossed); power iteration on a scalar (S = gI) or a well-separated spectrum adds nothing visible.
@@ -471,51 +471,86 @@ fn dp_plus_relu_bounds_hold() {
         0.1f64..2.0,
         any::<bool>(),
     );
-    let mut runner = TestRunner::new(ProptestConfig { cases: 96, ..ProptestConfig::default() });
-    let result = runner.run(&strategy, |(seed, depth, widths, scale, alpha, beta, frozen)| {
-        let w: Vec<usize> = widths[..=depth].to_vec();
-        let net = he_net(&w, Activation::Relu, scale, seed);
-        let (x, y) = batch(2, w[0], w[depth], seed + 3);
-        let mut cfg = Config::new(Method::DpPlus, alpha, beta, 40);
-        if frozen {
-            cfg = cfg.with_output(OutputRule::Eq16FrozenGradient);
-        }
-        let inf = infer(&net, &cfg, &x, &y).unwrap();
-        let bound = dp_plus_relu_bound(&net, &cfg, &inf.states).unwrap();
-        if bound.global < 1.0 {
-            applied[0].set(applied[0].get() + 1);
-            prop_assert!(!inf.verdict.failed(), "global bound {} but {:?}", bound.global, inf.verdict);
-        }
-        if bound.global < 0.8 {
-            applied[1].set(applied[1].get() + 1);
-            // A contraction with factor q <= 0.8 in a weighted norm: after 200 passes the distance to the fixed
-            // point is ~0.8^200 ~ 4e-20 of the start times the weights' condition number, far below 16 ulps.
-            // The pass recomputes every state with rounding, so the iterate may end in a rounding-level cycle just
-            // above the verdict's 16-ulp fixed-point tolerance (observed: 18 ulps); accept a residual "to rounding"
-            // (tolerance::rounding for the widest layer and the depth).
-            let long = infer(&net, &Config { iterations: 200, ..cfg }, &x, &y).unwrap();
-            let tol = rounding::<f64>(*w.iter().max().unwrap(), depth);
-            prop_assert!(
-                match long.verdict {
-                    Verdict::Converged { .. } => true,
-                    Verdict::Bounded { residual } => residual <= tol,
-                    _ => false,
-                },
-                "global bound {}: {:?}", bound.global, long.verdict
-            );
-        }
-        if matches!(inf.verdict, Verdict::Converged { .. }) {
-            applied[2].set(applied[2].get() + 1);
-            let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 200).unwrap().gain;
-            prop_assert!(est <= bound.local * (1.0 + FD_REL) + LOOP_GAIN_FLOOR, "gain {} > local bound {}", est, bound.local);
-        }
-        Ok(())
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 96,
+        ..ProptestConfig::default()
     });
+    let result = runner.run(
+        &strategy,
+        |(seed, depth, widths, scale, alpha, beta, frozen)| {
+            let w: Vec<usize> = widths[..=depth].to_vec();
+            let net = he_net(&w, Activation::Relu, scale, seed);
+            let (x, y) = batch(2, w[0], w[depth], seed + 3);
+            let mut cfg = Config::new(Method::DpPlus, alpha, beta, 40);
+            if frozen {
+                cfg = cfg.with_output(OutputRule::Eq16FrozenGradient);
+            }
+            let inf = infer(&net, &cfg, &x, &y).unwrap();
+            let bound = dp_plus_relu_bound(&net, &cfg, &inf.states).unwrap();
+            if bound.global < 1.0 {
+                applied[0].set(applied[0].get() + 1);
+                prop_assert!(
+                    !inf.verdict.failed(),
+                    "global bound {} but {:?}",
+                    bound.global,
+                    inf.verdict
+                );
+            }
+            if bound.global < 0.8 {
+                applied[1].set(applied[1].get() + 1);
+                // A contraction with factor q <= 0.8 in a weighted norm: after 200 passes the distance to the fixed
+                // point is ~0.8^200 ~ 4e-20 of the start times the weights' condition number, far below 16 ulps.
+                // The pass recomputes every state with rounding, so the iterate may end in a rounding-level cycle just
+                // above the verdict's 16-ulp fixed-point tolerance (observed: 18 ulps); accept a residual "to rounding"
+                // (tolerance::rounding for the widest layer and the depth).
+                let long = infer(
+                    &net,
+                    &Config {
+                        iterations: 200,
+                        ..cfg
+                    },
+                    &x,
+                    &y,
+                )
+                .unwrap();
+                let tol = rounding::<f64>(*w.iter().max().unwrap(), depth);
+                prop_assert!(
+                    match long.verdict {
+                        Verdict::Converged { .. } => true,
+                        Verdict::Bounded { residual } => residual <= tol,
+                        _ => false,
+                    },
+                    "global bound {}: {:?}",
+                    bound.global,
+                    long.verdict
+                );
+            }
+            if matches!(inf.verdict, Verdict::Converged { .. }) {
+                applied[2].set(applied[2].get() + 1);
+                let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 200)
+                    .unwrap()
+                    .gain;
+                prop_assert!(
+                    est <= bound.local * (1.0 + FD_REL) + LOOP_GAIN_FLOOR,
+                    "gain {} > local bound {}",
+                    est,
+                    bound.local
+                );
+            }
+            Ok(())
+        },
+    );
     result.unwrap_or_else(|e| panic!("{e}"));
     let counts = applied.each_ref().map(Cell::get);
     println!("dp_plus_relu_bounds_hold applied {counts:?} of 96");
-    for (what, (n, min)) in ["global < 1", "global < 0.8", "converged"].iter().zip(counts.iter().zip(RELU_BOUNDS_MIN_APPLIED)) {
-        assert!(*n >= min, "{what}: the assertion applied in {n} cases < {min}");
+    for (what, (n, min)) in ["global < 1", "global < 0.8", "converged"]
+        .iter()
+        .zip(counts.iter().zip(RELU_BOUNDS_MIN_APPLIED))
+    {
+        assert!(
+            *n >= min,
+            "{what}: the assertion applied in {n} cases < {min}"
+        );
     }
 }
 
@@ -617,7 +652,10 @@ fn original_dp_relu_masked_gain_matches_estimator() {
         prop::sample::select(vec![0.0, 0.25, 0.75, 1.0]),
         0.02f64..0.3,
     );
-    let mut runner = TestRunner::new(ProptestConfig { cases: 32, ..ProptestConfig::default() });
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 32,
+        ..ProptestConfig::default()
+    });
     let result = runner.run(&strategy, |(seed, depth, widths, scale, alpha, beta)| {
         let w: Vec<usize> = widths[..=depth].to_vec();
         let net = he_net(&w, Activation::Relu, scale, seed);
@@ -629,14 +667,28 @@ fn original_dp_relu_masked_gain_matches_estimator() {
         }
         if let Some(closed) = original_dp_masked_gain(&net, &cfg, &inf.states) {
             applied.set(applied.get() + 1);
-            let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 400).unwrap().gain;
-            prop_assert!((est - closed).abs() <= 1e-4 * closed + LOOP_GAIN_FLOOR, "est {} closed {}", est, closed);
+            let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 400)
+                .unwrap()
+                .gain;
+            prop_assert!(
+                (est - closed).abs() <= 1e-4 * closed + LOOP_GAIN_FLOOR,
+                "est {} closed {}",
+                est,
+                closed
+            );
         }
         Ok(())
     });
     result.unwrap_or_else(|e| panic!("{e}"));
-    println!("original_dp_relu_masked_gain_matches_estimator applied {} of 32", applied.get());
-    assert!(applied.get() >= MASKED_GAIN_MIN_APPLIED, "compared in {} cases < {MASKED_GAIN_MIN_APPLIED}", applied.get());
+    println!(
+        "original_dp_relu_masked_gain_matches_estimator applied {} of 32",
+        applied.get()
+    );
+    assert!(
+        applied.get() >= MASKED_GAIN_MIN_APPLIED,
+        "compared in {} cases < {MASKED_GAIN_MIN_APPLIED}",
+        applied.get()
+    );
 }
 
 /// A ReLU network whose units all stay active (hidden biases put the first sample's pre-activations at +20; the output
