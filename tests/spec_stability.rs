@@ -16,6 +16,7 @@ use dualprop::checks::stability::{
     original_output_coefficient, spectral_norm, straddling_units, UnitPattern,
 };
 use dualprop::checks::tolerance::{rounding, LOOP_GAIN_FLOOR};
+use dualprop::checks::{output_saddle, Saddle};
 use dualprop::reference::inference::iterate;
 use dualprop::reference::method::OutputRule;
 use dualprop::reference::update::{feedback, multiplier, pre_activation};
@@ -558,12 +559,19 @@ fn dp_plus_relu_bounds_hold() {
 /// the straddle set does not shrink back. At beta = 4 the local gain at the first iterate is 0.80 < 1, but the
 /// iterate is not near a stable fixed point: |delta| grows, more units straddle (5 -> all 16), the gain rises
 /// above 1 and the run diverges. At beta = 8 every unit straddles from the start and |delta| grows ~2.4x per pass.
+/// Both betas are also at or past the output problem's own limit (least squares, abar beta <= 2: claim 1',
+/// `checks::output_saddle`): at beta = 4 Eq. 14 is a degenerate saddle, at beta = 8 not a saddle, so these rows
+/// show the iteration past both conditions, not the ReLU loop alone.
 #[test]
 fn dp_plus_past_the_condition_straddle_set_grows_and_diverges() {
     let (x, y) = batch(1, 4, 4, 7);
     let net = he_net(&[4, 16, 4], Activation::Relu, 1.0, 11);
-    for (beta, first_gain_below_one) in [(4.0, true), (8.0, false)] {
+    for (beta, first_gain_below_one, saddle) in [
+        (4.0, true, Saddle::Degenerate),
+        (8.0, false, Saddle::NotASaddle),
+    ] {
         let cfg = Config::new(Method::DpPlus, 0.5, beta, 60);
+        assert_eq!(output_saddle(&cfg, net.loss), Some(saddle));
         let one = infer(
             &net,
             &Config {
