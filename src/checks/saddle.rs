@@ -42,6 +42,10 @@ pub fn loss_curvature_bound(loss: Loss, beta: f64) -> f64 {
 /// Both losses are convex (l'' >= 0), so the z^+ curvature alpha (alpha l'' + 2) is >= 0 always and > 0 for
 /// alpha > 0; the z^- curvature abar (abar l'' - 2) is <= 0 for all inputs exactly when abar lambda <= 2
 /// (proofs/OutputSaddle.v `eq16_saddle`, `eq16_saddle_general`).
+///
+/// Proved (proofs/): `OutputSaddle.v` `curvature_plus`, `curvature_minus`, `curvature_plus_general`,
+/// `curvature_minus_general`, `eq16_saddle`, `eq16_strict_saddle`, `eq14_no_max_when_abar_beta_gt_2`,
+/// `eq14_alpha_one_degenerate`, `eq14_alpha_zero_degenerate`, `eq16_saddle_general`.
 pub fn output_saddle(cfg: &Config, loss: Loss) -> Option<Saddle> {
     if cfg.method != Method::DpPlus {
         return None;
