@@ -29,6 +29,8 @@ proptest! {
 
     /// Claim 1 (Eqs. 15-16; proofs/OutputLayer.v `eq16_satisfies_eq15`): the output states of Eq. 16 satisfy both
     /// conditions of Eq. 15 for every alpha and beta, for least squares and cross-entropy, any activation, any K.
+    /// Past abar beta = 2 (least squares) the point is stationary but not the saddle of Eq. 14 (claim 1',
+    /// tests/spec_saddle.rs); this test checks stationarity only, which holds there too.
     #[test]
     fn eq16_satisfies_eq15(
         (widths, batch, seed) in arb_shape(),
