@@ -152,6 +152,8 @@ impl Activation {
     }
 
     /// (f^-1)'(z) = 1 / f'(f^-1(z)); None outside the range (or at ReLU's inactive piece).
+    ///
+    /// Proved (proofs/): `HiddenLayer.v` `aff_inv_derivative` (affine case).
     pub fn inverse_derivative<T: Scalar>(self, z: T) -> Option<T> {
         let one = T::one();
         match self {

@@ -135,6 +135,8 @@ impl Method {
     ];
 
     /// The one place where the hidden updates differ.
+    ///
+    /// Proved (proofs/): `OrigVsPlus.v` `half_hidden_updates_coincide`.
     pub fn hidden_rule(self, alpha: f64) -> HiddenRule {
         let abar = 1.0 - alpha;
         let (plus, minus, placement, through) = match self {
@@ -201,6 +203,8 @@ impl Schedule {
     ];
 
     /// Layer indices (1..=L) updated in one iteration, in order.
+    ///
+    /// Proved (proofs/): `Passes.v` `dp_plus_extreme_K_passes_equal_one` (`Schedule::UpDown`).
     pub fn layer_order(self, depth: usize) -> Vec<usize> {
         let all = 1..=depth;
         match self {
@@ -281,6 +285,9 @@ impl Config {
     }
 
     /// Checks alpha, beta, K, the growth bound and the output rule against the loss.
+    ///
+    /// Proved (proofs/): `OrigOutput.v` `orig_out_minus_unbounded`, `orig_out_minus_degenerate`
+    /// (`Error::IllPosedOriginalOutput`).
     pub fn validate(&self, loss: Loss) -> Result<()> {
         if !(self.alpha.is_finite() && (0.0..=1.0).contains(&self.alpha)) {
             return Err(Error::Alpha(self.alpha));

@@ -72,6 +72,9 @@ impl<T: Scalar> DualState<T> {
     }
 
     /// zbar_k = alpha z_k^+ + (1 - alpha) z_k^- (Eq. 6).
+    ///
+    /// Proved (proofs/): `OrigVsPlus.v` `dp_mean_feedforward_extreme`, `orig_mean_extreme`,
+    /// `orig_mean_not_feedforward`.
     pub fn mean(&self, k: usize, alpha: T) -> Matrix<T> {
         let abar = T::one() - alpha;
         self.plus[k].zip(&self.minus[k], |p, m| rules::mean(alpha, abar, p, m))
