@@ -2,7 +2,7 @@
 //! Propagation"). Equation numbers in the docs are the paper's; docs/architecture.md draws the layers.
 //!
 //! The layers, from the bottom up (each module's own docs say more):
-//! - [`reference`]: the readable rules, generic over any [`reference::Scalar`] (f16, bf16, f32, f64 and the
+//! - [`reference`](mod@reference): the readable rules, generic over any [`reference::Scalar`] (f16, bf16, f32, f64 and the
 //!   forward-mode [`reference::dual::Dual`]): activations, losses, the per-unit update rules of every variant
 //!   (Eqs. 3, 8, 16, 21), inference schedules and verdicts, gradient estimates, back-propagation and Adam;
 //! - [`checks`]: judges of any state, ours or another implementation's: KKT residuals (Eqs. 10, 11, 15, 19, 20
@@ -55,6 +55,7 @@
 //! assert!(!report.violated_equations.is_empty());
 //! # Ok::<(), dualprop::Error>(())
 //! ```
+#![warn(missing_docs)]
 #![allow(clippy::needless_range_loop)]
 
 pub mod checks;

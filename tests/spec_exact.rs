@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use dualprop::checks::{kkt_report, tolerance, Equation};
+use dualprop::reference::update::layer_update;
 use dualprop::reference::*;
 use proptest::prelude::*;
 
@@ -28,6 +29,8 @@ proptest! {
 
     /// Claim 1 (Eqs. 15-16; proofs/OutputLayer.v `eq16_satisfies_eq15`): the output states of Eq. 16 satisfy both
     /// conditions of Eq. 15 for every alpha and beta, for least squares and cross-entropy, any activation, any K.
+    /// Past abar beta = 2 (least squares) the point is stationary but not the saddle of Eq. 14 (claim 1',
+    /// tests/spec_saddle.rs); this test checks stationarity only, which holds there too.
     #[test]
     fn eq16_satisfies_eq15(
         (widths, batch, seed) in arb_shape(),
@@ -74,7 +77,8 @@ proptest! {
     /// Claim 7, last part (Eqs. 20-21; proofs/LeCunChain.v `settled_update_satisfies_kkt`,
     /// `lecun_settled_equals_bp`): the settled Eq. 21 meets Eq. 20 and its gradient equals back-propagation's for every
     /// activation, alpha and beta; the printed sign (`printed_update_kkt_iff`, `lecun_printed_alternates`) violates the
-    /// multiplier condition and flips the sign of every other layer's gradient.
+    /// multiplier condition on every hidden layer with a nonzero multiplier, by 2 |delta_k|, and flips the sign of every
+    /// other layer's gradient.
     #[test]
     fn settled_eq21_is_exact_printed_is_not(
         (widths, batch, seed) in arb_shape(),
@@ -85,6 +89,7 @@ proptest! {
         let (_, bp) = backprop(&c.net, &c.x, &c.y);
         let settled = Config::new(Method::Eq21, alpha, beta, 2);
         let inf = infer(&c.net, &settled, &c.x, &c.y).unwrap();
+        let settled_states = inf.states.clone();
         let report = kkt_report(&c.net, &settled, &inf.states, &c.y).unwrap();
         let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
         prop_assert!(report.max_relative() <= tol, "Eq. 20 residual {} > {tol}", report.max_relative());
@@ -94,6 +99,20 @@ proptest! {
         let printed = Config::new(Method::Eq21Printed, alpha, beta, 2);
         let inf = infer(&c.net, &printed, &c.x, &c.y).unwrap();
         let est = dual_gradient(&c.net, &printed, &inf.states);
+        // Every hidden layer k where the settled multiplier delta_k is nonzero must violate Eq. 20's multiplier
+        // condition: the printed delta_k is (-1)^(L-k) the settled one (same forward states), so its residual
+        // delta_k - W^T D delta_{k+1} is 2 delta_k unit by unit, not rounding. A layer counts as nonzero when its
+        // largest |delta_k| is 1e3 times the rounding of its states; there the residual must reach |delta_k|.
+        let printed_report = kkt_report(&c.net, &printed, &inf.states, &c.y).unwrap();
+        for k in 1..depth {
+            let d = settled_states.delta(k).max_abs();
+            let floor = 1e3 * tol * (1.0 + settled_states.layer_max_abs(k));
+            if d <= floor {
+                continue;
+            }
+            let r = printed_report.get(k, Equation::Eq20Multiplier).unwrap().max_abs;
+            prop_assert!(r >= d, "printed sign, layer {k}: multiplier residual {r} < |delta_k| = {d} (floor {floor})");
+        }
         // Layer k's estimate is (-1)^(L-k) times back-propagation's: compare the last two layers' W gradients.
         prop_assume!(depth >= 2);
         let w = depth - 2;
@@ -101,13 +120,16 @@ proptest! {
         prop_assume!(bp_norm > 1e-12);
         let flipped = est.w[w].zip(&bp.w[w], |e, g| e + g).max_abs() / bp_norm;
         prop_assert!(flipped <= difference_tolerance(&c.net, beta), "printed sign: W_{w} estimate is not -bp ({flipped})");
-        let r = report_multiplier(&c.net, &printed, &inf.states, &c.y);
-        prop_assert!(r > 0.0, "printed sign met Eq. 20's multiplier condition");
     }
+
 
     /// Claim 5 (remark after Prop. 3.1; proofs/OrigVsPlus.v `half_hidden_updates_coincide`): at alpha = 1/2 the hidden
     /// updates of DP+ and original DP coincide, so with the same output rule they give bitwise the same states and
-    /// gradients, for every schedule and K.
+    /// gradients, for every schedule and K. Comparing the two paths alone would pass if both were wrong the same way
+    /// (they share the pre-activation, the feedback and the unit rule), so each hidden update is also checked
+    /// against the value written out here from the equations, an independent route: Eq. 8 with alpha = 1/2 gives
+    /// z+- = f(a +- b/2) and so does Eq. 3's stationarity, f^-1(z+-) = a +- b/2, with
+    /// a = W_{k-1} zbar_{k-1} + b_{k-1} and b = W_k^T (z+_{k+1} - z-_{k+1}) summed here in loops.
     #[test]
     fn half_alpha_dp_plus_equals_original_dp_with_same_output(
         (widths, batch, seed) in arb_shape(),
@@ -115,14 +137,51 @@ proptest! {
     ) {
         let c = case(&widths, batch, ACTIVATIONS[act], Loss::LeastSquares, seed);
         let rule = if exact { OutputRule::OriginalExact } else { OutputRule::Eq16 };
+        let config = |m| Config::new(m, 0.5, beta, k).with_schedule(Schedule::ALL[sched]).with_output(rule);
         let run = |m| {
-            let cfg = Config::new(m, 0.5, beta, k).with_schedule(Schedule::ALL[sched]).with_output(rule);
+            let cfg = config(m);
             let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
             let g = dual_gradient(&c.net, &cfg, &inf.states);
-            (inf.states, g)
+            (inf, g)
         };
-        prop_assert!(run(Method::DpPlus) == run(Method::OriginalDp));
+        let (dp, g_dp) = run(Method::DpPlus);
+        let (orig, g_orig) = run(Method::OriginalDp);
+        prop_assert!(dp.states == orig.states && g_dp == g_orig);
+        let f = ACTIVATIONS[act];
+        let s = &dp.states;
+        let net = &c.net;
+        let tol = tolerance::rounding::<f64>(max_width(net), 1);
+        for layer in 1..net.depth() {
+            let (w_in, bias, w_out) = (&net.layers[layer - 1].w, &net.layers[layer - 1].b, &net.layers[layer].w);
+            let want = |r: usize, j: usize| {
+                let (mut a, mut a_abs) = (bias[j], bias[j].abs());
+                for l in 0..w_in.cols() {
+                    let zbar = 0.5 * s.plus[layer - 1].get(r, l) + 0.5 * s.minus[layer - 1].get(r, l);
+                    a += w_in.get(j, l) * zbar;
+                    a_abs += (w_in.get(j, l) * zbar).abs();
+                }
+                let (mut b, mut b_abs) = (0.0, 0.0);
+                for m in 0..w_out.rows() {
+                    let d = s.plus[layer + 1].get(r, m) - s.minus[layer + 1].get(r, m);
+                    b += w_out.get(m, j) * d;
+                    b_abs += (w_out.get(m, j) * d).abs();
+                }
+                // |f'| <= 1 for every activation here, so f carries the rounding of its argument at most 1:1.
+                (f.apply(a + 0.5 * b), f.apply(a - 0.5 * b), tol * (a_abs + 0.5 * b_abs + 1.0))
+            };
+            for m in [Method::DpPlus, Method::OriginalDp] {
+                let (plus, minus) = layer_update(net, &config(m), s, layer, &c.y, &dp.frozen_gradient);
+                for r in 0..plus.rows() {
+                    for j in 0..plus.cols() {
+                        let (wp, wm, t) = want(r, j);
+                        prop_assert!((plus.get(r, j) - wp).abs() <= t, "{m:?} layer {layer}: z+ {} vs Eq. 8 {wp}", plus.get(r, j));
+                        prop_assert!((minus.get(r, j) - wm).abs() <= t, "{m:?} layer {layer}: z- {} vs Eq. 8 {wm}", minus.get(r, j));
+                    }
+                }
+            }
+        }
     }
+
 
     /// Claim 5, outputs (proofs/OrigVsPlus.v `half_output_plus_difference`, `half_output_minus_difference`): with
     /// their own output rules, after the first iteration from the feed-forward states (same a_L), original DP's exact
@@ -174,18 +233,4 @@ proptest! {
         // A fixed point after one pass (after none when the loss gradient vanishes, e.g. a single softmax output).
         prop_assert!(matches!(b.verdict, Verdict::Converged { iterations: 0..=1, exact: true }), "{:?}", b.verdict);
     }
-}
-
-/// Largest absolute residual of Eq. 20's multiplier condition over the hidden layers.
-fn report_multiplier(
-    net: &Network<f64>,
-    cfg: &Config,
-    state: &DualState<f64>,
-    y: &Matrix<f64>,
-) -> f64 {
-    let report = kkt_report(net, cfg, state, y).unwrap();
-    (1..net.depth())
-        .filter_map(|k| report.get(k, Equation::Eq20Multiplier))
-        .map(|r| r.max_abs)
-        .fold(0.0, f64::max)
 }

@@ -16,6 +16,7 @@ use dualprop::checks::stability::{
     original_output_coefficient, spectral_norm, straddling_units, UnitPattern,
 };
 use dualprop::checks::tolerance::{rounding, LOOP_GAIN_FLOOR};
+use dualprop::checks::{output_saddle, Saddle};
 use dualprop::reference::inference::iterate;
 use dualprop::reference::method::OutputRule;
 use dualprop::reference::update::{feedback, multiplier, pre_activation};
@@ -24,7 +25,9 @@ use dualprop::reference::{
     Network, Verdict,
 };
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 use rand::{Rng, SeedableRng};
+use std::cell::Cell;
 
 /// Estimator error budget: finite differences with step 1e-5 of the state scale lose eps_f64 / 1e-5 ~ 2.2e-11
 /// relative per product (piecewise-linear nets, no kink crossed); power iteration on a scalar (S = gI) or a well-separated spectrum adds nothing visible.
@@ -447,55 +450,108 @@ fn dp_plus_one_hidden_layer_gain_closed_form() {
     assert!(checked >= 6, "only {checked} converged cases");
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+/// Cases in which each of `dp_plus_relu_bounds_hold`'s three conditional assertions applied, out of 96 (measured
+/// over 10 runs of 96: global bound < 1 in 58, < 0.8 in 55, converged in 74 cases on average). A run in which one of them
+/// applied fewer times than this tested nothing much; the minimums sit about 5 standard deviations (binomial) below
+/// the measured means.
+const RELU_BOUNDS_MIN_APPLIED: [usize; 3] = [34, 30, 53];
 
-    /// For every ReLU network: at a converged DP+ state the local comparison bound dominates the estimated loop gain
-    /// (rho(J) <= rho(C)); when the global bound is < 1 the run neither diverges nor goes non-finite, and when it is
-    /// < 0.8 the run reaches a fixed point (to rounding) within 200 passes.
-    #[test]
-    fn dp_plus_relu_bounds_hold(
-        seed in 0u64..10_000,
-        depth in 2usize..5,
-        widths in proptest::collection::vec(2usize..10, 5),
-        scale in 0.2f64..1.2,
-        alpha in 0.05f64..0.95,
-        beta in 0.1f64..2.0,
-        frozen in any::<bool>(),
-    ) {
-        let w: Vec<usize> = widths[..=depth].to_vec();
-        let net = he_net(&w, Activation::Relu, scale, seed);
-        let (x, y) = batch(2, w[0], w[depth], seed + 3);
-        let mut cfg = Config::new(Method::DpPlus, alpha, beta, 40);
-        if frozen {
-            cfg = cfg.with_output(OutputRule::Eq16FrozenGradient);
-        }
-        let inf = infer(&net, &cfg, &x, &y).unwrap();
-        let bound = dp_plus_relu_bound(&net, &cfg, &inf.states).unwrap();
-        if bound.global < 1.0 {
-            prop_assert!(!inf.verdict.failed(), "global bound {} but {:?}", bound.global, inf.verdict);
-        }
-        if bound.global < 0.8 {
-            // A contraction with factor q <= 0.8 in a weighted norm: after 200 passes the distance to the fixed
-            // point is ~0.8^200 ~ 4e-20 of the start times the weights' condition number, far below 16 ulps.
-            // The pass recomputes every state with rounding, so the iterate may end in a rounding-level cycle just
-            // above the verdict's 16-ulp fixed-point tolerance (observed: 18 ulps); accept a residual "to rounding"
-            // (tolerance::rounding for the widest layer and the depth).
-            let long = infer(&net, &Config { iterations: 200, ..cfg }, &x, &y).unwrap();
-            let tol = rounding::<f64>(*w.iter().max().unwrap(), depth);
-            prop_assert!(
-                match long.verdict {
-                    Verdict::Converged { .. } => true,
-                    Verdict::Bounded { residual } => residual <= tol,
-                    _ => false,
-                },
-                "global bound {}: {:?}", bound.global, long.verdict
-            );
-        }
-        if matches!(inf.verdict, Verdict::Converged { .. }) {
-            let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 200).unwrap().gain;
-            prop_assert!(est <= bound.local * (1.0 + FD_REL) + LOOP_GAIN_FLOOR, "gain {} > local bound {}", est, bound.local);
-        }
+/// For every ReLU network: at a converged DP+ state the local comparison bound dominates the estimated loop gain
+/// (rho(J) <= rho(C)); when the global bound is < 1 the run neither diverges nor goes non-finite, and when it is
+/// < 0.8 the run reaches a fixed point (to rounding) within 200 passes. Each assertion applies only to some draws:
+/// the test counts them and fails below [`RELU_BOUNDS_MIN_APPLIED`].
+#[test]
+fn dp_plus_relu_bounds_hold() {
+    let applied = [Cell::new(0usize), Cell::new(0), Cell::new(0)];
+    let strategy = (
+        0u64..10_000,
+        2usize..5,
+        proptest::collection::vec(2usize..10, 5),
+        0.2f64..1.2,
+        0.05f64..0.95,
+        0.1f64..2.0,
+        any::<bool>(),
+    );
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 96,
+        ..ProptestConfig::default()
+    });
+    let result = runner.run(
+        &strategy,
+        |(seed, depth, widths, scale, alpha, beta, frozen)| {
+            let w: Vec<usize> = widths[..=depth].to_vec();
+            let net = he_net(&w, Activation::Relu, scale, seed);
+            let (x, y) = batch(2, w[0], w[depth], seed + 3);
+            let mut cfg = Config::new(Method::DpPlus, alpha, beta, 40);
+            if frozen {
+                cfg = cfg.with_output(OutputRule::Eq16FrozenGradient);
+            }
+            let inf = infer(&net, &cfg, &x, &y).unwrap();
+            let bound = dp_plus_relu_bound(&net, &cfg, &inf.states).unwrap();
+            if bound.global < 1.0 {
+                applied[0].set(applied[0].get() + 1);
+                prop_assert!(
+                    !inf.verdict.failed(),
+                    "global bound {} but {:?}",
+                    bound.global,
+                    inf.verdict
+                );
+            }
+            if bound.global < 0.8 {
+                applied[1].set(applied[1].get() + 1);
+                // A contraction with factor q <= 0.8 in a weighted norm: after 200 passes the distance to the fixed
+                // point is ~0.8^200 ~ 4e-20 of the start times the weights' condition number, far below 16 ulps.
+                // The pass recomputes every state with rounding, so the iterate may end in a rounding-level cycle just
+                // above the verdict's 16-ulp fixed-point tolerance (observed: 18 ulps); accept a residual "to rounding"
+                // (tolerance::rounding for the widest layer and the depth).
+                let long = infer(
+                    &net,
+                    &Config {
+                        iterations: 200,
+                        ..cfg
+                    },
+                    &x,
+                    &y,
+                )
+                .unwrap();
+                let tol = rounding::<f64>(*w.iter().max().unwrap(), depth);
+                prop_assert!(
+                    match long.verdict {
+                        Verdict::Converged { .. } => true,
+                        Verdict::Bounded { residual } => residual <= tol,
+                        _ => false,
+                    },
+                    "global bound {}: {:?}",
+                    bound.global,
+                    long.verdict
+                );
+            }
+            if matches!(inf.verdict, Verdict::Converged { .. }) {
+                applied[2].set(applied[2].get() + 1);
+                let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 200)
+                    .unwrap()
+                    .gain;
+                prop_assert!(
+                    est <= bound.local * (1.0 + FD_REL) + LOOP_GAIN_FLOOR,
+                    "gain {} > local bound {}",
+                    est,
+                    bound.local
+                );
+            }
+            Ok(())
+        },
+    );
+    result.unwrap_or_else(|e| panic!("{e}"));
+    let counts = applied.each_ref().map(Cell::get);
+    println!("dp_plus_relu_bounds_hold applied {counts:?} of 96");
+    for (what, (n, min)) in ["global < 1", "global < 0.8", "converged"]
+        .iter()
+        .zip(counts.iter().zip(RELU_BOUNDS_MIN_APPLIED))
+    {
+        assert!(
+            *n >= min,
+            "{what}: the assertion applied in {n} cases < {min}"
+        );
     }
 }
 
@@ -503,12 +559,19 @@ proptest! {
 /// the straddle set does not shrink back. At beta = 4 the local gain at the first iterate is 0.80 < 1, but the
 /// iterate is not near a stable fixed point: |delta| grows, more units straddle (5 -> all 16), the gain rises
 /// above 1 and the run diverges. At beta = 8 every unit straddles from the start and |delta| grows ~2.4x per pass.
+/// Both betas are also at or past the output problem's own limit (least squares, abar beta <= 2: claim 1',
+/// `checks::output_saddle`): at beta = 4 Eq. 14 is a degenerate saddle, at beta = 8 not a saddle, so these rows
+/// show the iteration past both conditions, not the ReLU loop alone.
 #[test]
 fn dp_plus_past_the_condition_straddle_set_grows_and_diverges() {
     let (x, y) = batch(1, 4, 4, 7);
     let net = he_net(&[4, 16, 4], Activation::Relu, 1.0, 11);
-    for (beta, first_gain_below_one) in [(4.0, true), (8.0, false)] {
+    for (beta, first_gain_below_one, saddle) in [
+        (4.0, true, Saddle::Degenerate),
+        (8.0, false, Saddle::NotASaddle),
+    ] {
         let cfg = Config::new(Method::DpPlus, 0.5, beta, 60);
+        assert_eq!(output_saddle(&cfg, net.loss), Some(saddle));
         let one = infer(
             &net,
             &Config {
@@ -577,22 +640,31 @@ fn relu_original_dp_alpha_one_stays_bounded_at_moderate_gain() {
     );
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+/// Cases (of 32) in which `original_dp_relu_masked_gain_matches_estimator` compared the two (converged and no
+/// unit straddling): 15 on average over 10 runs (11 to 19); fewer than 3 has binomial probability below 1e-5.
+const MASKED_GAIN_MIN_APPLIED: usize = 3;
 
-    /// Original DP with ReLU, while no unit's nudged pre-activations straddle the kink: the same closed form with the
-    /// masks inserted, G = |2 alpha - 1| c_alpha lambda_max(sum_k N_k N_k^T), N_k = W_{L-1} D_{L-1} ... W_k D_k,
-    /// equals the estimator (power-iteration budget as in the identity case: 1e-4 relative). Compared at converged
-    /// states only: elsewhere the next pass's up sweep sees other pre-activations (hence masks) than the state's.
-    #[test]
-    fn original_dp_relu_masked_gain_matches_estimator(
-        seed in 0u64..10_000,
-        depth in 2usize..5,
-        widths in proptest::collection::vec(2usize..8, 5),
-        scale in 0.3f64..1.5,
-        alpha in prop::sample::select(vec![0.0, 0.25, 0.75, 1.0]),
-        beta in 0.02f64..0.3,
-    ) {
+/// Original DP with ReLU, while no unit's nudged pre-activations straddle the kink: the same closed form with the
+/// masks inserted, G = |2 alpha - 1| c_alpha lambda_max(sum_k N_k N_k^T), N_k = W_{L-1} D_{L-1} ... W_k D_k,
+/// equals the estimator (power-iteration budget as in the identity case: 1e-4 relative). Compared at converged
+/// states only: elsewhere the next pass's up sweep sees other pre-activations (hence masks) than the state's. The
+/// test counts the draws where the comparison applied and fails below [`MASKED_GAIN_MIN_APPLIED`].
+#[test]
+fn original_dp_relu_masked_gain_matches_estimator() {
+    let applied = Cell::new(0usize);
+    let strategy = (
+        0u64..10_000,
+        2usize..5,
+        proptest::collection::vec(2usize..8, 5),
+        0.3f64..1.5,
+        prop::sample::select(vec![0.0, 0.25, 0.75, 1.0]),
+        0.02f64..0.3,
+    );
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 32,
+        ..ProptestConfig::default()
+    });
+    let result = runner.run(&strategy, |(seed, depth, widths, scale, alpha, beta)| {
         let w: Vec<usize> = widths[..=depth].to_vec();
         let net = he_net(&w, Activation::Relu, scale, seed);
         let (x, y) = batch(1, w[0], w[depth], seed + 5);
@@ -602,10 +674,29 @@ proptest! {
             return Ok(());
         }
         if let Some(closed) = original_dp_masked_gain(&net, &cfg, &inf.states) {
-            let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 400).unwrap().gain;
-            prop_assert!((est - closed).abs() <= 1e-4 * closed + LOOP_GAIN_FLOOR, "est {} closed {}", est, closed);
+            applied.set(applied.get() + 1);
+            let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 400)
+                .unwrap()
+                .gain;
+            prop_assert!(
+                (est - closed).abs() <= 1e-4 * closed + LOOP_GAIN_FLOOR,
+                "est {} closed {}",
+                est,
+                closed
+            );
         }
-    }
+        Ok(())
+    });
+    result.unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "original_dp_relu_masked_gain_matches_estimator applied {} of 32",
+        applied.get()
+    );
+    assert!(
+        applied.get() >= MASKED_GAIN_MIN_APPLIED,
+        "compared in {} cases < {MASKED_GAIN_MIN_APPLIED}",
+        applied.get()
+    );
 }
 
 /// A ReLU network whose units all stay active (hidden biases put the first sample's pre-activations at +20; the output

@@ -19,6 +19,9 @@ pub fn mean_loss<T: Scalar>(net: &Network<T>, x: &Matrix<T>, y: &Matrix<T>) -> T
 /// d (mean loss) / d theta for every weight and bias, by forward mode: one feed-forward pass in `Dual<T>` per
 /// parameter, with that parameter's tangent seeded to 1 and every other tangent 0. Returns (mean loss, gradients)
 /// like `backprop`. Costs (number of parameters) x (one forward pass): meant for small checking networks.
+///
+/// Proofs: the independent route for `BPGeneral.v` `bp_is_derivative`, `bp_entry_is_partial_derivative`,
+/// `bp_layer_is_derivative`.
 pub fn forward_mode_gradient<T: Scalar>(
     net: &Network<T>,
     x: &Matrix<T>,

@@ -16,7 +16,9 @@ use crate::reference::update::layer_update;
 pub struct LayerFixedPoint {
     /// Layer index k in 1..=L.
     pub layer: usize,
+    /// max |update(z)_k^+ - z_k^+| over units and batch rows, absolute (in the state's units).
     pub plus: f64,
+    /// max |update(z)_k^- - z_k^-| over units and batch rows, absolute (in the state's units).
     pub minus: f64,
 }
 

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checks::equation::Equation;
+use crate::checks::saddle::{output_saddle, Saddle};
 use crate::error::Result;
 use crate::reference::activation::Activation;
 use crate::reference::matrix::Matrix;
@@ -24,6 +25,7 @@ use crate::reference::update::{multiplier, pre_activation};
 pub struct EquationResidual {
     /// Which condition; serialized as its wording, e.g. "Eq. 10 (+)".
     pub equation: Equation,
+    /// max over units (and batch rows) of the absolute residual |r|.
     pub max_abs: f64,
     /// max over units of |r| / (sum of |terms| of r).
     pub max_relative: f64,
@@ -38,14 +40,21 @@ pub struct EquationResidual {
 pub struct LayerKkt {
     /// Layer index k in 1..=L.
     pub layer: usize,
+    /// The residual of each condition the method imposes on this layer (hidden or output).
     pub equations: Vec<EquationResidual>,
 }
 
 /// KKT report of a state for a method.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KktReport {
+    /// The variant whose optimality conditions were evaluated.
     pub method: Method,
+    /// One entry per layer, k = 1..=L in order.
     pub layers: Vec<LayerKkt>,
+    /// DP+ only: whether Eq. 16 is a saddle of Eq. 14 ([`output_saddle`]), a flag, not a failure. Absent from
+    /// older files and for the other methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_saddle: Option<Saddle>,
 }
 
 impl KktReport {
@@ -161,6 +170,17 @@ fn layer_terms<T: Scalar>(
 }
 
 /// The KKT residuals of `state` for the conditions of `cfg.method` (any state: an inference result or a candidate's).
+///
+/// Proved (proofs/): `Objectives.v` `eq15_1_is_derivative`, `eq15_2_is_derivative`, `veq15_1_is_partial`,
+/// `veq15_2_is_partial`, `eq10_1_is_derivative`, `eq10_2_is_derivative`, `eq3_out_plus_is_derivative`,
+/// `eq3_out_minus_is_derivative`, `eq3_hidden_plus_is_derivative`, `eq3_hidden_minus_is_derivative`,
+/// `eq20_multiplier_is_partial`, `eq20_state_is_partial`, `eq20_out_state_is_derivative`,
+/// `eq20_out_multiplier_is_derivative` (each row is the partial derivative of its objective); `Relu.v`
+/// `relu_inactive`, `relu_straddle_plus`, `relu_straddle_minus`; `HiddenLayer.v` `locally_affine_solves_eq10`; the
+/// checked statements of `OutputLayer.v` `eq16_satisfies_eq15`, `veq16_satisfies_veq15`, `veq15_unique`,
+/// `HiddenLayer.v` `affine_eq8_solves_eq10`, `affine_eq12`, `Relu.v` `relu_active`, `relu_layer_no_straddle`,
+/// `LeCunChain.v` `settled_update_satisfies_kkt`, `printed_update_kkt_iff`, `Objectives.v`
+/// `eq3_hidden_layer_plus_is_partial`, `eq3_hidden_layer_minus_is_partial`, `eq16_stationary_for_eq20_out`.
 pub fn kkt_report<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
@@ -192,6 +212,7 @@ pub fn kkt_report<T: Scalar>(
     Ok(KktReport {
         method: cfg.method,
         layers,
+        output_saddle: output_saddle(cfg, net.loss),
     })
 }
 

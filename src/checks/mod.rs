@@ -6,6 +6,7 @@ pub mod equation;
 pub mod fixed_point;
 pub mod kkt;
 pub mod objective;
+pub mod saddle;
 pub mod stability;
 pub mod tolerance;
 
@@ -14,3 +15,4 @@ pub use equation::Equation;
 pub use fixed_point::{fixed_point_residuals, fixed_point_residuals_of_state, LayerFixedPoint};
 pub use kkt::{kkt_report, EquationResidual, KktReport, LayerKkt};
 pub use objective::ObjectivePoint;
+pub use saddle::{output_saddle, Saddle};

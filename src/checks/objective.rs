@@ -25,6 +25,9 @@ impl<T: Scalar> ObjectivePoint<'_, T> {
     /// Eq. 7: l(zbar_L) + sum_k delta_k^T (f_k^-1(zbar_k) - a_k), summed over the batch, with the beta-weighted
     /// loss and f_L the identity. None where f^-1(zbar) is undefined on a unit with delta != 0 (ReLU's inactive
     /// piece is skipped when delta = 0, where Eq. 19 makes its term vanish).
+    ///
+    /// Proved (proofs/): `Objectives.v` `eq15_1_is_derivative`, `eq15_2_is_derivative`, `eq10_1_is_derivative`,
+    /// `eq10_2_is_derivative`, `eq10_1_layer_is_partial`, `eq10_2_layer_is_partial`.
     pub fn eq7_value(&self) -> Option<f64> {
         let (net, state, depth) = (self.net, self.state, self.net.depth());
         let al = c::<T>(self.alpha);
@@ -52,6 +55,9 @@ impl<T: Scalar> ObjectivePoint<'_, T> {
     /// Eq. 3: alpha l(z_L^+) + abar l(z_L^-) + (1/beta) sum_k [E_k(z_k^+, zbar_{k-1}) - E_k(z_k^-, zbar_{k-1})]
     /// with the unweighted loss and E_k(z, zbar) = G_k(z) - z^T (W zbar + b), G_L = 1/2 ||z||^2. None where G is
     /// +infinity or has no closed form (softplus).
+    ///
+    /// Proved (proofs/): `Objectives.v` `eq3_out_plus_is_derivative`, `eq3_out_minus_is_derivative`,
+    /// `eq3_hidden_plus_is_derivative`, `eq3_hidden_minus_is_derivative`.
     pub fn eq3_value(&self) -> Option<f64> {
         let (net, state, depth) = (self.net, self.state, self.net.depth());
         let (alpha, beta) = (self.alpha, self.beta);

@@ -26,6 +26,7 @@ pub struct Position {
     pub global_step: usize,
     /// Wall time of all epochs so far.
     pub wall_seconds: f64,
+    /// Every epoch's metrics line so far; a resume rewrites metrics.jsonl from it.
     pub metrics: Vec<EpochMetrics>,
 }
 

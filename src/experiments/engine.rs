@@ -10,8 +10,11 @@ use crate::reference::{
 
 /// Gradient estimate and back-propagation gradient on the same weights and batch.
 pub struct GradientPair<T> {
+    /// The run's estimator's gradient (the dual estimate, or back-propagation's own).
     pub estimate: Gradients<T>,
+    /// The exact back-propagation gradient.
     pub backprop: Gradients<T>,
+    /// The estimate's inference verdict; None when the estimator is back-propagation.
     pub verdict: Option<Verdict>,
 }
 
@@ -38,6 +41,7 @@ pub struct ReferenceEngine<T> {
 }
 
 impl<T: Scalar> ReferenceEngine<T> {
+    /// An engine over a validated network, with the estimator, Adam's settings and its state (fresh or resumed).
     pub fn new(
         net: Network<T>,
         estimator: Estimator,
@@ -125,6 +129,7 @@ pub struct KernelEngine<T: KernelFloat> {
 }
 
 impl<T: KernelFloat> KernelEngine<T> {
+    /// An engine over a network, with its Adam state, sized for batches of at most `max_batch` examples.
     pub fn new(
         net: Network<T>,
         estimator: Estimator,

@@ -29,8 +29,11 @@ pub struct Divergence {
 /// Count of inference verdicts over an epoch's steps.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VerdictCounts {
+    /// Steps whose inference converged to a fixed point (back-propagation steps are not counted).
     pub converged: usize,
+    /// Steps whose inference stayed bounded without converging.
     pub bounded: usize,
+    /// Steps that failed: diverged inference, non-finite loss or non-finite weights.
     pub failed: usize,
     /// Largest fixed-point residual among the bounded ones.
     #[serde(with = "json_float")]
@@ -45,25 +48,31 @@ pub struct VerdictCounts {
 pub struct EpochMetrics {
     /// 1-based epoch.
     pub epoch: usize,
+    /// Steps run in this epoch, including one that diverged.
     pub steps: usize,
     /// Mean over the epoch's steps of the batch loss before each update (unweighted least squares).
     #[serde(with = "json_float")]
     pub train_loss: f64,
     /// Accuracies in percent; None when the run diverged during this epoch.
     pub validation_accuracy: Option<f64>,
+    /// Test accuracy in percent; None when the run diverged during this epoch.
     pub test_accuracy: Option<f64>,
+    /// Wall time of this epoch in seconds, its accuracy evaluation included.
     #[serde(with = "json_float")]
     pub epoch_seconds: f64,
     /// Cumulative wall time of the run (over resumes).
     #[serde(with = "json_float")]
     pub wall_seconds: f64,
+    /// Counts of the epoch's inference verdicts.
     pub verdicts: VerdictCounts,
+    /// Where the run diverged, if it did during this epoch.
     pub divergence: Option<Divergence>,
 }
 
 /// One line of alignment.jsonl.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlignmentRecord {
+    /// 1-based epoch of the probe.
     pub epoch: usize,
     /// The record precedes the update of this 1-based global step.
     pub global_step: usize,
@@ -86,16 +95,22 @@ pub enum Status {
 /// result.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
+    /// The run's specification, as given.
     pub spec: RunSpec,
+    /// Whether the run completed or diverged.
     pub status: Status,
+    /// Epochs completed and checkpointed (a capped last epoch counts, a diverged one does not).
     pub epochs_completed: usize,
+    /// Where the run diverged (the paper's X), if it did.
     pub divergence: Option<Divergence>,
     /// Metrics of the last completed epoch.
     pub last: Option<EpochMetrics>,
+    /// Cumulative wall time in seconds (over resumes).
     #[serde(with = "json_float")]
     pub wall_seconds: f64,
     /// FNV-1a hash of the final weights' bits.
     pub weights_hash: String,
+    /// Which engine computed the steps: `kernels` or `reference`.
     pub engine: String,
     /// Set when the run stopped at its step cap ([`RunSpec::max_steps`]) before its last epoch ended.
     #[serde(default)]
@@ -105,13 +120,20 @@ pub struct RunResult {
 /// progress.json: where a run is, rewritten every tenth of an epoch (tells how far an unfinished run got).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunProgress {
+    /// 1-based epoch in progress.
     pub epoch: usize,
+    /// The step just completed, 1-based within its epoch.
     pub step: usize,
+    /// Steps in one epoch (ceil of training examples / batch).
     pub steps_per_epoch: usize,
+    /// Steps completed over the whole run.
     pub global_step: usize,
+    /// Loss of that step's feed-forward prediction on its batch (unweighted), before the update.
     #[serde(with = "json_float")]
     pub loss: f64,
+    /// Label of that step's inference verdict (None for back-propagation).
     pub verdict: Option<String>,
+    /// Cumulative wall time in seconds (over resumes).
     #[serde(with = "json_float")]
     pub wall_seconds: f64,
 }

@@ -10,16 +10,23 @@ use crate::experiments::table::{self, Published, Row};
 pub struct ReportContext<'a> {
     /// The command line that produced the results.
     pub command: &'a str,
+    /// Where the images came from (an MNIST directory or the embedded subset).
     pub data_source: &'a str,
+    /// Training images used per epoch (after any limit).
     pub train_images: usize,
+    /// Images held out for validation.
     pub validation_images: usize,
+    /// Images in the test split.
     pub test_images: usize,
+    /// The seeds every configuration ran with.
     pub seeds: &'a [u64],
+    /// Epochs per run of the sweep's budget.
     pub epochs: usize,
     /// Relative paths (from the doc) of the figure files.
     pub figures: Vec<String>,
     /// Wall time of this invocation (runs skipped because they existed cost nothing here).
     pub session_seconds: f64,
+    /// Runs the sweep asked for (configurations times seeds).
     pub runs_planned: usize,
     /// Planned runs without a result (report-only mode), with how far they got.
     pub unfinished: Vec<String>,

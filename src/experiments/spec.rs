@@ -29,6 +29,7 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    /// Short name used in run ids, spec files and on the command line (`dp+`, `original-dp`, `eq21`, `backprop`).
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::DpPlus => "dp+",
@@ -71,24 +72,33 @@ pub enum EngineKind {
 /// Everything that defines a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
+    /// The gradient estimator.
     pub algorithm: Algorithm,
+    /// Weight of z+ in zbar = alpha z+ + (1 - alpha) z- (Eq. 6), in [0, 1] (ignored by back-propagation).
     pub alpha: f64,
+    /// Nudging strength beta > 0 (the paper's 1/2; ignored by back-propagation).
     pub beta: f64,
     /// Inference iterations K (ignored by back-propagation).
     pub iterations: usize,
+    /// Layer order within an inference iteration.
     pub schedule: Schedule,
     /// Layer widths [in, hidden..., out].
     pub widths: Vec<usize>,
+    /// Weight initialisation scheme.
     pub init: Init,
     /// Seeds the initial weights and the shuffling.
     pub seed: u64,
+    /// Epochs to train (passes over the training split).
     pub epochs: usize,
+    /// Examples per step (the protocol's 100).
     pub batch: usize,
+    /// Adam's hyper-parameters.
     pub adam: AdamConfig,
     /// Use only the first n training images (None: all of the training split).
     pub train_limit: Option<usize>,
     /// Log the alignment with back-propagation every this many steps (0: never).
     pub alignment_every: usize,
+    /// Which implementation computes the steps.
     pub engine: EngineKind,
     /// Float type of the run ("f32" or "f64": the kernels' types; f16 and bf16 are refused by [`Self::validate`]).
     pub precision: FloatType,

@@ -34,17 +34,25 @@ pub fn published(algorithm: Algorithm, alpha: f64, iterations: usize) -> Option<
 /// One configuration aggregated over its seeds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
+    /// The gradient estimator.
     pub algorithm: Algorithm,
     /// None for back-propagation.
     pub alpha: Option<f64>,
+    /// Inference iterations K; None for back-propagation.
     pub iterations: Option<usize>,
+    /// Runs found for this configuration (completed and diverged).
     pub seeds: usize,
-    /// Final test accuracies of the runs that completed.
+    /// Final test accuracies in percent of the runs that completed.
     pub test: Vec<f64>,
+    /// Final validation accuracies in percent of the runs that completed.
     pub validation: Vec<f64>,
+    /// Where each diverged run diverged (the paper's X).
     pub divergences: Vec<Divergence>,
+    /// Epochs requested by the runs' specification.
     pub epochs: usize,
+    /// Wall time in seconds summed over the seeds.
     pub wall_seconds: f64,
+    /// FNV-1a hash of each run's final weights, in the order the runs were found.
     pub weights_hashes: Vec<String>,
     /// Step at which capped runs stopped (see `RunSpec::max_steps`).
     pub capped_at: Vec<usize>,
@@ -63,6 +71,7 @@ pub fn mean_std(xs: &[f64]) -> Option<(f64, Option<f64>)> {
 }
 
 impl Row {
+    /// The paper's Table 1 entry for this configuration, if it has one.
     pub fn published(&self) -> Option<Published> {
         published(self.algorithm, self.alpha?, self.iterations?)
     }
@@ -96,6 +105,7 @@ impl Row {
         }
     }
 
+    /// The paper's entry as printed: "98.33 ± 0.10", "X", or "—" when it has none.
     pub fn paper(&self) -> String {
         match self.published() {
             Some(Published::Accuracy(m, s)) => format!("{m:.2} ± {s:.2}"),

@@ -54,16 +54,22 @@ use super::{KernelFloat, KernelOptions};
 /// the verdict and the number of iterations actually run (less than K after an early exit).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KernelInference<T> {
+    /// Final z^+ and z^- of layers 0..=L.
     pub states: DualState<T>,
+    /// The dual-propagation gradient estimate from the final states (as [`crate::reference::dual_gradient`]).
     pub gradient: Gradients<T>,
+    /// How the run ended (judged as the module docs say).
     pub verdict: Verdict,
+    /// Iterations actually run: K, or fewer after an early exit.
     pub iterations_run: usize,
 }
 
 /// How a sweep ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepOutcome {
+    /// How the sweep ended.
     pub verdict: Verdict,
+    /// Iterations actually run: K, or fewer after an early exit.
     pub iterations_run: usize,
 }
 

@@ -85,14 +85,17 @@ impl<T: KernelFloat> Trainer<T> {
         self
     }
 
+    /// The tuning knobs in force (threads, early exit).
     pub fn options(&self) -> KernelOptions {
         self.opts
     }
 
+    /// Replaces the tuning knobs (threads, early exit) in place.
     pub fn set_options(&mut self, opts: KernelOptions) {
         self.opts = opts;
     }
 
+    /// How each step estimates the gradient (a DP variant's configuration or back-propagation).
     pub fn estimator(&self) -> &Estimator {
         &self.estimator
     }

@@ -1,4 +1,4 @@
-//! A case: one network and one batch, read from named tensors `W.{k}` [out, in], `b.{k}` [out] (k = 0..L-1,
+//! A case: one network and one batch, read from named tensors `W.{k}` [out, in], `b.{k}` \[out\] (k = 0..L-1,
 //! PyTorch's layer list), `x` [batch, in] and `y` [batch, out]. Every name must be present, no other name may be.
 
 use crate::error::{Error, Result};
@@ -12,7 +12,9 @@ use crate::store::{Tensor, TensorSet};
 pub struct Case {
     /// (W_k, b_k) for k = 0..L-1, each W as (rows, cols, row-major values).
     pub layers: Vec<(Tensor, Tensor)>,
+    /// The input batch x, shape [batch, in].
     pub x: Tensor,
+    /// The targets y, shape [batch, out].
     pub y: Tensor,
     /// The dtype shared by all of the case's tensors.
     pub dtype: FloatType,

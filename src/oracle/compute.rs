@@ -18,11 +18,13 @@ use crate::store::{StoredFloat, Tensor, TensorSet};
 /// What `dualprop oracle` prints (and `verify` embeds).
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// The configuration the run used.
     pub config: OracleConfig,
     /// Float type the reference ran in.
     pub computed_in: &'static str,
     /// Layer widths [in, h1, ..., out].
     pub widths: Vec<usize>,
+    /// Batch size B (rows of x).
     pub batch: usize,
     /// How the run ended. The oracle computes all K passes while the states stay finite: `diverged` names the
     /// first pass whose states crossed the growth bound, and the states are those after pass K (see `divergence`).
@@ -36,6 +38,7 @@ pub struct Summary {
     pub loss: f64,
     /// KKT residuals of the final states; `None` when the states hold NaN or infinity (see `verdict`).
     pub kkt: Option<KktReport>,
+    /// Fixed-point residual of each layer's update, k = 1..=L.
     pub fixed_point: Vec<LayerFixedPoint>,
     /// Alignment of the dual estimate with back-propagation, per weight layer.
     pub alignment: Vec<LayerAlignment>,
@@ -89,7 +92,9 @@ impl Divergence {
 /// Output tensors (named as in [`names`]) and the summary.
 #[derive(Debug, Clone)]
 pub struct OracleRun {
+    /// States, dual and back-propagation gradients in the compute type; KKT and fixed-point residuals in f64.
     pub tensors: TensorSet,
+    /// The run's summary, also written as JSON.
     pub summary: Summary,
 }
 

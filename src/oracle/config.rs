@@ -62,19 +62,27 @@ impl ComputeFloat {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OracleConfig {
+    /// The dual-propagation variant (`dp_plus`, `original_dp`, `eq21`, `eq21_printed`).
     pub method: Method,
+    /// Weight of z+ in zbar = alpha z+ + (1 - alpha) z- (Eq. 6), in [0, 1].
     pub alpha: f64,
+    /// Nudging strength beta > 0 (the loss is beta/2 ||z - y||^2 for least squares).
     pub beta: f64,
+    /// Inference iterations K >= 1 (JSON `iterations` or `K`).
     #[serde(alias = "K")]
     pub iterations: usize,
+    /// Layer order within an iteration; default the paper's up-down schedule.
     #[serde(default = "default_schedule")]
     pub schedule: Schedule,
+    /// The hidden-layer activation f (the output layer is linear).
     pub activation: Activation,
+    /// The output loss; default least squares.
     #[serde(default = "default_loss")]
     pub loss: Loss,
     /// Output rule; absent means the method's own (Eq. 16, or Eq. 3's exact min/max for original DP).
     #[serde(default)]
     pub output: Option<OutputRule>,
+    /// Float type to compute in; default f64.
     #[serde(default)]
     pub float: ComputeFloat,
 }
@@ -138,6 +146,7 @@ impl OracleConfig {
         self.reference().validate(self.loss)
     }
 
+    /// The configuration as compact JSON, in the field names above (written into oracle files' metadata).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }

@@ -16,7 +16,7 @@ pub fn grad_w(k: usize) -> String {
     format!("grad_W.{k}")
 }
 
-/// Dual-propagation estimate of d loss / d b_k, k = 0..L-1, shape [out].
+/// Dual-propagation estimate of d loss / d b_k, k = 0..L-1, shape \[out\].
 pub fn grad_b(k: usize) -> String {
     format!("grad_b.{k}")
 }

@@ -17,11 +17,17 @@ use crate::store::{write_atomic, Tensor};
 /// One committed vector: a name, the case's shape and dtype, and the configuration.
 #[derive(Debug, Clone)]
 pub struct VectorSpec {
+    /// File stem under tests/vectors, e.g. `dp_plus_a0_k1_relu_f64`.
     pub name: &'static str,
+    /// Layer widths [in, h1, ..., out].
     pub widths: &'static [usize],
+    /// Batch size B (rows of x and y).
     pub batch: usize,
+    /// The case's float type; its values are rounded to it.
     pub dtype: FloatType,
+    /// Seed of the case's weights, biases and inputs ([`make_case`]).
     pub seed: u64,
+    /// The oracle configuration the expected output is computed with.
     pub config: OracleConfig,
 }
 

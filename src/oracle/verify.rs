@@ -22,7 +22,9 @@ use crate::store::TensorSet;
 /// Deviation of one candidate tensor from the oracle (f64).
 #[derive(Debug, Clone, Serialize)]
 pub struct TensorCheck {
+    /// The tensor's name in the oracle's naming (e.g. `z_plus.1`, `grad_W.0`).
     pub name: String,
+    /// max |candidate - oracle| over the tensor, absolute.
     pub max_abs: f64,
     /// max |candidate - oracle| / max |oracle| over the tensor.
     pub max_relative: f64,
@@ -33,22 +35,31 @@ pub struct TensorCheck {
     /// The paper's layer of a state (`z_plus.k`: k), or the weight layer of a gradient (`grad_W.k`: k, feeding
     /// layer k + 1).
     pub layer: Option<usize>,
-    /// The candidate's and the oracle's value at the worst index.
+    /// The candidate's value at the worst index.
     pub candidate_value: f64,
+    /// The oracle's value at the worst index.
     pub oracle_value: f64,
+    /// The relative tolerance this tensor is held to, with what it was derived from.
     pub tolerance: TensorTolerance,
+    /// Whether `max_relative` is within `tolerance.relative`.
     pub agrees: bool,
 }
 
 /// One equation's residual on the candidate's states against the same residual on the oracle's states.
 #[derive(Debug, Clone, Serialize)]
 pub struct EquationCheck {
+    /// Layer k, 1-based (1..=L).
     pub layer: usize,
+    /// The condition's wording, e.g. "Eq. 10 (+)" or "fixed point of Eq. 8".
     pub equation: String,
+    /// The candidate's largest absolute residual of this condition on this layer.
     pub candidate: f64,
+    /// The same residual on the oracle's own states (the rounding floor it is compared with).
     pub oracle: f64,
     /// Allowed excess of the candidate's residual over the oracle's (absolute).
     pub tolerance: f64,
+    /// Whether the candidate's residual exceeds the oracle's by more than `tolerance`, or is NaN where the
+    /// oracle's is not.
     pub violated: bool,
 }
 
@@ -79,6 +90,7 @@ impl Outcome {
         }
     }
 
+    /// The outcome's JSON spelling, as the summary line starts.
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Agrees => "agrees",
@@ -94,6 +106,7 @@ impl Outcome {
 pub struct VerifyReport {
     /// One line for people: the outcome, how many tensors agree, and which deviate (worst first).
     pub summary: String,
+    /// The verdict, one word; see [`Outcome`] for the exit codes.
     pub outcome: Outcome,
     /// Why the outcome is not `agrees`, in words (empty when it is).
     pub reasons: Vec<String>,
@@ -103,14 +116,19 @@ pub struct VerifyReport {
     pub violated_equations: Vec<String>,
     /// Names of the tensors that deviate beyond tolerance.
     pub deviating_tensors: Vec<String>,
+    /// Every compared tensor, in the candidate's order.
     pub tensors: Vec<TensorCheck>,
+    /// Every condition checked on the candidate's states (empty when the states were not given).
     pub equations: Vec<EquationCheck>,
     /// Candidate tensors not compared (residual tensors: they are recomputed from the states instead).
     pub ignored: Vec<String>,
     /// Oracle tensors the candidate did not give.
     pub not_given: Vec<String>,
+    /// The agreement rule in words, as printed in reports.
     pub tolerance_rule: &'static str,
+    /// Why some check was skipped or weakened (e.g. the reference could not run in f32).
     pub notes: Vec<String>,
+    /// The oracle's own run (configuration, widths, verdict, residuals), recomputed in f64.
     pub oracle: Summary,
 }
 

@@ -9,14 +9,20 @@ use crate::reference::scalar::{c, Scalar};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
+    /// f(x) = x (the network is linear; DP+ is exact for any beta).
     Identity,
+    /// f(x) = max(x, 0); derivative 0 at the kink x = 0.
     Relu,
     /// `x` for x >= 0, `slope * x` otherwise.
     LeakyRelu {
+        /// The negative-side slope, finite and > 0 so that f stays invertible.
         slope: f64,
     },
+    /// f(x) = tanh(x), range (-1, 1).
     Tanh,
+    /// The logistic function f(x) = 1 / (1 + e^-x), range (0, 1).
     Sigmoid,
+    /// f(x) = log(1 + e^x), range (0, inf); its derivative is the logistic function.
     Softplus,
 }
 
@@ -146,6 +152,8 @@ impl Activation {
     }
 
     /// (f^-1)'(z) = 1 / f'(f^-1(z)); None outside the range (or at ReLU's inactive piece).
+    ///
+    /// Proved (proofs/): `HiddenLayer.v` `aff_inv_derivative` (affine case).
     pub fn inverse_derivative<T: Scalar>(self, z: T) -> Option<T> {
         let one = T::one();
         match self {

@@ -13,9 +13,13 @@ use crate::reference::scalar::{c, Scalar};
 /// Adam hyper-parameters. The defaults are the protocol's (learning rate 3e-5, PyTorch's betas and epsilon).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
+    /// Step size lr (the protocol's 3e-5).
     pub learning_rate: f64,
+    /// Decay of the first moment (mean of gradients), PyTorch's default 0.9.
     pub beta1: f64,
+    /// Decay of the second moment (mean of squared gradients), PyTorch's default 0.999.
     pub beta2: f64,
+    /// Added to sqrt(v_hat) in the denominator, guarding against division by zero.
     pub epsilon: f64,
 }
 
@@ -33,8 +37,11 @@ impl Default for AdamConfig {
 /// First and second moments of every parameter, and the step count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdamState<T> {
+    /// First moment of every weight and bias, shaped like the network.
     pub m: Gradients<T>,
+    /// Second moment (uncentred) of every weight and bias, shaped like the network.
     pub v: Gradients<T>,
+    /// Updates applied so far; the next update's bias corrections 1 - beta^t use t + 1.
     pub t: u64,
 }
 

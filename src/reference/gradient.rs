@@ -10,7 +10,9 @@ use crate::reference::update::{multiplier, times_derivative};
 /// Gradients of every layer: `w[k]` has the shape of W_k, `b[k]` the length of b_k.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gradients<T> {
+    /// `w[k]`: gradient for W_k (0-based; W_k maps layer k to layer k+1), shaped [n_{k+1}, n_k].
     pub w: Vec<Matrix<T>>,
+    /// `b[k]`: gradient for b_k, of length n_{k+1}.
     pub b: Vec<Vec<T>>,
 }
 
@@ -18,6 +20,11 @@ pub struct Gradients<T> {
 /// grad W_{k-1} = -(1/(beta B)) sum_batch delta_k zbar_{k-1}^T and grad b_{k-1} = -(1/(beta B)) sum delta_k,
 /// with delta_k replaced by D_k delta_k (D_k = f'(a_k), 1 on the output) for the Eq. 20 variants, whose
 /// multiplier belongs to the post-activation constraint.
+///
+/// Proved (proofs/): `DPPlusChain.v` `dp_plus_identity_equals_bp`, `dp_plus_identity_equals_bp_matrices`,
+/// `dp_plus_scalar_chain_explicit`; `BPDerivative.v` `dp_plus_scalar_is_derivative`; `LeCunChain.v`
+/// `lecun_settled_equals_bp`, `lecun_printed_alternates`, `printed_sign_counterexample`; `BPGeneral.v`
+/// `lecun_settled_is_derivative`, `dp_plus_identity_is_derivative`.
 pub fn dual_gradient<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
@@ -43,6 +50,11 @@ pub fn dual_gradient<T: Scalar>(
 
 /// Exact gradient of the unweighted loss of the plain feed-forward pass, averaged over the batch.
 /// Returns (mean loss, gradients).
+///
+/// Proved (proofs/): `BPDerivative.v` `bp_scalar_is_derivative`; `BPGeneral.v` `bp_layer_is_derivative`,
+/// `bp_is_derivative`, `bp_entry_is_partial_derivative`; the ground truth of `DPPlusChain.v`
+/// `dp_plus_identity_equals_bp`, `dp_plus_identity_equals_bp_matrices` and `LeCunChain.v`
+/// `lecun_settled_equals_bp`.
 pub fn backprop<T: Scalar>(net: &Network<T>, x: &Matrix<T>, y: &Matrix<T>) -> (T, Gradients<T>) {
     let depth = net.depth();
     let z = net.forward(x);

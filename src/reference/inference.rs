@@ -30,20 +30,37 @@ pub struct IterationRecord {
 pub enum Verdict {
     /// After `iterations` passes (0: the feed-forward state already was one) the states are a fixed point of the
     /// schedule: one more pass changes no state by more than [`fixed_point_tolerance`] (`exact`: by no bit).
-    Converged { iterations: usize, exact: bool },
+    Converged {
+        /// The last pass (1-based) whose change exceeded the tolerance; 0 when none did.
+        iterations: usize,
+        /// Whether one more pass reproduces every state bit for bit.
+        exact: bool,
+    },
     /// All K passes ran and stayed finite and bounded, but one more pass still moves the states by `residual`
     /// (relative to the feed-forward scale). A contracting run that ends in a rounding-level cycle just above
     /// [`fixed_point_tolerance`] lands here too: compare `residual` with `checks::tolerance::rounding`.
-    Bounded { residual: f64 },
+    Bounded {
+        /// Largest state change of one more pass, divided by the feed-forward scale.
+        residual: f64,
+    },
     /// At `iteration`, layer `layer` exceeded `bound` = growth bound x feed-forward scale.
     Diverged {
+        /// 1-based iteration.
         iteration: usize,
+        /// 1-based layer, 1..=L.
         layer: usize,
+        /// Largest |z| over both states of that layer.
         max_abs: f64,
+        /// The growth bound times the feed-forward scale (the largest feed-forward |z_k|, k >= 1, at least 1).
         bound: f64,
     },
     /// At `iteration`, layer `layer` held a NaN or an infinity.
-    NonFinite { iteration: usize, layer: usize },
+    NonFinite {
+        /// 1-based iteration; K + 1 when only the fixed-point probe pass overflowed.
+        iteration: usize,
+        /// 1-based layer, 1..=L.
+        layer: usize,
+    },
 }
 
 impl Verdict {
@@ -66,10 +83,13 @@ impl Verdict {
 /// Result of [`infer`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inference<T> {
+    /// The states z^+ and z^- of every layer after the last pass run.
     pub states: DualState<T>,
     /// The feed-forward states the run started from (z_0..z_L).
     pub feed_forward: Vec<Matrix<T>>,
+    /// One record per pass run, in order.
     pub trajectory: Vec<IterationRecord>,
+    /// How the run ended.
     pub verdict: Verdict,
     /// beta l'(a_L) at the feed-forward prediction (used by the frozen-gradient output convention).
     pub frozen_gradient: Matrix<T>,

@@ -27,6 +27,8 @@ impl Loss {
     }
 
     /// beta-weighted gradient g = beta l'(z) (the g of Eq. 16).
+    ///
+    /// Proved (proofs/): `OutputSaddle.v` `lsq_b_derivative` (least squares); `OutputLayer.v` `eq16_least_squares`.
     pub fn weighted_gradient<T: Scalar>(self, z: &Matrix<T>, y: &Matrix<T>, beta: T) -> Matrix<T> {
         self.gradient(z, y).scale(beta)
     }

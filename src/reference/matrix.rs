@@ -44,30 +44,39 @@ impl<T: Scalar> Matrix<T> {
         Self { rows, cols, data }
     }
 
+    /// Number of rows (the batch size B for a batch of states).
     pub fn rows(&self) -> usize {
         self.rows
     }
+    /// Number of columns (the layer width for a batch of states).
     pub fn cols(&self) -> usize {
         self.cols
     }
+    /// (rows, cols).
     pub fn shape(&self) -> (usize, usize) {
         (self.rows, self.cols)
     }
+    /// The elements in row-major order.
     pub fn as_slice(&self) -> &[T] {
         &self.data
     }
+    /// The elements in row-major order, mutable.
     pub fn as_mut_slice(&mut self) -> &mut [T] {
         &mut self.data
     }
+    /// The row-major element vector, consuming the matrix.
     pub fn into_vec(self) -> Vec<T> {
         self.data
     }
+    /// Element (i, j), 0-based; panics out of range.
     pub fn get(&self, i: usize, j: usize) -> T {
         self.data[i * self.cols + j]
     }
+    /// Sets element (i, j), 0-based; panics out of range.
     pub fn set(&mut self, i: usize, j: usize, v: T) {
         self.data[i * self.cols + j] = v;
     }
+    /// Row i (0-based): one sample of a batch.
     pub fn row(&self, i: usize) -> &[T] {
         &self.data[i * self.cols..(i + 1) * self.cols]
     }

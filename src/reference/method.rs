@@ -40,8 +40,11 @@ pub enum Placement {
 /// z+ = . + plus * b, z- = . - minus * b, with the nudge placed as `placement` says.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HiddenRule {
+    /// Coefficient of b in z+ (abar for DP+, alpha for original DP).
     pub plus: f64,
+    /// Coefficient of b in z-, subtracted (alpha for DP+, abar for original DP).
     pub minus: f64,
+    /// Whether the nudge enters inside or after the activation.
     pub placement: Placement,
     /// Whether the feedback carries the next layer's derivative, b = W^T (D_{k+1} delta_{k+1}) (Eq. 20 variants).
     pub feedback_through_derivative: bool,
@@ -75,9 +78,21 @@ pub enum OutputRule {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OutputUnit<T> {
     /// z+ = a - plus g, z- = a + minus g, with g = beta l'(a_L) now, or at the feed-forward prediction (`frozen`).
-    Linear { plus: T, minus: T, frozen: bool },
+    Linear {
+        /// Coefficient of g in z+ = a - plus g (abar for Eq. 16).
+        plus: T,
+        /// Coefficient of g in z- = a + minus g (alpha for Eq. 16).
+        minus: T,
+        /// Whether g is held at the feed-forward prediction instead of the current a_L.
+        frozen: bool,
+    },
     /// Eq. 3's exact min/max with ab = alpha beta, bb = abar beta; reads the target y.
-    Exact { ab: T, bb: T },
+    Exact {
+        /// alpha beta, the weight of y in z+ = (a + alpha beta y)/(1 + alpha beta).
+        ab: T,
+        /// abar beta, the weight of y in z- = (a - abar beta y)/(1 - abar beta); below 1.
+        bb: T,
+    },
 }
 
 impl OutputRule {
@@ -120,6 +135,8 @@ impl Method {
     ];
 
     /// The one place where the hidden updates differ.
+    ///
+    /// Proved (proofs/): `OrigVsPlus.v` `half_hidden_updates_coincide`.
     pub fn hidden_rule(self, alpha: f64) -> HiddenRule {
         let abar = 1.0 - alpha;
         let (plus, minus, placement, through) = match self {
@@ -183,6 +200,7 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// Every schedule, the paper's first.
     pub const ALL: [Schedule; 5] = [
         Schedule::UpDown,
         Schedule::ForwardOnly,
@@ -192,6 +210,8 @@ impl Schedule {
     ];
 
     /// Layer indices (1..=L) updated in one iteration, in order.
+    ///
+    /// Proved (proofs/): `Passes.v` `dp_plus_extreme_K_passes_equal_one` (`Schedule::UpDown`).
     pub fn layer_order(self, depth: usize) -> Vec<usize> {
         let all = 1..=depth;
         match self {
@@ -219,6 +239,7 @@ pub const DEFAULT_DIVERGENCE_GROWTH: f64 = 1e4;
 /// Everything that defines one dual-propagation inference.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Config {
+    /// The variant whose hidden and output rules are used.
     pub method: Method,
     /// Weight of z+ in the mean zbar = alpha z+ + (1 - alpha) z-; in [0, 1].
     pub alpha: f64,
@@ -226,6 +247,7 @@ pub struct Config {
     pub beta: f64,
     /// Number of inference iterations K >= 1.
     pub iterations: usize,
+    /// Layer order within one iteration (the paper's is [`Schedule::UpDown`]).
     pub schedule: Schedule,
     /// Output rule; `None` means the method's own ([`Method::output_rule`]).
     pub output: Option<OutputRule>,
@@ -247,11 +269,13 @@ impl Config {
         }
     }
 
+    /// This configuration with another layer order.
     pub fn with_schedule(mut self, schedule: Schedule) -> Self {
         self.schedule = schedule;
         self
     }
 
+    /// This configuration with an output rule other than the method's own.
     pub fn with_output(mut self, output: OutputRule) -> Self {
         self.output = Some(output);
         self
@@ -262,11 +286,15 @@ impl Config {
         self.output.unwrap_or(self.method.output_rule())
     }
 
+    /// abar = 1 - alpha, the weight of z- in zbar (Eq. 6).
     pub fn abar(&self) -> f64 {
         1.0 - self.alpha
     }
 
     /// Checks alpha, beta, K, the growth bound and the output rule against the loss.
+    ///
+    /// Proved (proofs/): `OrigOutput.v` `orig_out_minus_unbounded`, `orig_out_minus_degenerate`
+    /// (`Error::IllPosedOriginalOutput`).
     pub fn validate(&self, loss: Loss) -> Result<()> {
         if !(self.alpha.is_finite() && (0.0..=1.0).contains(&self.alpha)) {
             return Err(Error::Alpha(self.alpha));

@@ -33,8 +33,11 @@ pub enum Init {
 /// L layers mapping x = z_0 to the linear output z_L; `activation` is applied on layers 1..L-1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network<T> {
+    /// `layers[k]` holds W_k and b_k, mapping layer k to layer k+1 (L entries, 0-based).
     pub layers: Vec<Layer<T>>,
+    /// The hidden-layer activation f_k, the same for k = 1..L-1.
     pub activation: Activation,
+    /// The loss l on the linear output z_L, unweighted (beta is in the method's configuration).
     pub loss: Loss,
 }
 
@@ -121,10 +124,12 @@ impl<T: Scalar> Network<T> {
         w
     }
 
+    /// n_0, the width of the input x = z_0.
     pub fn input_width(&self) -> usize {
         self.layers[0].w.cols()
     }
 
+    /// n_L, the width of the linear output z_L.
     pub fn output_width(&self) -> usize {
         self.layers[self.depth() - 1].w.rows()
     }

@@ -19,6 +19,10 @@ pub fn nudged<T: Scalar>(plus: T, minus: T, a: T, b: T) -> (T, T) {
 }
 
 /// Eqs. 8 and 3 (feedback inside the activation): z+ = f(a + plus b), z- = f(a - minus b).
+///
+/// Proved (proofs/): `HiddenLayer.v` `affine_eq8_solves_eq10`, `affine_eq10_unique`, `affine_eq12`; `Relu.v`
+/// `relu_active`; `OrigVsPlus.v` `half_hidden_updates_coincide`, `dp_mean_feedforward_extreme`,
+/// `orig_mean_extreme`; `Objectives.v` `eq3_hidden_layer_plus_is_partial`, `eq3_hidden_layer_minus_is_partial`.
 #[inline(always)]
 pub fn hidden_inside<T: Scalar>(f: impl Fn(T) -> T, plus: T, minus: T, a: T, b: T) -> (T, T) {
     let (up, down) = nudged(plus, minus, a, b);
@@ -26,6 +30,9 @@ pub fn hidden_inside<T: Scalar>(f: impl Fn(T) -> T, plus: T, minus: T, a: T, b: 
 }
 
 /// Eq. 21 (feedback added after the activation): z+ = f(a) + plus b, z- = f(a) - minus b.
+///
+/// Proved (proofs/): `LeCunChain.v` `settled_update_satisfies_kkt`, `printed_update_kkt_iff`; `Objectives.v`
+/// `settled_update_is_stationary_for_eq20`.
 #[inline(always)]
 pub fn hidden_outside<T: Scalar>(f: impl Fn(T) -> T, plus: T, minus: T, a: T, b: T) -> (T, T) {
     let fa = f(a);
@@ -49,6 +56,9 @@ pub fn hidden_unit<T: Scalar>(
 }
 
 /// Eq. 16 and the linearized original-DP output: z+ = a - plus g, z- = a + minus g with g = beta l'(.).
+///
+/// Proved (proofs/): `OutputLayer.v` `eq16_satisfies_eq15`, `eq15_unique`, `eq16_least_squares`; `OrigVsPlus.v`
+/// `half_output_plus_difference`, `half_output_minus_difference` (against `output_exact`).
 #[inline(always)]
 pub fn output_linear<T: Scalar>(plus: T, minus: T, a: T, g: T) -> (T, T) {
     (a - plus * g, a + minus * g)
@@ -56,6 +66,10 @@ pub fn output_linear<T: Scalar>(plus: T, minus: T, a: T, g: T) -> (T, T) {
 
 /// Eq. 3's exact output min/max for least squares, ab = alpha beta, bb = abar beta:
 /// z+ = (a + ab y) / (1 + ab), z- = (a - bb y) / (1 - bb).
+///
+/// Proved (proofs/): `OrigOutput.v` `orig_out_plus_global_min`, `orig_out_minus_global_max`, `orig_out_saddle`;
+/// `Objectives.v` `orig_out_stationary`; `OrigVsPlus.v` `half_output_plus_difference`,
+/// `half_output_minus_difference`.
 #[inline(always)]
 pub fn output_exact<T: Scalar>(ab: T, bb: T, a: T, y: T) -> (T, T) {
     let one = T::one();
@@ -63,12 +77,17 @@ pub fn output_exact<T: Scalar>(ab: T, bb: T, a: T, y: T) -> (T, T) {
 }
 
 /// One unit of D delta (Eqs. 20, 21; back-propagation's chain rule): the multiplier v times f'(a).
+///
+/// Proved (proofs/): `LeCunChain.v` `settled_update_satisfies_kkt`.
 #[inline(always)]
 pub fn through_derivative<T: Scalar>(df: impl Fn(T) -> T, v: T, a: T) -> T {
     v * df(a)
 }
 
 /// Eq. 6 for one unit: the mean zbar = alpha z+ + abar z-.
+///
+/// Proved (proofs/): `OrigVsPlus.v` `dp_mean_feedforward_extreme`, `orig_mean_extreme`,
+/// `orig_mean_not_feedforward`.
 #[inline(always)]
 pub fn mean<T: Scalar>(alpha: T, abar: T, plus: T, minus: T) -> T {
     alpha * plus + abar * minus
@@ -107,6 +126,7 @@ impl UnitPattern {
         }
     }
 
+    /// True when the two nudged pre-activations lie on opposite sides of the kink (off DP+'s exact pieces).
     pub fn straddles(self) -> bool {
         matches!(self, UnitPattern::StraddleUp | UnitPattern::StraddleDown)
     }

@@ -50,9 +50,13 @@ impl Scalar for bf16 {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum FloatType {
+    /// IEEE half precision (binary16), epsilon 2^-10.
     F16,
+    /// bfloat16: f32's exponent range, epsilon 2^-7.
     Bf16,
+    /// IEEE single precision (binary32), epsilon 2^-23.
     F32,
+    /// IEEE double precision (binary64), epsilon 2^-52.
     F64,
 }
 

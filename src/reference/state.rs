@@ -10,7 +10,9 @@ use crate::reference::scalar::Scalar;
 /// States of layers 0..=L; layer 0 is the clamped input (z_0^+ = z_0^- = x).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DualState<T> {
+    /// z_k^+ for k = 0..=L, each a B x n_k matrix (one row per sample).
     pub plus: Vec<Matrix<T>>,
+    /// z_k^- for k = 0..=L, each a B x n_k matrix (one row per sample).
     pub minus: Vec<Matrix<T>>,
 }
 
@@ -70,6 +72,9 @@ impl<T: Scalar> DualState<T> {
     }
 
     /// zbar_k = alpha z_k^+ + (1 - alpha) z_k^- (Eq. 6).
+    ///
+    /// Proved (proofs/): `OrigVsPlus.v` `dp_mean_feedforward_extreme`, `orig_mean_extreme`,
+    /// `orig_mean_not_feedforward`.
     pub fn mean(&self, k: usize, alpha: T) -> Matrix<T> {
         let abar = T::one() - alpha;
         self.plus[k].zip(&self.minus[k], |p, m| rules::mean(alpha, abar, p, m))

@@ -51,6 +51,9 @@ pub fn multiplier<T: Scalar>(
 
 /// Feedback into hidden layer k from above (Eqs. 8, 21): b = W_k^T m with m = [`multiplier`] of layer k + 1, that
 /// is delta_{k+1}, or D_{k+1} delta_{k+1} at the next layer's current pre-activation for Eq. 21.
+///
+/// Proved (proofs/): `HiddenLayer.v` `vector_affine_prop31`; `LeCunChain.v` `settled_update_satisfies_kkt`;
+/// `Objectives.v` `eq10_1_layer_is_partial`, `eq10_2_layer_is_partial`, `settled_update_is_stationary_for_eq20`.
 pub fn feedback<T: Scalar>(net: &Network<T>, k: usize, multiplier_above: &Matrix<T>) -> Matrix<T> {
     multiplier_above.mul(&net.layers[k].w)
 }
@@ -72,6 +75,9 @@ fn per_unit<T: Scalar>(
 }
 
 /// New (z_k^+, z_k^-) of a hidden layer k < L given a_k and the feedback b (Eq. 8, Eq. 3's, or Eq. 21).
+///
+/// Proved (proofs/): `HiddenLayer.v` `vector_affine_prop31`; `Relu.v` `relu_layer_no_straddle`; `Objectives.v`
+/// `affine_eq8_stationary_for_eq7`.
 pub fn hidden_states<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
@@ -89,6 +95,10 @@ pub fn hidden_states<T: Scalar>(
 /// New (z_L^+, z_L^-) of the linear output layer given a_L (Eq. 16 or Eq. 3's min/max, or a named convention).
 /// `frozen_g` is beta l'(a_L) at the initial feed-forward prediction (used by
 /// [`OutputRule::Eq16FrozenGradient`](crate::reference::OutputRule::Eq16FrozenGradient)).
+///
+/// Proved (proofs/): `OutputLayer.v` `eq16_satisfies_eq15`, `veq16_satisfies_veq15`, `veq15_unique`; `Objectives.v`
+/// `eq16_stationary_for_eq14`; `OrigVsPlus.v` `half_outputs_differ`; `OutputSaddle.v` `eq16_saddle`,
+/// `eq16_saddle_general` (when it is a saddle: `checks::output_saddle`).
 pub fn output_states<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
@@ -117,6 +127,8 @@ pub fn output_states<T: Scalar>(
 }
 
 /// Recomputes z_k^+- of layer k in place from the current states of its neighbours.
+///
+/// Proved (proofs/): `Passes.v` `dp_plus_extreme_any_schedule`, `dp_plus_extreme_K_passes`.
 pub fn update_layer<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,

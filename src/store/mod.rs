@@ -24,12 +24,16 @@ use crate::reference::scalar::{to_f64, FloatType};
 /// One tensor: its stored dtype, shape and values in row-major order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
+    /// The float type the values are stored in; the writer rounds them to it.
     pub dtype: FloatType,
+    /// Dimensions, outermost first (e.g. [out, in] for a weight).
     pub shape: Vec<usize>,
+    /// The values in row-major order, widened to f64 exactly.
     pub data: Vec<f64>,
 }
 
 impl Tensor {
+    /// A tensor of f64 values to be stored in `dtype`; the length must equal the shape's product.
     pub fn new(dtype: FloatType, shape: Vec<usize>, data: Vec<f64>) -> Self {
         debug_assert_eq!(shape.iter().product::<usize>(), data.len());
         Self { dtype, shape, data }
@@ -64,7 +68,9 @@ fn narrow<T: StoredFloat>(v: f64) -> T {
 /// A set of named tensors plus the file's free-form string metadata (`__metadata__`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TensorSet {
+    /// The tensors by name; a `BTreeMap`, so the header is written in sorted order.
     pub tensors: BTreeMap<String, Tensor>,
+    /// The file's `__metadata__` strings (e.g. an oracle file's `config` and `verdict`).
     pub metadata: BTreeMap<String, String>,
 }
 

@@ -55,6 +55,8 @@ pub fn dp_plus_patterns<T: Scalar>(
 }
 
 /// Number of hidden units (times batch rows) whose nudged pre-activations straddle the kink.
+///
+/// Proved (proofs/): `Relu.v` `relu_straddle_plus`, `relu_straddle_minus`.
 pub fn straddling_units<T: Scalar>(net: &Network<T>, alpha: f64, state: &DualState<T>) -> usize {
     dp_plus_patterns(net, alpha, state)
         .iter()

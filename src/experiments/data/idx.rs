@@ -13,9 +13,13 @@ pub const LABELS_MAGIC: u32 = 2049;
 /// Images as stored: `count` images of `rows x cols` u8 pixels, row-major, image after image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdxImages {
+    /// Number of images.
     pub count: usize,
+    /// Pixel rows per image (28 for MNIST).
     pub rows: usize,
+    /// Pixel columns per image (28 for MNIST).
     pub cols: usize,
+    /// The pixels, 0..=255, row-major, image after image (count x rows x cols bytes).
     pub pixels: Vec<u8>,
 }
 

@@ -22,16 +22,21 @@ pub const FILES: [&str; 4] = [
 /// A set of examples: `x` is row-major [count, dim] in [0, 1], `labels[i]` in 0..10.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
+    /// Pixels, row-major [count, dim], scaled from 0..=255 to [0, 1].
     pub x: Vec<f32>,
+    /// The digit of each example, 0..=9.
     pub labels: Vec<u8>,
+    /// Pixels per image (784 for MNIST's 28 x 28).
     pub dim: usize,
 }
 
 impl Split {
+    /// Number of examples.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// True when the split holds no example.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
@@ -78,8 +83,11 @@ impl Split {
 /// Training, validation and test splits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mnist {
+    /// The first 90% of the training file's images, in file order.
     pub train: Split,
+    /// The last 10% of the training file's images, held out for validation.
     pub validation: Split,
+    /// The test file's images (t10k), in file order.
     pub test: Split,
     /// Where the data came from (a directory or "embedded subset").
     pub source: String,
@@ -106,6 +114,7 @@ impl DataSource {
         }
     }
 
+    /// The source as reports print it: the directory, or "embedded subset (data/mnist-subset)".
     pub fn describe(&self) -> String {
         match self {
             DataSource::Dir(d) => d.display().to_string(),
@@ -113,6 +122,7 @@ impl DataSource {
         }
     }
 
+    /// Reads and parses the four files and splits them (train 90%, validation 10%, test).
     pub fn load(&self) -> Result<Mnist> {
         let files = match self {
             DataSource::Dir(dir) => read_dir_files(dir)?,

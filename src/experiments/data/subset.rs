@@ -15,8 +15,11 @@ use crate::experiments::data::idx::{encode_images, encode_labels, gzip, IdxImage
 use crate::experiments::data::mnist::{parse_all, FILES};
 use crate::experiments::data::CLASSES;
 
+/// Subset training images per digit, from full MNIST's training part (first 54,000 images).
 pub const TRAIN_PER_CLASS: usize = 180;
+/// Subset validation images per digit, from full MNIST's validation part (last 6,000 training images).
 pub const VALIDATION_PER_CLASS: usize = 20;
+/// Subset test images per digit, from the t10k test set.
 pub const TEST_PER_CLASS: usize = 50;
 
 /// Indices of the first `per_class` examples of each class within `range`, in file order.

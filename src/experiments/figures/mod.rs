@@ -26,19 +26,26 @@ fn register_font() {
 /// Per-layer means over seeds at one global step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeanPoint {
+    /// The global step (1-based) the records precede.
     pub step: usize,
     /// Index = layer - 1.
     pub angle: Vec<f64>,
+    /// Mean ||estimate - backprop||_2 per layer (Fig. 2).
     pub difference: Vec<f64>,
+    /// Mean ||estimate||_2 per layer (Fig. 2).
     pub estimate: Vec<f64>,
+    /// Mean ||backprop||_2 per layer (Fig. 2).
     pub backprop: Vec<f64>,
 }
 
 /// The curves of one alpha.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlphaCurves {
+    /// The alpha of the DP+ runs averaged.
     pub alpha: f64,
+    /// Seeds averaged (not every step need hold all of them).
     pub seeds: usize,
+    /// One point per logged step, in increasing order.
     pub points: Vec<MeanPoint>,
 }
 

@@ -7,6 +7,7 @@ use crate::experiments::metrics::RunResult;
 
 /// The files of one run directory (docs/experiments.md, "A run's outputs").
 pub struct RunFiles {
+    /// The run directory itself.
     pub dir: PathBuf,
     /// spec.json: everything that defines the run.
     pub spec: PathBuf,
@@ -23,6 +24,7 @@ pub struct RunFiles {
 }
 
 impl RunFiles {
+    /// The file paths inside `dir` (nothing is created).
     pub fn new(dir: &Path) -> Self {
         Self {
             dir: dir.to_path_buf(),
