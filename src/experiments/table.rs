@@ -335,8 +335,10 @@ pub fn csv(rows: &[Row]) -> String {
                 .max()
                 .map_or(String::new(), |c| c.to_string()),
             format!("{:.1}", r.wall_seconds),
+            // Back-propagation has no inference, so no verdicts: empty.
             r.verdicts
                 .as_ref()
+                .filter(|v| v.steps() > 0)
                 .map_or(String::new(), |v| v.steps().to_string()),
         ]
         .into_iter()
