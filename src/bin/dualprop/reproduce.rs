@@ -127,6 +127,36 @@ fn finished_only(specs: &[RunSpec], out: &Path) -> Result<(Vec<RunResult>, Vec<S
     Ok((done, open))
 }
 
+/// An absolute path among the arguments, written relative to the working directory (the repository, when the
+/// report goes to docs/), so that the report names no machine's directories; anything else unchanged.
+fn relative(arg: &str) -> String {
+    let path = Path::new(arg);
+    let Ok(cwd) = std::env::current_dir() else {
+        return arg.to_string();
+    };
+    if !path.is_absolute() {
+        return arg.to_string();
+    }
+    let (a, b): (Vec<_>, Vec<_>) = (path.components().collect(), cwd.components().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if common == 0 {
+        return arg.to_string();
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..b.len() {
+        rel.push("..");
+    }
+    for c in &a[common..] {
+        rel.push(c);
+    }
+    let text = rel.display().to_string();
+    if text.is_empty() {
+        ".".into()
+    } else {
+        text
+    }
+}
+
 /// `--job FILE`: trains one planned run into its directory under --out (resuming from its checkpoint).
 fn run_job(args: &Args, file: &Path) -> Result<i32> {
     let spec = plan::read_job(file)?;
@@ -281,7 +311,7 @@ pub fn run(args: Args) -> Result<i32> {
         }
         let command = std::env::args()
             .enumerate()
-            .map(|(i, a)| if i == 0 { "dualprop".to_string() } else { a })
+            .map(|(i, a)| if i == 0 { "dualprop".to_string() } else { relative(&a) })
             .collect::<Vec<_>>()
             .join(" ");
         let train_images = base
