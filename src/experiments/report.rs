@@ -187,7 +187,8 @@ fn verdict_summary(
 /// The initialisation as a reader needs it: the command-line name and what it draws, or the file started from.
 fn init_description(spec: &crate::experiments::spec::RunSpec) -> String {
     if let Some(path) = &spec.init_from {
-        return format!("weights read from {}", path.display());
+        let name = path.file_name().unwrap_or(path.as_os_str());
+        return format!("weights read from {}", name.to_string_lossy());
     }
     let what = match spec.init {
         Init::LecunNormal => {

@@ -311,7 +311,13 @@ pub fn run(args: Args) -> Result<i32> {
         }
         let command = std::env::args()
             .enumerate()
-            .map(|(i, a)| if i == 0 { "dualprop".to_string() } else { relative(&a) })
+            .map(|(i, a)| {
+                if i == 0 {
+                    "dualprop".to_string()
+                } else {
+                    relative(&a)
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ");
         let train_images = base

@@ -83,7 +83,11 @@ impl CommonArgs {
             .clone()
             .map_or_else(|| PAPER_WIDTHS.to_vec(), |w| w.0);
         spec.init = self.init.unwrap_or(DEFAULT_INIT);
-        spec.init_from = self.init_from.clone();
+        // Absolute, so that planned jobs started elsewhere find the file (and their specs match gather's).
+        spec.init_from = self
+            .init_from
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
         spec.beta = self.beta;
         spec.schedule = self.schedule;
         spec.adam = AdamConfig {
