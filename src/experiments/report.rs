@@ -249,7 +249,7 @@ pub fn document(
         "- Estimated wall time of the paper's full protocol (5 seeds × 100 epochs × 540 steps of batch 100) on this machine under the same load, from the measured time per step of each configuration (the measured epoch times include the evaluation of the validation and test sets): {}.\n",
         fmt_seconds(full_protocol_estimate(results, metrics_of))
     );
-    s += &format!("- Accuracy: test accuracy after the last epoch; mean ± sample standard deviation over seeds. {}\n\n", table::X_RULE);
+    s += "- Accuracy: test accuracy after the last epoch; mean ± sample standard deviation over seeds. X: by the rule stated under the table, with each configuration's fractions of converged, bounded, diverged and non-finite steps.\n\n";
     if !ctx.unfinished.is_empty() {
         s += "- Runs NOT finished when this report was written (missing from the table):\n";
         for u in &ctx.unfinished {
