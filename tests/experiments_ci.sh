@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Quick CI check of `dualprop reproduce table1`: a tiny budget (784-32-10 net, 200 training images, 1 epoch,
 # 2 seeds) on the embedded MNIST subset, then the outputs' structure: files exist, the CSV's columns and rows,
-# every JSON line parses, the report is written; and a run forced to diverge (learning rate 1e30) is marked X.
+# every JSON line parses, the report is written; a run forced to diverge (learning rate 1e30) is marked X; and
+# the scheduler path: --plan, two jobs at once with xargs -P 2, a partial gather, the rest, a full gather equal to
+# the sequential sweep, and the Slurm script's syntax (bash -n; there is no Slurm here).
 # Idempotent (works in a fresh temporary directory), bounded (~10 s after the release build), exits non-zero
 # on the first failure. Needs cargo and python3.
 set -euo pipefail
@@ -14,7 +16,7 @@ command -v python3 >/dev/null || fail "python3 is needed to parse the JSON outpu
 cargo build --release --quiet --bin dualprop
 BIN=target/release/dualprop
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 
 TINY=(--widths 784,32,10 --train-subset 200 --epochs 1 --seeds 2 --learning-rate 1e-3 --alignment-every 1 --quiet)
 start=$(date +%s)
@@ -39,7 +41,7 @@ for d in "$TMP"/ok/runs/*; do
 done
 
 check "CSV header, 9 rows, same number of columns everywhere"
-header="method,alpha,iterations,seeds,completed,diverged,test_mean,test_std,validation_mean,validation_std,ours,paper_mean,paper_std,paper,first_divergence_epoch,first_divergence_step,epochs,capped_at_step,wall_seconds"
+header="method,alpha,iterations,seeds,completed,diverged,test_mean,test_std,validation_mean,validation_std,ours,paper_mean,paper_std,paper,first_divergence_epoch,first_divergence_step,epochs,capped_at_step,wall_seconds,steps,converged_fraction,bounded_fraction,diverged_fraction,non_finite_fraction"
 [ "$(head -1 "$TMP/ok/table1.csv")" = "$header" ] || fail "CSV header differs"
 [ "$(wc -l < "$TMP/ok/table1.csv")" -eq 10 ] || fail "CSV should have a header and 9 rows"
 awk -F, -v n="$(echo "$header" | awk -F, '{print NF}')" 'NF != n { exit 1 }' "$TMP/ok/table1.csv" \
@@ -69,11 +71,41 @@ before=$(cat "$TMP"/ok/runs/*/result.json | cksum)
 env -u DUALPROP_MNIST "$BIN" reproduce table1 "${TINY[@]}" --out "$TMP/ok" > /dev/null || fail "re-run failed"
 [ "$before" = "$(cat "$TMP"/ok/runs/*/result.json | cksum)" ] || fail "finished runs were re-run"
 
+# (PyTorch's initialisation, whose inference converges at step 1 everywhere: the X comes from the learning rate.)
 check "diverged runs are marked X with epoch and step (learning rate 1e30 overflows at step 2)"
-env -u DUALPROP_MNIST "$BIN" reproduce table1 --widths 784,32,10 --train-subset 200 --epochs 1 --seeds 1 \
+env -u DUALPROP_MNIST "$BIN" reproduce table1 --widths 784,32,10 --train-subset 200 --epochs 1 --seeds 1 --init torch-default \
   --learning-rate 1e30 --quiet --out "$TMP/x" > /dev/null || fail "diverging sweep exited non-zero"
 tail -n +2 "$TMP/x/table1.csv" | awk -F, '$6 != 1 || $11 != "X" || $15 != 1 || $16 != 2 { bad = 1 } END { exit bad }' \
   || fail "diverged runs not marked X at epoch 1 step 2: $(cat "$TMP/x/table1.csv")"
 grep -q "X (1/1 seeds, first at epoch 1 step 2)" "$TMP/x/table1.md" || fail "table1.md lacks the X cells"
+
+check "the X rule and the step fractions are in the table"
+grep -q "X (our rule)" "$TMP/ok/table1.md" || fail "table1.md lacks the X rule"
+tail -n +2 "$TMP/ok/table1.csv" | awk -F, '$1 != "backprop" { s = $21 + $22 + $23 + $24; if (s < 0.9999 || s > 1.0001) bad = 1 } END { exit bad }' \
+  || fail "the step fractions of a configuration do not add up to 1"
+
+check "plan: 18 self-contained jobs, a Slurm array script that parses, gather.sh"
+env -u DUALPROP_MNIST "$BIN" reproduce table1 "${TINY[@]}" --out "$TMP/planned" --plan "$TMP/plan" > /dev/null \
+  || fail "reproduce --plan exited non-zero"
+[ "$(wc -l < "$TMP/plan/jobs.txt")" -eq 18 ] || fail "jobs.txt should list 18 jobs"
+[ ! -d "$TMP/planned/runs" ] || fail "--plan trained something"
+bash -n "$TMP/plan/slurm.sh" || fail "slurm.sh has a syntax error"
+grep -q "^#SBATCH --array=0-17$" "$TMP/plan/slurm.sh" || fail "slurm.sh lacks the job array 0-17"
+for f in "$TMP"/plan/jobs/*.sh; do sh -n "$f" || fail "$f has a syntax error"; done
+
+check "two jobs in parallel (xargs -P 2), then a partial gather"
+head -2 "$TMP/plan/jobs.txt" | xargs -P 2 -n 1 bash > /dev/null || fail "a job failed"
+sh "$TMP/plan/gather.sh" > /dev/null || fail "gather.sh failed on partial results"
+[ "$(find "$TMP/planned/runs" -name result.json | wc -l)" -eq 2 ] || fail "expected 2 finished runs"
+[ "$(wc -l < "$TMP/planned/table1.csv")" -eq 3 ] || fail "the partial table should have a header and 1 configuration per finished run"
+
+check "the remaining jobs, then the gathered results equal the sequential sweep's (same final weights)"
+tail -n +3 "$TMP/plan/jobs.txt" | xargs -P 2 -n 1 bash > /dev/null || fail "a job failed"
+bash "$(head -1 "$TMP/plan/jobs.txt")" > /dev/null || fail "re-running a finished job failed"
+sh "$TMP/plan/gather.sh" > /dev/null || fail "gather.sh failed"
+hashes() { for d in "$1"/runs/*; do python3 -c 'import json,sys; print(sys.argv[1].rsplit("/",1)[1], json.load(open(sys.argv[1]+"/result.json"))["weights_hash"])' "$d"; done; }
+[ "$(hashes "$TMP/planned")" = "$(hashes "$TMP/ok")" ] || fail "planned runs differ from the sequential sweep"
+cut -d, -f1-18 "$TMP/planned/table1.csv" > "$TMP/a.csv"; cut -d, -f1-18 "$TMP/ok/table1.csv" > "$TMP/b.csv"
+cmp -s "$TMP/a.csv" "$TMP/b.csv" || fail "the gathered table differs from the sequential one"
 
 echo "experiments CI: all checks passed in $(( $(date +%s) - start )) s (after the build)"

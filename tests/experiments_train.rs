@@ -221,6 +221,12 @@ fn divergence_is_recorded_as_x_with_epoch_and_step() {
             );
             let csv = table::csv(&rows);
             assert!(csv.lines().nth(1).unwrap().contains(",X,"), "{csv}");
+            // The X's step is counted as diverged or non-finite, beside the step before it.
+            let v = rows[0].verdicts.clone().unwrap();
+            assert_eq!((v.failed, v.diverged + v.non_finite), (1, 1), "{v:?}");
+            let f = rows[0].fractions().unwrap();
+            assert!((f.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{f:?}");
+            assert!(f[2] + f[3] > 0.0);
         }
     }
 }
@@ -316,6 +322,11 @@ fn sweep_skips_finished_runs_and_the_table_has_every_cell() {
     let rows = table::rows(&again);
     assert_eq!(rows.len(), 9);
     assert!(rows.iter().all(|r| r.seeds == 2));
+    // Every dual configuration's step fractions add up to one, over both seeds' steps.
+    for r in rows.iter().filter(|r| r.algorithm != Algorithm::Backprop) {
+        let f = r.fractions().unwrap();
+        assert!((f.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{f:?}");
+    }
     let csv = table::csv(&rows);
     let columns = table::CSV_HEADER.split(',').count();
     assert_eq!(csv.lines().count(), 10);
@@ -330,6 +341,7 @@ fn sweep_skips_finished_runs_and_the_table_has_every_cell() {
         "paper 98.33 ± 0.10",
         "paper X",
         "Back-propagation",
+        table::X_RULE,
     ] {
         assert!(md.contains(needle), "{needle} missing from\n{md}");
     }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::experiments::metrics::EpochMetrics;
-use crate::reference::{AdamState, Gradients, Layer, Matrix, Network};
+use crate::reference::scalar::from_f64;
+use crate::reference::{Activation, AdamState, Gradients, Layer, Loss, Matrix, Network};
 use crate::store::{StoredFloat, TensorSet};
 
 /// Format tag stored in the metadata.
@@ -131,6 +132,43 @@ pub fn load<T: StoredFloat>(
         t,
     };
     Ok((net, adam, pos))
+}
+
+/// Initial weights from a safetensors file with the oracle's tensor names: `W.{k}` [out, in] and `b.{k}` [out]
+/// for k = 0..L-1 (any float dtype; values are rounded to nearest in `T`), ReLU hidden units and the
+/// least-squares loss as in every run. Refuses a missing or extra layer, another shape and non-finite values.
+pub fn load_weights<T: StoredFloat>(path: &Path, widths: &[usize]) -> Result<Network<T>> {
+    let bad = |what: String| Error::Format(format!("initial weights {}: {what}", path.display()));
+    let set = TensorSet::read(path)?;
+    let depth = widths.len().saturating_sub(1);
+    if set.tensors.contains_key(&format!("W.{depth}")) {
+        return Err(bad(format!(
+            "holds W.{depth}, more layers than the {depth} of widths {widths:?}"
+        )));
+    }
+    let tensor = |name: String, shape: &[usize]| -> Result<Vec<T>> {
+        let t = set
+            .tensors
+            .get(&name)
+            .ok_or_else(|| bad(format!("missing tensor {name}")))?;
+        if t.shape != shape {
+            return Err(bad(format!(
+                "tensor {name} has shape {:?}, expected {shape:?}",
+                t.shape
+            )));
+        }
+        t.data.iter().map(|&v| from_f64::<T>(v)).collect()
+    };
+    let mut layers = Vec::with_capacity(depth);
+    for (k, pair) in widths.windows(2).enumerate() {
+        let (n_in, n_out) = (pair[0], pair[1]);
+        let w = tensor(format!("W.{k}"), &[n_out, n_in])?;
+        layers.push(Layer {
+            w: Matrix::from_vec(n_out, n_in, w)?,
+            b: tensor(format!("b.{k}"), &[n_out])?,
+        });
+    }
+    Network::new(layers, Activation::Relu, Loss::LeastSquares)
 }
 
 /// FNV-1a hash of every weight and bias, in the checkpoint's byte order: equal hashes mean equal bits.

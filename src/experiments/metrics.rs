@@ -26,21 +26,61 @@ pub struct Divergence {
     pub reason: String,
 }
 
-/// Count of inference verdicts over an epoch's steps.
+/// Count of inference verdicts over an epoch's steps (or, in [`RunResult::verdicts`], over a run's).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VerdictCounts {
     /// Steps whose inference converged to a fixed point (back-propagation steps are not counted).
     pub converged: usize,
     /// Steps whose inference stayed bounded without converging.
     pub bounded: usize,
-    /// Steps that failed: diverged inference, non-finite loss or non-finite weights.
+    /// Steps that failed: `diverged + non_finite` (files written before the split hold only this count).
     pub failed: usize,
+    /// Failed steps whose inference diverged (a state beyond the growth bound).
+    #[serde(default)]
+    pub diverged: usize,
+    /// Failed steps with non-finite states, loss, weights or predictions.
+    #[serde(default)]
+    pub non_finite: usize,
     /// Largest fixed-point residual among the bounded ones.
     #[serde(with = "json_float")]
     pub max_bounded_residual: f64,
     /// Mean inference iterations actually run per step.
     #[serde(with = "json_float")]
     pub mean_iterations_run: f64,
+}
+
+impl VerdictCounts {
+    /// Steps counted: converged + bounded + failed.
+    pub fn steps(&self) -> usize {
+        self.converged + self.bounded + self.failed
+    }
+
+    /// Fractions of the steps (converged, bounded, diverged, non-finite); None without steps. Failed steps of
+    /// files written before the split count as diverged.
+    pub fn fractions(&self) -> Option<[f64; 4]> {
+        let n = self.steps();
+        let split = self.diverged + self.non_finite == self.failed;
+        let diverged = if split { self.diverged } else { self.failed };
+        let non_finite = if split { self.non_finite } else { 0 };
+        (n > 0).then(|| {
+            [self.converged, self.bounded, diverged, non_finite].map(|c| c as f64 / n as f64)
+        })
+    }
+
+    /// Adds the counts of `other` (the residual is the larger one; the mean iterations are weighted by steps).
+    pub fn add(&mut self, other: &VerdictCounts) {
+        let (n, m) = (self.steps() as f64, other.steps() as f64);
+        if n + m > 0.0 {
+            self.mean_iterations_run =
+                (self.mean_iterations_run * n + other.mean_iterations_run * m) / (n + m);
+        }
+        self.converged += other.converged;
+        self.bounded += other.bounded;
+        self.failed += other.failed;
+        self.diverged += other.diverged;
+        self.non_finite += other.non_finite;
+        self.max_bounded_residual = self.max_bounded_residual.max(other.max_bounded_residual);
+    }
 }
 
 /// One line of metrics.jsonl.
@@ -115,6 +155,9 @@ pub struct RunResult {
     /// Set when the run stopped at its step cap ([`RunSpec::max_steps`]) before its last epoch ended.
     #[serde(default)]
     pub capped_at_step: Option<usize>,
+    /// Inference verdicts over all the run's steps (None in files written before they were recorded).
+    #[serde(default)]
+    pub verdicts: Option<VerdictCounts>,
 }
 
 /// progress.json: where a run is, rewritten every tenth of an epoch (tells how far an unfinished run got).

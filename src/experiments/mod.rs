@@ -7,6 +7,7 @@ pub mod engine;
 pub mod engine_select;
 pub mod figures;
 pub mod metrics;
+pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod spec;

@@ -2,9 +2,10 @@
 //! regenerated them, wall times, the estimate for the paper's full protocol, and comparisons computed from the
 //! results (no hand-written numbers).
 
-use crate::experiments::metrics::{EpochMetrics, RunResult, Status};
-use crate::experiments::spec::Algorithm;
+use crate::experiments::metrics::{EpochMetrics, RunResult, Status, VerdictCounts};
+use crate::experiments::spec::{init_name, Algorithm};
 use crate::experiments::table::{self, Published, Row};
+use crate::reference::Init;
 
 /// What the report needs besides the results.
 pub struct ReportContext<'a> {
@@ -151,33 +152,63 @@ fn comparisons(rows: &[Row]) -> String {
     s
 }
 
-/// The inference verdicts of the DP runs over all their epochs.
+/// The inference verdicts of the DP runs over all their epochs: counts and fractions of the steps.
 fn verdict_summary(
     results: &[RunResult],
     runs_dir_metrics: &dyn Fn(&RunResult) -> Vec<crate::experiments::metrics::EpochMetrics>,
 ) -> String {
-    let mut s = String::from("| run | converged steps | bounded steps | failed steps | mean iterations run |\n| --- | --- | --- | --- | --- |\n");
+    let mut s = String::from("| run | steps | converged | bounded | diverged | non-finite | mean iterations run | X |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for r in results
         .iter()
         .filter(|r| r.spec.algorithm != Algorithm::Backprop)
     {
-        let m = runs_dir_metrics(r);
-        let (c, b, f) = m.iter().fold((0, 0, 0), |acc, e| {
-            (
-                acc.0 + e.verdicts.converged,
-                acc.1 + e.verdicts.bounded,
-                acc.2 + e.verdicts.failed,
-            )
-        });
-        let steps: usize = m.iter().map(|e| e.steps).sum();
-        let iters = m
+        let mut all = VerdictCounts::default();
+        for e in runs_dir_metrics(r) {
+            all.add(&e.verdicts);
+        }
+        let fr = all.fractions().unwrap_or([f64::NAN; 4]);
+        let split = all.diverged + all.non_finite == all.failed;
+        let counts = [
+            all.converged,
+            all.bounded,
+            if split { all.diverged } else { all.failed },
+            if split { all.non_finite } else { 0 },
+        ];
+        let cells: Vec<String> = counts
             .iter()
-            .map(|e| e.verdicts.mean_iterations_run * e.steps as f64)
-            .sum::<f64>()
-            / steps.max(1) as f64;
-        s += &format!("| {} | {c} | {b} | {f} | {iters:.2} |\n", r.spec.id());
+            .zip(fr)
+            .map(|(c, f)| format!("{c} ({:.1}%)", 100.0 * f))
+            .collect();
+        s += &format!(
+            "| {} | {} | {} | {:.2} | {} |\n",
+            r.spec.id(),
+            all.steps(),
+            cells.join(" | "),
+            all.mean_iterations_run,
+            if table::is_x(r) { "X" } else { "no" }
+        );
     }
     s
+}
+
+/// The initialisation as a reader needs it: the command-line name and what it draws, or the file started from.
+fn init_description(spec: &crate::experiments::spec::RunSpec) -> String {
+    if let Some(path) = &spec.init_from {
+        let name = path.file_name().unwrap_or(path.as_os_str());
+        return format!("weights read from {}", name.to_string_lossy());
+    }
+    let what = match spec.init {
+        Init::LecunNormal => {
+            "flax's Dense default: W truncated normal with variance 1/fan_in, zero bias"
+        }
+        Init::NormalFanIn => "W normal with variance 1/fan_in, zero bias",
+        Init::TorchDefault => {
+            "PyTorch's Linear default: W and b uniform with variance 1/(3 fan_in)"
+        }
+        Init::XavierUniform => "W uniform with variance 2/(fan_in + fan_out), zero bias",
+        Init::HeNormal => "W normal with variance 2/fan_in, zero bias",
+    };
+    format!("{} ({what})", init_name(spec.init))
 }
 
 /// The whole document.
@@ -205,8 +236,8 @@ pub fn document(
             spec.widths, spec.beta
         );
         s += &format!(
-            "- Adam, learning rate {}, betas ({}, {}), ε = {}; batch {}; initialisation {:?}; {} precision; engine {:?}; schedule {:?}.\n",
-            spec.adam.learning_rate, spec.adam.beta1, spec.adam.beta2, spec.adam.epsilon, spec.batch, spec.init, format!("{:?}", spec.precision).to_lowercase(), spec.engine, spec.schedule
+            "- Adam, learning rate {}, betas ({}, {}), ε = {}; batch {}; initialisation {}; {} precision; engine {:?}; schedule {:?}.\n",
+            spec.adam.learning_rate, spec.adam.beta1, spec.adam.beta2, spec.adam.epsilon, spec.batch, init_description(spec), format!("{:?}", spec.precision).to_lowercase(), spec.engine, spec.schedule
         );
     }
     s += &format!(
@@ -225,7 +256,7 @@ pub fn document(
         "- Estimated wall time of the paper's full protocol (5 seeds × 100 epochs × 540 steps of batch 100) on this machine under the same load, from the measured time per step of each configuration (the measured epoch times include the evaluation of the validation and test sets): {}.\n",
         fmt_seconds(full_protocol_estimate(results, metrics_of))
     );
-    s += "- Accuracy: test accuracy after the last epoch; mean ± sample standard deviation over seeds. X: inference failed (diverged or non-finite) or the loss became non-finite; the run stopped there.\n\n";
+    s += "- Accuracy: test accuracy after the last epoch; mean ± sample standard deviation over seeds. X: by the rule stated under the table, with each configuration's fractions of converged, bounded, diverged and non-finite steps.\n\n";
     if !ctx.unfinished.is_empty() {
         s += "- Runs NOT finished when this report was written (missing from the table):\n";
         for u in &ctx.unfinished {
@@ -239,7 +270,9 @@ pub fn document(
     s += &comparisons(&rows);
     s += "\n### Inference verdicts per run\n\n";
     s += "Steps whose inference ended converged (one more pass moves no state by more than 16 ulps), bounded \
-          (finite, but one more pass still moves the states) or failed (X). Mean \
+          (finite, but one more pass still moves the states), diverged (a state beyond the growth bound) or \
+          non-finite (NaN or infinity in the states, loss or weights), with their fractions of the run's steps; a \
+          run stops at its first diverged or non-finite step. Mean \
           iterations run: passes actually computed per step; the kernels stop as soon as a whole pass changes no \
           state bit, an exact early exit with bitwise-identical results.\n\n";
     s += &verdict_summary(results, metrics_of);

@@ -2,9 +2,20 @@
 //! accuracy, X for diverged runs (with where they diverged), the paper's published numbers beside ours,
 //! back-propagation as a reference row. Written as Markdown and CSV.
 
-use crate::experiments::metrics::{Divergence, RunResult, Status};
+use crate::experiments::metrics::{Divergence, RunResult, Status, VerdictCounts};
 use crate::experiments::spec::Algorithm;
 use crate::experiments::sweep::{TABLE1_ALPHAS, TABLE1_ITERATIONS};
+
+/// When a run is X (the paper: "did not converge"), as printed beside the table.
+pub const X_RULE: &str = "X (our rule): at least one training step whose inference diverged (a state beyond the \
+growth bound) or went non-finite, or a non-finite loss, weights or prediction; the run stops at that step. The \
+fractions of steps that converged, stayed bounded without converging, diverged or went non-finite are listed \
+per configuration.";
+
+/// The run is X by [`X_RULE`] (training ends such a run as diverged).
+pub fn is_x(r: &RunResult) -> bool {
+    r.status == Status::Diverged
+}
 
 /// A number the paper publishes in Table 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,6 +67,8 @@ pub struct Row {
     pub weights_hashes: Vec<String>,
     /// Step at which capped runs stopped (see `RunSpec::max_steps`).
     pub capped_at: Vec<usize>,
+    /// Inference verdicts summed over the seeds' steps (None if a run's result predates them).
+    pub verdicts: Option<VerdictCounts>,
 }
 
 /// Mean and sample standard deviation (None for the std of a single value).
@@ -114,6 +127,11 @@ impl Row {
         }
     }
 
+    /// Fractions of the steps (converged, bounded, diverged, non-finite) over all seeds.
+    pub fn fractions(&self) -> Option<[f64; 4]> {
+        self.verdicts.as_ref()?.fractions()
+    }
+
     /// All seeds ended with the same weights hash (bitwise-identical final weights).
     pub fn hashes_equal(&self, other: &Row) -> bool {
         !self.weights_hashes.is_empty() && self.weights_hashes == other.weights_hashes
@@ -162,6 +180,12 @@ pub fn rows(results: &[RunResult]) -> Vec<Row> {
                 wall_seconds: runs.iter().map(|r| r.wall_seconds).sum(),
                 weights_hashes: runs.iter().map(|r| r.weights_hash.clone()).collect(),
                 capped_at: runs.iter().filter_map(|r| r.capped_at_step).collect(),
+                verdicts: runs
+                    .iter()
+                    .try_fold(VerdictCounts::default(), |mut all, r| {
+                        all.add(r.verdicts.as_ref()?);
+                        Some(all)
+                    }),
             })
         })
         .collect()
@@ -248,11 +272,38 @@ pub fn markdown(rows: &[Row]) -> String {
             r.wall_seconds
         );
     }
+    s += &format!("\n{X_RULE}\n\n");
+    s += "| method | α | K | steps (all seeds) | converged | bounded | diverged | non-finite | X |\n";
+    s += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+    for r in rows.iter().filter(|r| r.algorithm != Algorithm::Backprop) {
+        let pct = |i: usize| {
+            r.fractions()
+                .map_or("—".into(), |f| format!("{:.1}%", 100.0 * f[i]))
+        };
+        s += &format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.algorithm.label(),
+            r.alpha.map_or("—".into(), |a| a.to_string()),
+            r.iterations.map_or("—".into(), |k| k.to_string()),
+            r.verdicts
+                .as_ref()
+                .map_or("—".into(), |v| v.steps().to_string()),
+            pct(0),
+            pct(1),
+            pct(2),
+            pct(3),
+            if r.divergences.is_empty() {
+                "no".to_string()
+            } else {
+                format!("X ({}/{} seeds)", r.divergences.len(), r.seeds)
+            }
+        );
+    }
     s
 }
 
 /// Header of the CSV file.
-pub const CSV_HEADER: &str = "method,alpha,iterations,seeds,completed,diverged,test_mean,test_std,validation_mean,validation_std,ours,paper_mean,paper_std,paper,first_divergence_epoch,first_divergence_step,epochs,capped_at_step,wall_seconds";
+pub const CSV_HEADER: &str = "method,alpha,iterations,seeds,completed,diverged,test_mean,test_std,validation_mean,validation_std,ours,paper_mean,paper_std,paper,first_divergence_epoch,first_divergence_step,epochs,capped_at_step,wall_seconds,steps,converged_fraction,bounded_fraction,diverged_fraction,non_finite_fraction";
 
 /// One line per configuration; empty fields where a value does not exist.
 pub fn csv(rows: &[Row]) -> String {
@@ -294,7 +345,15 @@ pub fn csv(rows: &[Row]) -> String {
                 .max()
                 .map_or(String::new(), |c| c.to_string()),
             format!("{:.1}", r.wall_seconds),
+            // Back-propagation has no inference, so no verdicts: empty.
+            r.verdicts
+                .as_ref()
+                .filter(|v| v.steps() > 0)
+                .map_or(String::new(), |v| v.steps().to_string()),
         ]
+        .into_iter()
+        .chain((0..4).map(|i| f(r.fractions().map(|fr| fr[i]))))
+        .collect::<Vec<_>>()
         .join(",");
         s.push('\n');
     }

@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::experiments::checkpoint::{self, Position};
 use crate::experiments::data::{Mnist, Split, CLASSES};
 use crate::experiments::engine::Engine;
-use crate::experiments::metrics::{RunResult, Status};
+use crate::experiments::metrics::{RunResult, Status, VerdictCounts};
 use crate::experiments::progress::Progress;
 use crate::experiments::spec::RunSpec;
 use crate::kernels::KernelFloat;
@@ -114,6 +114,14 @@ fn finish<T: KernelFloat>(
         weights_hash: checkpoint::weights_hash(&net),
         engine: engine.name().to_string(),
         capped_at_step: ending.capped_at_step,
+        verdicts: Some(
+            pos.metrics
+                .iter()
+                .fold(VerdictCounts::default(), |mut all, m| {
+                    all.add(&m.verdicts);
+                    all
+                }),
+        ),
     };
     files::write_json(&files.result, &result)?;
     if !opts.keep_checkpoint && files.checkpoint.exists() {

@@ -18,16 +18,42 @@ pub struct Layer<T> {
     pub b: Vec<T>,
 }
 
-/// Weight initialisation schemes (the original public code used the framework default of dense layers).
+/// Weight initialisation schemes. The two public codes of dual propagation both draw W with variance 1/fan_in
+/// and zero bias ([`Init::LecunNormal`], [`Init::NormalFanIn`]); see docs/experiments.md for which code uses which.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
-    /// PyTorch's `nn.Linear` default: W and b uniform in [-1/sqrt(in), 1/sqrt(in)].
+    /// PyTorch's `nn.Linear` default: W and b uniform in [-1/sqrt(in), 1/sqrt(in)] (variance 1/(3 fan_in)).
     TorchDefault,
+    /// flax's `nn.Dense` default (Rasmuskh/dualprop_icml_2024, `src/models.py`): W from jax's `lecun_normal`, a
+    /// standard normal truncated to (-2, 2) times sqrt(1/fan_in) / [`TRUNCATED_NORMAL_STD`], so that
+    /// Var W = 1/fan_in exactly; zero bias.
+    LecunNormal,
+    /// The Julia script `train_DP.jl` of the same repository: W a plain normal of variance 1/fan_in
+    /// (`randn / sqrt(fan_in)`), zero bias.
+    NormalFanIn,
     /// Glorot/Xavier uniform for W in [-sqrt(6/(in+out)), +], zero bias.
     XavierUniform,
     /// He/Kaiming normal for W with std sqrt(2/in), zero bias.
     HeNormal,
+}
+
+/// Truncation of jax's `truncated_normal` in `lecun_normal`: standard deviations on either side of 0.
+pub const TRUNCATION: f64 = 2.0;
+
+/// Standard deviation of a standard normal truncated to (-[`TRUNCATION`], [`TRUNCATION`]): jax divides by it so
+/// that the truncated draw has the variance asked for: sqrt(1 - 4 phi(2) / (2 Phi(2) - 1)) with phi, Phi the
+/// standard normal density and distribution function.
+pub const TRUNCATED_NORMAL_STD: f64 = 0.879_625_661_034_239_8;
+
+/// A standard normal truncated to (-[`TRUNCATION`], [`TRUNCATION`]), by rejection (about 4.6% of draws rejected).
+fn truncated_standard_normal(rng: &mut rand::rngs::StdRng) -> f64 {
+    loop {
+        let z: f64 = rng.sample(rand_distr::StandardNormal);
+        if z.abs() < TRUNCATION {
+            return z;
+        }
+    }
 }
 
 /// L layers mapping x = z_0 to the linear output z_L; `activation` is applied on layers 1..L-1.
@@ -86,6 +112,14 @@ impl<T: Scalar> Network<T> {
                     Init::HeNormal => {
                         let z: f64 = rng.sample(rand_distr::StandardNormal);
                         z * (2.0 / n_in as f64).sqrt()
+                    }
+                    Init::LecunNormal => {
+                        truncated_standard_normal(rng) * (1.0 / n_in as f64).sqrt()
+                            / TRUNCATED_NORMAL_STD
+                    }
+                    Init::NormalFanIn => {
+                        let z: f64 = rng.sample(rand_distr::StandardNormal);
+                        z / (n_in as f64).sqrt()
                     }
                 }
             };

@@ -9,6 +9,7 @@ use dualprop::error::{Error, Result};
 use dualprop::experiments::data::DataSource;
 use dualprop::experiments::figures::{self, AlphaCurves};
 use dualprop::experiments::metrics::{AlignmentRecord, EpochMetrics, RunProgress, RunResult};
+use dualprop::experiments::plan;
 use dualprop::experiments::progress::Progress;
 use dualprop::experiments::report::{self, ReportContext};
 use dualprop::experiments::spec::{Algorithm, RunSpec};
@@ -57,6 +58,14 @@ pub struct Args {
     /// (unfinished runs are listed with how far they got).
     #[arg(long)]
     pub report_only: bool,
+    /// Train nothing: write one self-contained job per run into DIR (jobs/NNN.json with the spec, jobs/NNN.sh
+    /// with the command), a Slurm job-array script (slurm.sh), the GNU parallel and xargs lines (README.md) and
+    /// gather.sh (this command with --report-only). Each job trains into --out and resumes from its checkpoint.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["report_only", "job"])]
+    pub plan: Option<PathBuf>,
+    /// Train the one run specified in FILE (a job written by --plan) into --out, and nothing else.
+    #[arg(long, value_name = "FILE", conflicts_with = "report_only")]
+    pub job: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -118,7 +127,121 @@ fn finished_only(specs: &[RunSpec], out: &Path) -> Result<(Vec<RunResult>, Vec<S
     Ok((done, open))
 }
 
+/// An absolute path among the arguments, written relative to the working directory (the repository, when the
+/// report goes to docs/), so that the report names no machine's directories; anything else unchanged.
+fn relative(arg: &str) -> String {
+    let path = Path::new(arg);
+    let Ok(cwd) = std::env::current_dir() else {
+        return arg.to_string();
+    };
+    if !path.is_absolute() {
+        return arg.to_string();
+    }
+    let (a, b): (Vec<_>, Vec<_>) = (path.components().collect(), cwd.components().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if common == 0 {
+        return arg.to_string();
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..b.len() {
+        rel.push("..");
+    }
+    for c in &a[common..] {
+        rel.push(c);
+    }
+    let text = rel.display().to_string();
+    if text.is_empty() {
+        ".".into()
+    } else {
+        text
+    }
+}
+
+/// `--job FILE`: trains one planned run into its directory under --out (resuming from its checkpoint).
+fn run_job(args: &Args, file: &Path) -> Result<i32> {
+    let spec = plan::read_job(file)?;
+    spec.validate()?;
+    let source = DataSource::resolve(args.common.data.as_deref());
+    let progress = Progress::new(args.common.quiet);
+    let data = source.load()?;
+    let dir = run_dir(&args.out, &spec);
+    let opts = args.common.options();
+    let r = dualprop::with_float!(
+        spec.precision,
+        kernels T => dualprop::experiments::train::run::<T>(&spec, &data, &dir, &opts, &progress)
+    )?;
+    println!(
+        "{}: {:?} after {} epochs ({:.1} s); outputs in {}",
+        spec.id(),
+        r.status,
+        r.epochs_completed,
+        r.wall_seconds,
+        dir.display()
+    );
+    Ok(0)
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).map_err(|e| Error::io(p, e))
+}
+
+/// `--plan DIR`: the jobs, the Slurm and parallel scripts and gather.sh for `specs`.
+fn write_plan(args: &Args, dir: &Path, specs: &[RunSpec]) -> Result<i32> {
+    let program = std::env::current_exe().map_err(|e| Error::io(Path::new("dualprop"), e))?;
+    let source = DataSource::resolve(args.common.data.as_deref());
+    let data = match &source {
+        DataSource::Dir(d) => Some(absolute(d)?),
+        DataSource::Embedded => None,
+    };
+    let cmd = plan::JobCommand {
+        program: program.clone(),
+        out: absolute(&args.out)?,
+        data,
+        keep_checkpoints: args.common.keep_checkpoints,
+    };
+    // gather.sh: this very command, from this directory, with --report-only instead of --plan.
+    let mut words = vec![plan::shell_quote(&program.display().to_string())];
+    let mut given = std::env::args().skip(1);
+    while let Some(a) = given.next() {
+        if a == "--plan" {
+            given.next();
+        } else if !a.starts_with("--plan=") {
+            words.push(plan::shell_quote(&a));
+        }
+    }
+    words.push("--report-only".into());
+    let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
+    let unset = if cmd.data.is_none() {
+        "unset DUALPROP_MNIST\n"
+    } else {
+        ""
+    };
+    let gather = format!(
+        "cd {}\n{unset}exec {}",
+        plan::shell_quote(&cwd.display().to_string()),
+        words.join(" ")
+    );
+    let target = match args.target {
+        Target::Table1 => "table1",
+        Target::Fig1 => "fig1",
+        Target::Fig2 => "fig2",
+    };
+    let files = plan::write_plan(dir, specs, &cmd, target, &gather)?;
+    println!(
+        "wrote {} jobs into {}; see {} (Slurm: {}, gather: {})",
+        specs.len(),
+        dir.join("jobs").display(),
+        files.readme.display(),
+        files.slurm.display(),
+        files.gather.display()
+    );
+    Ok(0)
+}
+
 pub fn run(args: Args) -> Result<i32> {
+    if let Some(file) = &args.job {
+        return run_job(&args, file);
+    }
     let started = Instant::now();
     let source = DataSource::resolve(args.common.data.as_deref());
     let base = args.common.base_spec(&source, DEFAULT_EPOCHS);
@@ -138,6 +261,9 @@ pub fn run(args: Args) -> Result<i32> {
     };
     for s in &specs {
         s.validate()?;
+    }
+    if let Some(dir) = &args.plan {
+        return write_plan(&args, dir, &specs);
     }
     let progress = Progress::new(args.common.quiet);
     progress.log(&format!("loading MNIST from {}", source.describe()));
@@ -185,7 +311,13 @@ pub fn run(args: Args) -> Result<i32> {
         }
         let command = std::env::args()
             .enumerate()
-            .map(|(i, a)| if i == 0 { "dualprop".to_string() } else { a })
+            .map(|(i, a)| {
+                if i == 0 {
+                    "dualprop".to_string()
+                } else {
+                    relative(&a)
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ");
         let train_images = base

@@ -6,8 +6,8 @@ use dualprop::experiments::data::DataSource;
 use dualprop::experiments::metrics::Status;
 use dualprop::experiments::progress::Progress;
 use dualprop::experiments::spec::{
-    parse_init, parse_schedule, parse_widths, Algorithm, EngineKind, RunSpec, PAPER_BATCH,
-    PAPER_BETA, PAPER_WIDTHS,
+    parse_init, parse_schedule, parse_widths, Algorithm, EngineKind, RunSpec, DEFAULT_INIT,
+    PAPER_BATCH, PAPER_BETA, PAPER_WIDTHS,
 };
 use dualprop::experiments::train::RunOptions;
 use dualprop::reference::{AdamConfig, FloatType, Init, Schedule};
@@ -28,9 +28,14 @@ pub struct CommonArgs {
     /// Layer widths, e.g. 784,1000,1000,1000,1000,10 (the paper's net, the default).
     #[arg(long, value_parser = |s: &str| parse_widths(s).map(Widths))]
     pub widths: Option<Widths>,
-    /// Weight initialisation: torch-default (the original public code's), xavier-uniform, he-normal.
-    #[arg(long, value_parser = parse_init, default_value = "torch-default")]
-    pub init: Init,
+    /// Weight initialisation: lecun-normal (flax's Dense default, the public JAX code's; the default),
+    /// normal-fan-in (the public Julia script's), torch-default, xavier-uniform, he-normal.
+    #[arg(long, value_parser = parse_init)]
+    pub init: Option<Init>,
+    /// Start from the weights W.{k}, b.{k} of this safetensors file (the oracle's tensor names) instead of
+    /// --init, e.g. another implementation's initial weights.
+    #[arg(long, value_name = "FILE")]
+    pub init_from: Option<PathBuf>,
     /// Nudging strength beta.
     #[arg(long, default_value_t = PAPER_BETA)]
     pub beta: f64,
@@ -77,7 +82,12 @@ impl CommonArgs {
             .widths
             .clone()
             .map_or_else(|| PAPER_WIDTHS.to_vec(), |w| w.0);
-        spec.init = self.init;
+        spec.init = self.init.unwrap_or(DEFAULT_INIT);
+        // Absolute, so that planned jobs started elsewhere find the file (and their specs match gather's).
+        spec.init_from = self
+            .init_from
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
         spec.beta = self.beta;
         spec.schedule = self.schedule;
         spec.adam = AdamConfig {

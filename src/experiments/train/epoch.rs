@@ -166,7 +166,7 @@ impl<'a, T: KernelFloat> EpochLoop<'a, T> {
             Err(Error::NonFinite { what, index }) => {
                 pos.global_step = global_step;
                 tally.steps += 1;
-                tally.fail();
+                tally.fail(None);
                 let reason = format!("non-finite {what} at flat index {index}");
                 let d = tally.divergence(step, global_step, f64::NAN, None, reason);
                 return Ok(Some(Stop::Diverged(d)));
@@ -177,7 +177,7 @@ impl<'a, T: KernelFloat> EpochLoop<'a, T> {
         tally.steps += 1;
         self.bar.inc(1);
         if let Some(d) = step_divergence(tally, step, global_step, &out) {
-            tally.fail();
+            tally.fail(d.verdict.as_ref());
             return Ok(Some(Stop::Diverged(d)));
         }
         self.report_progress(pos, tally, step, &out)?;

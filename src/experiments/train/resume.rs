@@ -67,15 +67,18 @@ pub(super) fn start_or_resume<T: KernelFloat>(
     Ok((net, adam, pos))
 }
 
-/// The seeded initialisation, zero Adam moments, epoch 0.
+/// The seeded initialisation (or the weights of `spec.init_from`), zero Adam moments, epoch 0.
 fn fresh_start<T: KernelFloat>(spec: &RunSpec) -> Result<(Network<T>, AdamState<T>, Position)> {
-    let net = Network::<T>::init(
-        &spec.widths,
-        Activation::Relu,
-        Loss::LeastSquares,
-        spec.init,
-        spec.seed,
-    )?;
+    let net = match &spec.init_from {
+        Some(path) => checkpoint::load_weights::<T>(path, &spec.widths)?,
+        None => Network::<T>::init(
+            &spec.widths,
+            Activation::Relu,
+            Loss::LeastSquares,
+            spec.init,
+            spec.seed,
+        )?,
+    };
     let adam = AdamState::new(&net);
     let pos = Position {
         epoch: 0,

@@ -46,9 +46,14 @@ impl Tally {
         }
     }
 
-    /// A step whose update failed (non-finite weights, a failed inference or a non-finite loss).
-    pub fn fail(&mut self) {
+    /// A step whose update failed: its inference diverged (`Some(Diverged)`), or its states, loss or weights
+    /// went non-finite (any other verdict or none).
+    pub fn fail(&mut self, verdict: Option<&Verdict>) {
         self.counts.failed += 1;
+        match verdict {
+            Some(Verdict::Diverged { .. }) => self.counts.diverged += 1,
+            _ => self.counts.non_finite += 1,
+        }
     }
 
     /// The run's X at `step` of this epoch.
