@@ -69,18 +69,20 @@ pub struct KernelInference<T> {
     pub states: DualState<T>,
     /// The dual-propagation gradient estimate from the final states (as [`crate::reference::dual_gradient`]).
     pub gradient: Gradients<T>,
-    /// How the run ended (judged as the module docs say).
+    /// How the run ended, as [`SweepOutcome::verdict`].
     pub verdict: Verdict,
-    /// Iterations actually run: K, or fewer after an early exit.
+    /// Iterations actually run: K, or fewer after an early exit or a stop within N ulps.
     pub iterations_run: usize,
 }
 
 /// How a sweep ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepOutcome {
-    /// How the sweep ended.
+    /// The verdict of the module doc. `Converged { exact: false }` means the last iteration moved no state by more
+    /// than 16 ulps of the scale, or, after a stop with [`KernelOptions::stop_within_ulps`] = N, by more than N
+    /// ulps: converged within that tolerance, and counted as converged.
     pub verdict: Verdict,
-    /// Iterations actually run: K, or fewer after an early exit.
+    /// Iterations actually run: K, or fewer after an early exit or a stop within N ulps.
     pub iterations_run: usize,
 }
 
