@@ -31,8 +31,9 @@ fn training_steps<T: KernelFloat>(c: &mut Criterion, name: &str) {
     let mut group = c.benchmark_group(format!("training step/{name}"));
     group.sample_size(10);
     for id in EstimatorId::ALL {
-        let mut trainer =
-            Trainer::new(&net, id.estimator(), AdamConfig::default(), PAPER_BATCH).unwrap();
+        let mut trainer = Trainer::new(&net, id.estimator(), AdamConfig::default(), PAPER_BATCH)
+            .unwrap()
+            .with_options(id.options(KernelOptions::default()));
         group.bench_function(id.label(), |b| {
             b.iter(|| trainer.step(&x, &y, PAPER_BATCH).unwrap())
         });

@@ -3,8 +3,10 @@
 
 mod kernels_common;
 
-use dualprop::kernels::{infer_batch, KernelFloat, KernelOptions, Trainer};
-use dualprop::reference::{AdamConfig, Config, Estimator, Loss, Method, Verdict};
+use dualprop::checks::tolerance::{stop_tolerance, STOP_WITHIN_ULPS};
+use dualprop::kernels::{infer_batch, infer_batch_with, KernelFloat, KernelOptions, Trainer};
+use dualprop::reference::scalar::to_f64;
+use dualprop::reference::{Activation, AdamConfig, Config, Estimator, Loss, Method, Verdict};
 use kernels_common::*;
 use proptest::prelude::*;
 
@@ -115,4 +117,115 @@ fn training_with_and_without_early_exit_is_bitwise_equal() {
         assert_eq!(a.network(), b.network());
         assert_eq!(a.adam_state(), b.adam_state());
     }
+}
+
+/// The states (both, every layer) of one inference, flattened.
+fn flat_states<T: KernelFloat>(inf: &dualprop::kernels::KernelInference<T>) -> Vec<f64> {
+    inf.states
+        .plus
+        .iter()
+        .chain(&inf.states.minus)
+        .flat_map(|m| m.as_slice().iter().map(|&v| to_f64(v)))
+        .collect()
+}
+
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// The opt-in stop within N ulps against the full K passes, on original DP (K = 30, alpha 0 as in Table 1).
+/// Route: the inference is rerun with K = 1, 2, ..., 30 (no stop), giving each iteration's states independently
+/// of the kernel's own change measure: d_j = max |s_j - s_{j-1}| / scale, the contraction rate q = the largest
+/// d_j / d_{j-1} up to the stop s, and the rounding floor e = the largest d_j of the last 5 iterations (where
+/// the contraction has decayed below rounding). Bound: with x* the fixed point of the exact iteration and each
+/// computed iteration within e of the exact one, |s_j - x*| <= (q d_j + e) / (1 - q), so the stopped and the full
+/// states differ by at most (q (d_s + d_30) + 2 e) / (1 - q); and d_s <= 2 N ulps (a hidden layer is updated
+/// twice per up-down iteration, each update moving it by at most the kernel's measured change). Where the stop
+/// does not fire, the result is bitwise the full run's. Returns whether it stopped early.
+fn stop_within<T: KernelFloat>(widths: &[usize], seed: u64, ulps: u32) -> bool {
+    let k_full = 30;
+    let case = Case {
+        widths: widths.to_vec(),
+        batch: 8,
+        activation: Activation::Relu,
+        loss: Loss::LeastSquares,
+        cfg: Config::new(Method::OriginalDp, 0.0, 0.5, k_full),
+        seed,
+    };
+    let (net, x, y) = problem::<T>(&case);
+    let run = |k: usize, stop: Option<u32>| {
+        let mut cfg = case.cfg;
+        cfg.iterations = k;
+        let opts = KernelOptions {
+            stop_within_ulps: stop,
+            ..KernelOptions::default()
+        };
+        infer_batch_with(&net, &cfg, &x, &y, &opts).unwrap()
+    };
+    let full = run(k_full, None);
+    let stopped = run(k_full, Some(ulps));
+    let s = stopped.iterations_run;
+    if s == k_full {
+        assert_eq!(
+            stopped, full,
+            "{widths:?} seed {seed}: no stop, yet not the full run"
+        );
+        return false;
+    }
+    let what = format!("{widths:?} seed {seed} stopped at {s}");
+    assert!(
+        matches!(stopped.verdict, Verdict::Converged { iterations, exact: false } if iterations <= s),
+        "{what}: {:?}",
+        stopped.verdict
+    );
+    let z = net.forward(&x);
+    let scale = magnitude(&z.iter().map(|m| m.as_slice()).collect::<Vec<_>>());
+    // states[j] = after j iterations, j = 1..=30 (index 0 unused).
+    let states: Vec<Vec<f64>> = (0..=k_full)
+        .map(|k| {
+            if k == 0 {
+                Vec::new()
+            } else {
+                flat_states(&run(k, None))
+            }
+        })
+        .collect();
+    let d = |j: usize| max_abs_diff(&states[j], &states[j - 1]) / scale;
+    let q = (3..=s).map(|j| d(j) / d(j - 1)).fold(0.0, f64::max);
+    let floor = (k_full - 4..=k_full).map(d).fold(0.0, f64::max);
+    assert!(q < 1.0, "{what}: not contracting (q = {q})");
+    let tol = stop_tolerance::<T>(ulps);
+    assert!(
+        d(s) <= 2.0 * tol,
+        "{what}: last change {:e} > 2 x {tol:e}",
+        d(s)
+    );
+    let bound = (q * (d(s) + d(k_full)) + 2.0 * floor) / (1.0 - q);
+    let err = max_abs_diff(&flat_states(&stopped), &flat_states(&full)) / scale;
+    assert!(
+        err <= bound,
+        "{what}: {err:e} > {bound:e} (q {q}, floor {floor:e})"
+    );
+    true
+}
+
+/// f32 stops early with the default 64 ulps on every case here (observed: after 14-17 of 30 iterations, within
+/// 29-54 ulps of the full run, against bounds of about 38-66); f64 needs more than 30 iterations to settle and
+/// so never stops (its results stay bitwise the full run's).
+#[test]
+fn stop_within_ulps_is_bounded_by_the_contraction() {
+    let mut stops = 0;
+    for seed in 0..4 {
+        stops += stop_within::<f32>(&[20, 64, 64, 10], seed, STOP_WITHIN_ULPS) as usize;
+        stops += stop_within::<f32>(&[12, 40, 30, 24, 5], seed, 16) as usize;
+        assert!(!stop_within::<f64>(
+            &[20, 64, 64, 10],
+            seed,
+            STOP_WITHIN_ULPS
+        ));
+    }
+    assert!(stops >= 6, "only {stops} of 8 f32 cases stopped early");
 }

@@ -47,6 +47,19 @@ pub fn fixed_point_tolerance<T: Scalar>() -> f64 {
     FIXED_POINT_ULPS * eps::<T>()
 }
 
+/// Ulps of the opt-in stop of `dualprop perf`'s "original DP K=30, stopped" row (`KernelOptions::stop_within_ulps`):
+/// original DP's states settle within a few ulps of the scale but keep moving in their last bits, so an exact
+/// fixed point never comes; 64 ulps stops once an iteration moves no state by more than about 4 times the
+/// [`FIXED_POINT_ULPS`] of the verdict, where the remaining iterations are rounding-level (a contracting iteration
+/// with rate q then leaves the states within 64 ulps x q / (1 - q) of the full run; tests/kernels_early_exit.rs).
+pub const STOP_WITHIN_ULPS: u32 = 64;
+
+/// Relative change (of the feed-forward scale) below which an inference with `KernelOptions::stop_within_ulps`
+/// = `ulps` stops: `ulps` x epsilon of `T`, the unit of [`fixed_point_tolerance`].
+pub fn stop_tolerance<T: Scalar>(ulps: u32) -> f64 {
+    ulps as f64 * eps::<T>()
+}
+
 /// Estimates below this are indistinguishable from 0 (a one-shot or nilpotent pass). The finite-difference
 /// Jacobian carries an error E with ||E|| ~ eps_f64 / 1e-5 ~ 2e-11 (rounding read through a step of 1e-5 of the
 /// state scale). For a pass that is one-shot (J = 0) the estimate is ~||E||; but when J is nilpotent of index 2

@@ -13,10 +13,13 @@ use super::elementwise::bias_activate;
 use super::workspace::Workspace;
 use super::KernelFloat;
 
-/// How the dense products use the threads.
+/// How the dense products use the threads. Every way splits a product's outputs among the threads, never a sum,
+/// so all give bitwise the same results (tests/kernels_threads.rs).
 #[derive(Debug, Clone, Copy)]
 pub enum Exec {
-    /// faer's own parallelism: `Par::Seq` or `Par::rayon(n)`.
+    /// faer's own parallelism: `Par::Seq` or `Par::rayon(n)`. faer's parallel matrix-vector product splits the
+    /// inner sum, so with `Par::rayon` a product with one output column or row (batch 1; a width-1 layer's
+    /// gradient, whose inner dimension is the batch) runs as [`Exec::RowTasks`] instead.
     Faer(Par),
     /// The output's rows split into about [`ROW_TASKS`] blocks, each a sequential faer product, run as rayon
     /// tasks: finer-grained work stealing, which holds up better than one parallel product when the cores are
@@ -26,8 +29,16 @@ pub enum Exec {
 
 /// Number of row blocks of [`Exec::RowTasks`].
 pub const ROW_TASKS: usize = 16;
-/// Rows below which a block is not split further.
-const MIN_TASK_ROWS: usize = 32;
+/// Rows below which a block is not split further: above 48, where faer's AVX-512 f64 kernel changes its tile, so
+/// a block takes the same kernel as the whole product.
+const MIN_TASK_ROWS: usize = 64;
+/// faer 0.24 computes a product of at most this many multiply-adds with its small-matrix kernels (nano-gemm),
+/// larger ones with its blocked GEMM; the two sum in different orders, so a row block is never made small enough
+/// to change sides.
+const SMALL_PRODUCT_MACS: usize = 16 * 16 * 16;
+/// faer 0.24 runs a matrix-vector product in parallel once its matrix has this many elements (and sequentially
+/// below): the size from which a vector product is worth splitting into row blocks.
+const PARALLEL_VECTOR_ELEMENTS: usize = 256 * 256;
 
 /// dst = alpha lhs rhs through faer's matmul, split as `exec` says.
 fn product<T: KernelFloat>(
@@ -37,15 +48,41 @@ fn product<T: KernelFloat>(
     alpha: T,
     exec: Exec,
 ) {
+    let vector = dst.nrows() == 1 || dst.ncols() == 1;
     match exec {
-        Exec::Faer(par) => matmul(dst, Accum::Replace, lhs, rhs, alpha, par),
-        Exec::RowTasks => {
-            let min_rows = dst.nrows().div_ceil(ROW_TASKS).max(MIN_TASK_ROWS);
-            row_tasks(dst, lhs, min_rows, &|dst, lhs| {
+        Exec::Faer(Par::Rayon(_)) if vector => {
+            let elements = dst.nrows() * dst.ncols() * lhs.ncols();
+            if elements < PARALLEL_VECTOR_ELEMENTS {
                 matmul(dst, Accum::Replace, lhs, rhs, alpha, Par::Seq)
-            })
+            } else {
+                row_blocks(dst, lhs, rhs, alpha)
+            }
         }
+        Exec::Faer(par) => matmul(dst, Accum::Replace, lhs, rhs, alpha, par),
+        Exec::RowTasks => row_blocks(dst, lhs, rhs, alpha),
     }
+}
+
+/// dst = alpha lhs rhs as sequential faer products on blocks of dst's rows, run as rayon tasks. A row vector is
+/// split along its columns (faer itself computes it transposed). Each output element is the same sum in the same
+/// order as in one sequential product: blocks keep faer on the same kernels as the whole product.
+fn row_blocks<T: KernelFloat>(
+    dst: MatMut<'_, T>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+) {
+    if dst.nrows() == 1 && dst.ncols() > 1 {
+        return row_blocks(dst.transpose_mut(), rhs.transpose(), lhs.transpose(), alpha);
+    }
+    let (rows, per_row) = (dst.nrows(), dst.ncols() * lhs.ncols());
+    let min_rows = rows
+        .div_ceil(ROW_TASKS)
+        .max(MIN_TASK_ROWS)
+        .max(SMALL_PRODUCT_MACS / per_row.max(1) + 1);
+    row_tasks(dst, lhs, min_rows, &|dst, lhs| {
+        matmul(dst, Accum::Replace, lhs, rhs, alpha, Par::Seq)
+    })
 }
 
 /// Splits dst and lhs into halves of rows, as rayon tasks, until a block has fewer than 2 `min_rows` rows, and

@@ -17,6 +17,14 @@
 //! iteration repeats it exactly, and so on to K. With [`KernelOptions::early_exit`] the sweep stops there and
 //! reports the iterations it ran; the states, the gradient and the verdict are bitwise those of running all K.
 //!
+//! # Stop within a tolerance (opt-in)
+//! Original DP's states settle within a few ulps but keep moving in their last bits, so the exact early exit
+//! never comes and K = 30 runs 30 passes. With [`KernelOptions::stop_within_ulps`] = N the sweep stops after the
+//! first iteration whose largest change d_s is at most N ulps of the scale. If the iteration contracts with rate
+//! q (d_{j+1} <= q d_j), the later changes sum to at most d_s (q + q^2 + ...) = d_s q / (1 - q), so the stopped
+//! states are within N ulps x q / (1 - q) of the full run's, plus the rounding-level wander the full run
+//! keeps up (tested against full-K runs in tests/kernels_early_exit.rs).
+//!
 //! # Verdict (where it may differ from the reference)
 //! Divergence and non-finite states are judged after every iteration exactly as the reference does (non-finite
 //! first, then the growth bound `divergence_growth` x the feed-forward scale, lowest layer first). For a run
@@ -27,6 +35,9 @@
 //! - otherwise `Bounded { residual }` with that change as the residual (the reference reports the change one
 //!   more pass would make, usually a little smaller).
 //!
+//! - with [`KernelOptions::stop_within_ulps`], it stopped because its largest change was within that many ulps:
+//!   `Converged { exact: false }`, converged within the stop's tolerance rather than 16 ulps.
+//!
 //! `Converged::iterations` is the last iteration whose change exceeded 16 ulps. The kernel measures an
 //! iteration's change as the largest change of any single layer update in it, where the reference compares the
 //! states at the start and the end of the iteration (they agree for layers updated once per iteration). So
@@ -36,7 +47,7 @@
 
 use super::dense::Exec;
 
-use crate::checks::tolerance::fixed_point_tolerance;
+use crate::checks::tolerance::{fixed_point_tolerance, stop_tolerance};
 use crate::reference::method::{OutputUnit, Placement};
 use crate::reference::rules;
 use crate::reference::scalar::c;
@@ -58,18 +69,20 @@ pub struct KernelInference<T> {
     pub states: DualState<T>,
     /// The dual-propagation gradient estimate from the final states (as [`crate::reference::dual_gradient`]).
     pub gradient: Gradients<T>,
-    /// How the run ended (judged as the module docs say).
+    /// How the run ended, as [`SweepOutcome::verdict`].
     pub verdict: Verdict,
-    /// Iterations actually run: K, or fewer after an early exit.
+    /// Iterations actually run: K, or fewer after an early exit or a stop within N ulps.
     pub iterations_run: usize,
 }
 
 /// How a sweep ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepOutcome {
-    /// How the sweep ended.
+    /// The verdict of the module doc. `Converged { exact: false }` means the last iteration moved no state by more
+    /// than 16 ulps of the scale, or, after a stop with [`KernelOptions::stop_within_ulps`] = N, by more than N
+    /// ulps: converged within that tolerance, and counted as converged.
     pub verdict: Verdict,
-    /// Iterations actually run: K, or fewer after an early exit.
+    /// Iterations actually run: K, or fewer after an early exit or a stop within N ulps.
     pub iterations_run: usize,
 }
 
@@ -299,6 +312,8 @@ pub fn infer<T: KernelFloat>(
     init_from_feed_forward(net, cfg, ws, x, y, batch);
     let bound = cfg.divergence_growth * scale;
     let tol = fixed_point_tolerance::<T>();
+    let stop = opts.stop_within_ulps.map(stop_tolerance::<T>);
+    let mut stopped = false;
     let mut settled = 0;
     let mut last_change = 0.0f64;
     let mut last_unchanged = false;
@@ -335,9 +350,13 @@ pub fn infer<T: KernelFloat>(
         if last_unchanged && opts.early_exit {
             break;
         }
+        if stop.is_some_and(|stop| change / scale <= stop) {
+            stopped = true;
+            break;
+        }
     }
     let residual = last_change / scale;
-    let verdict = if last_unchanged || residual <= tol {
+    let verdict = if last_unchanged || residual <= tol || stopped {
         Verdict::Converged {
             iterations: settled,
             exact: last_unchanged,

@@ -102,6 +102,13 @@ pub struct KernelOptions {
     /// With threads > 1: split each product into row blocks run as rayon tasks ([`dense::Exec::RowTasks`])
     /// instead of faer's `Par::rayon(threads)`.
     pub row_tasks: bool,
+    /// Opt-in: stop an inference after the first iteration that moves no state by more than this many ulps of
+    /// the feed-forward scale ([`stop_tolerance`](crate::checks::tolerance::stop_tolerance)), and judge it
+    /// `Converged { exact: false }` (converged within that tolerance). For iterations that settle within a few
+    /// ulps but never bitwise (original DP); the result is then not bitwise that of all K iterations, but within
+    /// tolerance x q / (1 - q) of it for an iteration contracting at rate q (see [`inference`]). `None`: run
+    /// all K (or stop at an exact fixed point only).
+    pub stop_within_ulps: Option<u32>,
 }
 
 impl Default for KernelOptions {
@@ -110,6 +117,7 @@ impl Default for KernelOptions {
             threads: 2,
             early_exit: true,
             row_tasks: false,
+            stop_within_ulps: None,
         }
     }
 }

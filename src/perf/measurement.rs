@@ -114,7 +114,7 @@ pub fn measure<T: KernelFloat>(plan: &Plan) -> Result<FloatReport> {
     for &mode in &modes {
         for &id in mode.estimators() {
             let trainer = Trainer::new(&net, id.estimator(), AdamConfig::default(), PAPER_BATCH)?
-                .with_options(mode.options(base));
+                .with_options(id.options(mode.options(base)));
             trainers.push((mode, id, trainer));
         }
     }

@@ -82,7 +82,7 @@ fn train<T: KernelFloat>(id: EstimatorId, plan: &Plan) -> Result<()> {
     let net = paper_network::<T>(&widths, 0)?;
     let (x, y) = batch::<T>(&widths, PAPER_BATCH, 1);
     let mut trainer = Trainer::new(&net, id.estimator(), AdamConfig::default(), PAPER_BATCH)?
-        .with_options(plan.options());
+        .with_options(id.options(plan.options()));
     for _ in 0..plan.probe_steps {
         trainer.step(&x, &y, PAPER_BATCH)?;
     }

@@ -4,8 +4,9 @@
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use crate::checks::tolerance::STOP_WITHIN_ULPS;
 use crate::error::Result;
-use crate::kernels::KernelFloat;
+use crate::kernels::{KernelFloat, KernelOptions};
 use crate::reference::scalar::c;
 use crate::reference::{Activation, Config, Estimator, Init, Loss, Method, Network};
 
@@ -52,15 +53,19 @@ pub enum EstimatorId {
     DpPlusK30,
     /// Original DP with 30 inference iterations.
     OriginalDpK30,
+    /// Original DP with at most 30 inference iterations, stopped once an iteration moves no state by more than
+    /// [`STOP_WITHIN_ULPS`] ulps (`KernelOptions::stop_within_ulps`).
+    OriginalDpK30Stopped,
 }
 
 impl EstimatorId {
     /// Every estimator, in the table's order.
-    pub const ALL: [EstimatorId; 4] = [
+    pub const ALL: [EstimatorId; 5] = [
         Self::BackPropagation,
         Self::DpPlusK1,
         Self::DpPlusK30,
         Self::OriginalDpK30,
+        Self::OriginalDpK30Stopped,
     ];
 
     /// The wording of the tables.
@@ -70,6 +75,7 @@ impl EstimatorId {
             Self::DpPlusK1 => "DP+ K=1",
             Self::DpPlusK30 => "DP+ K=30",
             Self::OriginalDpK30 => "original DP K=30",
+            Self::OriginalDpK30Stopped => "original DP K=30, stopped within 64 ulps",
         }
     }
 
@@ -80,6 +86,7 @@ impl EstimatorId {
             Self::DpPlusK1 => "dp_plus_k1",
             Self::DpPlusK30 => "dp_plus_k30",
             Self::OriginalDpK30 => "original_dp_k30",
+            Self::OriginalDpK30Stopped => "original_dp_k30_stopped",
         }
     }
 
@@ -94,7 +101,20 @@ impl EstimatorId {
             Self::BackPropagation => Estimator::Backprop,
             Self::DpPlusK1 => Estimator::Dual(Config::new(Method::DpPlus, 0.0, 0.5, 1)),
             Self::DpPlusK30 => Estimator::Dual(Config::new(Method::DpPlus, 0.0, 0.5, 30)),
-            Self::OriginalDpK30 => Estimator::Dual(Config::new(Method::OriginalDp, 0.0, 0.5, 30)),
+            Self::OriginalDpK30 | Self::OriginalDpK30Stopped => {
+                Estimator::Dual(Config::new(Method::OriginalDp, 0.0, 0.5, 30))
+            }
+        }
+    }
+
+    /// The kernels' options of this row, from the run's own (only the stopped row changes them).
+    pub fn options(self, base: KernelOptions) -> KernelOptions {
+        match self {
+            Self::OriginalDpK30Stopped => KernelOptions {
+                stop_within_ulps: Some(STOP_WITHIN_ULPS),
+                ..base
+            },
+            _ => base,
         }
     }
 }
@@ -119,6 +139,13 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", id.key()));
             assert_eq!(EstimatorId::from_key(id.key()), Some(id));
         }
+    }
+
+    /// Route: the label written by hand against the tolerance it names.
+    #[test]
+    fn the_stopped_label_names_its_tolerance() {
+        let label = EstimatorId::OriginalDpK30Stopped.label();
+        assert!(label.ends_with(&format!("within {STOP_WITHIN_ULPS} ulps")));
     }
 
     /// Route: the paper's network counted by hand (P = 784,000 + 3,000,000 + 10,000; P_1 = 784,000).
