@@ -9,6 +9,7 @@ pub mod case;
 pub mod compute;
 pub mod config;
 pub mod names;
+pub mod outcome;
 pub mod report;
 pub mod vectors;
 pub mod verify;

@@ -29,7 +29,8 @@ pub struct IterationRecord {
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     /// After `iterations` passes (0: the feed-forward state already was one) the states are a fixed point of the
-    /// schedule: one more pass changes no state by more than [`fixed_point_tolerance`] (`exact`: by no bit).
+    /// schedule: one more pass changes no state by more than [`fixed_point_tolerance`] (`exact`: by no bit). In
+    /// the kernels, also a run stopped by `KernelOptions::stop_within_ulps` = N: converged within N ulps.
     Converged {
         /// The last pass (1-based) whose change exceeded the tolerance; 0 when none did.
         iterations: usize,
