@@ -134,7 +134,7 @@ pub fn load<T: StoredFloat>(
     Ok((net, adam, pos))
 }
 
-/// Initial weights from a safetensors file with the oracle's tensor names: `W.{k}` [out, in] and `b.{k}` [out]
+/// Initial weights from a safetensors file with the oracle's tensor names: `W.{k}` \[out, in\] and `b.{k}` \[out\]
 /// for k = 0..L-1 (any float dtype; values are rounded to nearest in `T`), ReLU hidden units and the
 /// least-squares loss as in every run. Refuses a missing or extra layer, another shape and non-finite values.
 pub fn load_weights<T: StoredFloat>(path: &Path, widths: &[usize]) -> Result<Network<T>> {
