@@ -252,8 +252,10 @@ proptest! {
 
     /// For any identity network (random widths, depth, scale), alpha and beta < 1: the estimator's loop gain of the
     /// reference's pass equals |2 alpha - 1| c_alpha lambda_max(S). Both sides use power iteration; the relative
-    /// budget 1e-4 is that of 400 steps at an eigenvalue-gap ratio up to 0.98 (0.98^400 ~ 3e-4 in the vector,
-    /// squared in the Rayleigh quotient of the symmetric closed form), far above the 2e-11 finite-difference error.
+    /// budget 1e-4 is that of n steps at an eigenvalue-gap ratio r with r^n ~ 3e-4 in the vector (squared in the
+    /// Rayleigh quotient of the symmetric closed form), far above the 2e-11 finite-difference error. The estimator
+    /// runs n = 4000 steps (r up to 0.998): with 400 (r up to 0.98) proptest found a network whose gap was
+    /// narrower (est 0.043416 vs closed 0.043428; the case is kept in spec_stability.proptest-regressions).
     #[test]
     fn original_dp_identity_gain_formula_matches_estimator(
         seed in 0u64..1000,
@@ -268,7 +270,7 @@ proptest! {
         let (x, y) = batch(2, w[0], w[depth], seed + 1);
         let cfg = Config::new(Method::OriginalDp, alpha, beta, 1);
         let inf = infer(&net, &cfg, &x, &y).unwrap();
-        let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 400).unwrap().gain;
+        let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 4000).unwrap().gain;
         let closed = original_dp_identity_gain(&net, alpha, beta);
         prop_assert!((est - closed).abs() <= 1e-4 * closed.max(1e-12), "est {} closed {}", est, closed);
     }
