@@ -13,7 +13,7 @@
 mod kernels_common;
 
 use dualprop::kernels::{infer_batch_with, KernelFloat, KernelOptions, Trainer};
-use dualprop::reference::{Activation, AdamConfig, Config, Estimator, Init, Loss, Method, Network};
+use dualprop::reference::{AdamConfig, Config, Estimator, Loss, Method, Network};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use kernels_common::*;
@@ -64,15 +64,9 @@ fn estimators() -> Vec<Estimator> {
 const SHAPES: [&[usize]; 2] = [&[24, 300, 280, 6], &[1, 4096, 1]];
 const BATCHES: [usize; 3] = [1, 2, 17];
 
+/// The benchmarks' network (ReLU, least squares, PyTorch's default initialisation), seeded.
 fn net<T: KernelFloat>(widths: &[usize], seed: u64) -> Network<T> {
-    Network::init(
-        widths,
-        Activation::Relu,
-        Loss::LeastSquares,
-        Init::TorchDefault,
-        seed,
-    )
-    .unwrap()
+    dualprop::perf::workload::paper_network(widths, seed).unwrap()
 }
 
 fn same_net<T: KernelFloat>(a: &Network<T>, b: &Network<T>) -> bool {

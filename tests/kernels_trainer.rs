@@ -7,8 +7,8 @@ use dualprop::checks::tolerance::kernel_state_agreement;
 use dualprop::kernels::{KernelFloat, KernelOptions, Trainer};
 use dualprop::reference::scalar::to_f64;
 use dualprop::reference::{
-    backprop, train_step, Activation, AdamConfig, AdamState, Config, Estimator, Gradients, Init,
-    Loss, Method, Network,
+    backprop, train_step, Activation, AdamConfig, AdamState, Config, Estimator, Gradients, Loss,
+    Method, Network,
 };
 use kernels_common::*;
 use proptest::prelude::*;
@@ -68,15 +68,9 @@ proptest! {
     fn backprop_agrees_f32(case in case()) { check_backprop::<f32>(&case)?; }
 }
 
+/// The benchmarks' network (ReLU, least squares, PyTorch's default initialisation), seeded.
 fn paper_like<T: KernelFloat>(widths: &[usize], seed: u64) -> Network<T> {
-    Network::init(
-        widths,
-        Activation::Relu,
-        Loss::LeastSquares,
-        Init::TorchDefault,
-        seed,
-    )
-    .unwrap()
+    dualprop::perf::workload::paper_network(widths, seed).unwrap()
 }
 
 fn estimators() -> Vec<Estimator> {
