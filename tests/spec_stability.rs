@@ -740,3 +740,23 @@ fn original_dp_all_active_relu_equals_identity_formula() {
         );
     }
 }
+
+/// Regression (a CI run's proptest draw: seed 3832, widths [6, 2, 2, 6, 3], scale 0.3, alpha 1, beta 0.02): layer 1
+/// is dead, so layers 2 and 3 sit exactly on ReLU's kink (zero biases). The pass is not differentiable there: a
+/// perturbation that lifts a unit above 0 passes through, one that lowers it does not, and the estimator measures
+/// that one-sided gain (0.145) while the masks f'(0) = 0 give 0. The closed form must decline such a state. Route:
+/// the kink test on the nudged pre-activations, against the finite-difference estimator seeing a nonzero gain.
+#[test]
+fn original_dp_masked_gain_declines_units_on_the_kink() {
+    let w = [6usize, 2, 2, 6, 3];
+    let net = he_net(&w, Activation::Relu, 0.3, 3832);
+    let (x, y) = batch(1, 6, 3, 3837);
+    let cfg = Config::new(Method::OriginalDp, 1.0, 0.02, 60);
+    let inf = infer(&net, &cfg, &x, &y).unwrap();
+    assert!(matches!(inf.verdict, Verdict::Converged { .. }));
+    let a2 = pre_activation(&net, &inf.states, 2, 1.0);
+    assert!(a2.as_slice().iter().all(|&v| v == 0.0), "{a2:?}");
+    let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 400).unwrap();
+    assert!(est.gain > 0.1, "{est:?}");
+    assert_eq!(original_dp_masked_gain(&net, &cfg, &inf.states), None);
+}

@@ -5,11 +5,12 @@
 use crate::reference::matrix::Matrix;
 use crate::reference::method::{Config, Method};
 use crate::reference::network::Network;
+use crate::reference::rules::UnitPattern;
 use crate::reference::scalar::Scalar;
 use crate::reference::state::DualState;
 use crate::reference::widen::{network_f64, state_f64};
 
-use super::patterns::layer_patterns;
+use super::patterns::layer_nudged;
 use super::power::spectral_norm;
 
 /// Original DP's output feedback under the exact min/max of Eq. 3 (least squares):
@@ -51,7 +52,9 @@ pub fn original_dp_identity_gain<T: Scalar>(net: &Network<T>, alpha: f64, beta: 
 /// two nudged pre-activations a + alpha b and a - abar b lie on different pieces: the loop gain of the pass while the
 /// pattern holds is G = |2 alpha - 1| c_alpha max over the batch of lambda_max(sum_{k=1}^{L-1} N_k N_k^T) with
 /// N_k = W_{L-1} D_{L-1} ... W_k D_k and D_k = f'(a_k) (for ReLU the 0/1 mask of active units).
-/// None when some unit straddles a kink, or f is not piecewise linear.
+/// None when some unit straddles a kink or has a nudged pre-activation exactly on it (there the pass has only
+/// one-sided derivatives: a layer of units at the kink, e.g. above a dead layer with zero biases, passes a
+/// perturbation in one direction and not the other), or f is not piecewise linear.
 pub fn original_dp_masked_gain<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
@@ -68,16 +71,14 @@ pub fn original_dp_masked_gain<T: Scalar>(
     let mut masks = vec![Matrix::zeros(0, 0); depth];
     for k in 1..depth {
         // Without a kink (identity) no unit straddles.
-        let (a, patterns) = layer_patterns(
-            &net,
-            &state,
-            Method::OriginalDp,
-            alpha,
-            k,
-            kink.unwrap_or(0.0),
-        );
-        if kink.is_some() && patterns.iter().any(|p| p.straddles()) {
-            return None;
+        let (a, nudged) = layer_nudged(&net, &state, Method::OriginalDp, alpha, k);
+        if let Some(kink) = kink {
+            let off_pieces = nudged.iter().any(|&(up, down)| {
+                UnitPattern::of(kink, up, down).straddles() || up == kink || down == kink
+            });
+            if off_pieces {
+                return None;
+            }
         }
         masks[k] = net.activation_derivative(k, &a);
     }

@@ -19,6 +19,23 @@ pub(crate) fn layer_patterns(
     k: usize,
     kink: f64,
 ) -> (Matrix<f64>, Vec<UnitPattern>) {
+    let (a, nudged) = layer_nudged(net, state, method, alpha, k);
+    let patterns = nudged
+        .iter()
+        .map(|&(up, down)| UnitPattern::of(kink, up, down))
+        .collect();
+    (a, patterns)
+}
+
+/// Pre-activations a_k and every unit's nudged pair (a + plus b, a - minus b) of layer `k` under `method`'s rule at
+/// `state`, with b = W_k^T delta_{k+1} from the state itself.
+pub(crate) fn layer_nudged(
+    net: &Network<f64>,
+    state: &DualState<f64>,
+    method: Method,
+    alpha: f64,
+    k: usize,
+) -> (Matrix<f64>, Vec<(f64, f64)>) {
     let rule = method.hidden_rule(alpha);
     let a = pre_activation(net, state, k, alpha);
     let b = feedback(
@@ -26,16 +43,13 @@ pub(crate) fn layer_patterns(
         k,
         &multiplier(net, state, k + 1, alpha, rule.feedback_through_derivative),
     );
-    let patterns = a
+    let nudged = a
         .as_slice()
         .iter()
         .zip(b.as_slice())
-        .map(|(&a, &b)| {
-            let (up, down) = rules::nudged(rule.plus, rule.minus, a, b);
-            UnitPattern::of(kink, up, down)
-        })
+        .map(|(&a, &b)| rules::nudged(rule.plus, rule.minus, a, b))
         .collect();
-    (a, patterns)
+    (a, nudged)
 }
 
 /// Kink patterns of every hidden unit (layers 1..L-1, per layer a batch x width matrix) under the DP+ rule at `state`,
