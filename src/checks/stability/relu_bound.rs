@@ -11,7 +11,7 @@ use crate::reference::state::DualState;
 use crate::reference::widen::network_f64;
 
 use super::patterns::dp_plus_patterns;
-use super::power::{nonnegative_radius, spectral_norm};
+use super::power::{nonnegative_radius, spectral_norm_upper};
 
 /// The two DP+ contraction bounds of docs/stability.md ("DP+ for alpha in (0, 1)").
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -100,12 +100,11 @@ pub fn dp_plus_relu_bound<T: Scalar>(
     }
     let zeta = cfg.alpha * cfg.abar();
     let net64 = network_f64(net);
-    let steps = 300;
     // Global: nu_k = ||W_k||, tau_k = ||W_k||^2, every layer may straddle.
     let mut nu = vec![0.0; depth];
     let mut tau = vec![0.0; depth];
     for k in 1..depth {
-        nu[k] = spectral_norm(&net64.layers[k].w, steps);
+        nu[k] = spectral_norm_upper(&net64.layers[k].w);
         tau[k] = nu[k] * nu[k];
     }
     let global = nonnegative_radius(&comparison_matrix(
@@ -146,9 +145,9 @@ pub fn dp_plus_relu_bound<T: Scalar>(
             let count = pat.iter().filter(|p| p.straddles()).count();
             straddling += count;
             straddle[k] = count > 0;
-            nu[k] = spectral_norm(&wn, steps);
+            nu[k] = spectral_norm_upper(&wn);
             tau[k] = if count > 0 {
-                spectral_norm(&ws.mul_transpose(w), steps)
+                spectral_norm_upper(&ws.mul_transpose(w))
             } else {
                 0.0
             };
