@@ -33,6 +33,30 @@ done
 head -c 4 "$TMP/ok/fig1.png" | grep -q PNG || fail "fig1.png is not a PNG"
 grep -q "<svg" "$TMP/ok/fig2.svg" || fail "fig2.svg is not an SVG"
 
+check "report's per-epoch table: one row per run, each cell the run's metrics.jsonl test accuracy (read by python)"
+python3 - "$TMP/doc/reproduction.md" "$TMP/ok/runs" <<'PY' || fail "per-epoch table differs from metrics.jsonl"
+import json, os, re, sys
+doc, runs = sys.argv[1], sys.argv[2]
+text = open(doc).read()
+section = text.split("### Test accuracy after each epoch (%)")[1]
+rows = {}
+for line in section.splitlines():
+    m = re.match(r"\| (\S+) \| (.*) \|$", line)
+    if m and m.group(1) not in ("run", "---"):
+        rows[m.group(1)] = [c.strip() for c in m.group(2).split("|")]
+dirs = sorted(os.listdir(runs))
+assert len(rows) == len(dirs) == 18, (len(rows), len(dirs))
+for d in dirs:
+    spec = json.load(open(os.path.join(runs, d, "spec.json")))
+    lines = [json.loads(l) for l in open(os.path.join(runs, d, "metrics.jsonl")) if l.strip()]
+    match = [cells for rid, cells in rows.items() if rid == d]
+    assert match, f"run {d} has no row"
+    for e, m in enumerate(lines):
+        want = "X" if m.get("divergence") or m.get("test_accuracy") is None else f"{m['test_accuracy']:.2f}"
+        assert match[0][e] == want, (d, e, match[0][e], want)
+print("per-epoch rows:", len(rows))
+PY
+
 check "18 runs (9 configurations x 2 seeds), each with spec.json, metrics.jsonl and result.json"
 runs=$(find "$TMP/ok/runs" -mindepth 1 -maxdepth 1 -type d | wc -l)
 [ "$runs" -eq 18 ] || fail "expected 18 run directories, found $runs"

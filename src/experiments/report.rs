@@ -191,6 +191,44 @@ fn verdict_summary(
     s
 }
 
+/// Test accuracy after every epoch, one row per run (a run's later epochs are blank once it stopped), so a reader
+/// sees the curves behind the last-epoch table, not only its end point.
+fn per_epoch(
+    results: &[RunResult],
+    runs_dir_metrics: &dyn Fn(&RunResult) -> Vec<EpochMetrics>,
+) -> String {
+    let curves: Vec<(String, Vec<EpochMetrics>)> = results
+        .iter()
+        .map(|r| (r.spec.id(), runs_dir_metrics(r)))
+        .collect();
+    let epochs = curves.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
+    if epochs == 0 {
+        return String::new();
+    }
+    let mut s = String::from("| run |");
+    for e in 1..=epochs {
+        s += &format!(" epoch {e} |");
+    }
+    s += "\n| --- |";
+    s += &" --- |".repeat(epochs);
+    s += "\n";
+    for (id, metrics) in &curves {
+        s += &format!("| {id} |");
+        for e in 0..epochs {
+            let cell = match metrics.get(e) {
+                Some(m) => match m.test_accuracy {
+                    Some(a) if m.divergence.is_none() => format!("{a:.2}"),
+                    _ => "X".to_string(),
+                },
+                None => String::new(),
+            };
+            s += &format!(" {cell} |");
+        }
+        s += "\n";
+    }
+    s
+}
+
 /// The initialisation as a reader needs it: the command-line name and what it draws, or the file started from.
 fn init_description(spec: &crate::experiments::spec::RunSpec) -> String {
     if let Some(path) = &spec.init_from {
@@ -276,6 +314,13 @@ pub fn document(
           iterations run: passes actually computed per step; the kernels stop as soon as a whole pass changes no \
           state bit, an exact early exit with bitwise-identical results.\n\n";
     s += &verdict_summary(results, metrics_of);
+    let epochs = per_epoch(results, metrics_of);
+    if !epochs.is_empty() {
+        s += "\n### Test accuracy after each epoch (%)\n\n";
+        s += "One row per run; X where the run stopped with a diverged or non-finite step in that epoch; blank after \
+              a run's last epoch (capped runs stop early).\n\n";
+        s += &epochs;
+    }
     if !ctx.figures.is_empty() {
         s += "\n## Figures 1 and 2 (DP+, K = 30, α ∈ {0, 1}, mean over seeds)\n\n";
         s += "Figure 1: angle between the DP+ and back-propagation gradients per layer (weights and bias of a layer together), on the same weights and batch, before each logged step.\n\n";
