@@ -14,7 +14,8 @@
 
 use dualprop::checks::stability::sweep::{predict, sig3};
 use dualprop::checks::stability::{
-    boundary_table, loop_gain_estimate, run_sweep, CaseResult, Crossing, GainSource, SweepSpec,
+    boundary_table, loop_gain_estimate, run_case, run_sweep, CaseResult, Crossing, GainSource,
+    SweepSpec,
 };
 use dualprop::checks::tolerance::rounding;
 use dualprop::reference::method::DEFAULT_DIVERGENCE_GROWTH;
@@ -182,34 +183,42 @@ fn small_sweep_boundaries() {
 }
 
 /// Finding (recorded, not loosened): for original DP with ReLU the first-pass loop-gain estimate does not locate
-/// the divergence boundary. At alpha > 1/2 the iteration oscillates and ReLU clips the downward half-wave
-/// (docs/stability.md, Section 6), so runs stay bounded well past the predicted boundary; at alpha = 0 the growth is
-/// monotone, units switch on as the states grow and the gain rises, so runs diverge below it. This test asserts
-/// those departures on the small sweep's seed; the theory (Section 2.4) promises agreement only while no unit changes
-/// piece, which these runs violate.
+/// the divergence boundary, in either direction. At alpha > 1/2 the iteration oscillates and ReLU clips the
+/// downward half-wave (docs/stability.md, Section 6): runs stay bounded up to scales where the predicted gain is
+/// 3.7 (alpha = 1) and 7.0 (alpha = 3/4). At alpha = 0 (monotone growth) units switch on as the states grow and the
+/// gain rises: on this seed the run diverges where the predicted gain is still 0.96 (seeds 2 and 3 of the full
+/// sweep diverge above it, at 1.2 and 1.4). Section 2.4 promises agreement only while no unit changes piece, which
+/// these runs violate; the test asserts the departures on the small sweep's seed, so a change that made them
+/// disappear would have to be looked at.
 #[test]
 fn relu_original_dp_boundary_departs_from_first_pass_prediction() {
     let spec = SweepSpec {
         methods: vec![Method::OriginalDp],
-        alphas: vec![0.0, 1.0],
+        alphas: vec![0.0, 0.75, 1.0],
         activations: vec![Activation::Relu],
         ..SweepSpec::small()
     };
     let results = run_sweep(&spec).unwrap();
-    let ratio = |r: &CaseResult| {
-        let (_, dhi) = bracket(r.diverges, "diverges", r);
-        let (_, phi) = bracket(r.predicted, "predicted", r);
-        dhi / phi
-    };
-    let at_zero = ratio(&results[0]);
-    let at_one = ratio(&results[1]);
+    let gain_at_divergence: Vec<f64> = results
+        .iter()
+        .map(|r| r.gain_at_divergence.expect("a divergence bracket").1)
+        .collect();
     println!(
-        "observed / predicted boundary: alpha 0 {}, alpha 1 {}",
-        sig3(at_zero),
-        sig3(at_one)
+        "predicted gain at the observed divergence, alpha 0, 3/4, 1: {}",
+        gain_at_divergence
+            .iter()
+            .map(|&g| sig3(g))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    assert!(at_zero < 1.0, "alpha 0: {at_zero}");
-    assert!(at_one > 1.5, "alpha 1: {at_one}");
+    assert!(
+        gain_at_divergence[0] < 1.0,
+        "alpha 0: {gain_at_divergence:?}"
+    );
+    assert!(
+        gain_at_divergence[1] > 2.0 && gain_at_divergence[2] > 2.0,
+        "alpha 3/4, 1: {gain_at_divergence:?}"
+    );
 }
 
 /// Two routes to the identity prediction: the closed form of Section 2.2 equals the finite-difference estimator of
@@ -238,7 +247,7 @@ fn identity_closed_form_matches_estimator_across_scales() {
     }
 }
 
-/// The full sweep (opt-in; about a minute in the test profile): the table of docs/stability.md, "The sweep", and
+/// The full sweep (opt-in; 81 s in the test profile on the shared 2-core machine): the table of docs/stability.md, "The sweep", and
 /// the same statements as the small sweep.
 #[test]
 #[ignore]
@@ -250,4 +259,34 @@ fn full_sweep_boundaries() {
     println!("full sweep: {:.1} s", t.elapsed().as_secs_f64());
     let applied = assert_theory(&spec, &results);
     println!("rules applied: {applied:?}");
+}
+
+/// Bad sweep settings are typed errors, not a bisection that never stops or a grid read out of order.
+#[test]
+fn bad_sweep_settings_are_errors() {
+    let case = SweepSpec::small().cases()[0];
+    for spec in [
+        SweepSpec {
+            resolution: 0.0,
+            ..SweepSpec::small()
+        },
+        SweepSpec {
+            resolution: f64::NAN,
+            ..SweepSpec::small()
+        },
+        SweepSpec {
+            scales: vec![1.0, 0.5],
+            ..SweepSpec::small()
+        },
+        SweepSpec {
+            scales: vec![],
+            ..SweepSpec::small()
+        },
+        SweepSpec {
+            scales: vec![0.0, 1.0],
+            ..SweepSpec::small()
+        },
+    ] {
+        assert!(run_case(&spec, case).is_err(), "{spec:?}");
+    }
 }

@@ -414,12 +414,27 @@ pub struct CaseResult {
     pub gain_at_divergence: Option<(f64, f64)>,
 }
 
+/// A predicted gain at or above 1, or not a number (an estimate from a first pass that overflowed): the
+/// prediction no longer says the pass contracts.
+fn reaches_one(gain: f64) -> bool {
+    gain >= 1.0 || gain.is_nan()
+}
+
 /// Runs one case over the grid and locates its crossings.
 pub fn run_case(spec: &SweepSpec, case: Case) -> Result<CaseResult> {
-    if spec.scales.is_empty() || spec.scales.windows(2).any(|w| w[0] >= w[1] || w[0] <= 0.0) {
+    let positive = spec.scales.first().is_some_and(|&s| s > 0.0);
+    let increasing = spec.scales.windows(2).all(|w| w[0] < w[1]);
+    if !positive || !increasing {
         return Err(Error::Unsupported(
             "the sweep's scales must be positive and increasing".into(),
         ));
+    }
+    // The bisection stops at hi / lo - 1 <= resolution: it must be positive (and finite) to stop.
+    if spec.resolution.is_nan() || spec.resolution <= 0.0 || spec.resolution.is_infinite() {
+        return Err(Error::Unsupported(format!(
+            "the sweep's resolution {} must be finite and > 0",
+            spec.resolution
+        )));
     }
     let cfg = spec.config(case.method, case.alpha);
     let (x, y) = spec.data(case.seed);
@@ -454,9 +469,20 @@ pub fn run_case(spec: &SweepSpec, case: Case) -> Result<CaseResult> {
     )?;
     let predicted = Crossing::find(
         &grid,
-        &cells.iter().map(|c| c.gain >= 1.0).collect::<Vec<_>>(),
+        &cells
+            .iter()
+            .map(|c| reaches_one(c.gain))
+            .collect::<Vec<_>>(),
         spec.resolution,
-        |s| Ok(predict(&net_at(s)?, &cfg, &x, &y, spec.estimator_steps)? >= 1.0),
+        |s| {
+            Ok(reaches_one(predict(
+                &net_at(s)?,
+                &cfg,
+                &x,
+                &y,
+                spec.estimator_steps,
+            )?))
+        },
     )?;
     let sufficient = if cells.iter().all(|c| c.sufficient.is_some()) {
         Some(Crossing::find(
