@@ -1,4 +1,4 @@
-//! Stability as a sweep (docs/stability.md, "The sweep"): over weight scale x method x alpha x activation on small
+//! Stability as a sweep (docs/stability.md, section 10, "The sweep"): over weight scale x method x alpha x activation on small
 //! seeded networks, the verdict of K inference passes against the loop gain the theory predicts, and per
 //! (method, alpha, activation, seed) the scale at which each crosses its threshold.
 //!
@@ -12,6 +12,7 @@
 //!   bound rho(C_global) of Section 4.3 reaches 1 (below it the pass is a contraction everywhere).
 //!
 //! A crossing is the first one along the grid: where an outcome is not monotone in s (ReLU), the cells show it.
+//! "Section n" refers to docs/stability.md (the sweep is its section 10); equation numbers are the paper's.
 
 use rand::{Rng, SeedableRng};
 
@@ -21,7 +22,7 @@ use crate::reference::activation::Activation;
 use crate::reference::inference::{infer_with, InferOptions, Verdict};
 use crate::reference::loss::Loss;
 use crate::reference::matrix::Matrix;
-use crate::reference::method::{Config, Method};
+use crate::reference::method::{Config, Method, OutputRule, Schedule};
 use crate::reference::network::{Init, Network};
 use crate::reference::state::DualState;
 
@@ -87,8 +88,8 @@ impl Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GainSource {
     /// Zero by construction, for every network: the mean the up sweep passes on is the feed-forward activation
-    /// (Section 3: DP+ (Eq. 8) at alpha in {0, 1}, the Eq. 21 variant at every alpha; DP+ with f = identity at
-    /// every alpha, where zbar = alpha (a + abar b) + abar (a - alpha b) = a).
+    /// (Section 3: DP+ (Eq. 8) at alpha in {0, 1}, the Eq. 21 variants at every alpha; DP+ with f = identity at
+    /// every alpha, where zbar = alpha (a + abar b) + abar (a - alpha b) = a), whatever the output rule.
     Zero,
     /// Original DP (Eq. 3), identity activations: G = |2 alpha - 1| c_alpha lambda_max(S), exact for every state
     /// (Section 2.2, [`original_dp_identity_gain`]).
@@ -99,13 +100,20 @@ pub enum GainSource {
 }
 
 impl GainSource {
-    /// The source the sweep uses for a method and activation at `alpha`.
-    pub fn for_case(method: Method, activation: Activation, alpha: f64) -> Self {
-        match method {
-            Method::DpPlus if alpha == 0.0 || alpha == 1.0 => GainSource::Zero,
-            Method::DpPlus if activation == Activation::Identity => GainSource::Zero,
-            Method::Eq21 => GainSource::Zero,
-            Method::OriginalDp if activation == Activation::Identity => {
+    /// The source for a configuration and hidden activation. The closed forms are derived for the up-down
+    /// schedule (Section 1), and section 2.2's for original DP's exact output rule; anything else is estimated.
+    pub fn for_config(cfg: &Config, activation: Activation) -> Self {
+        if cfg.schedule != Schedule::UpDown {
+            return GainSource::FirstPassEstimate;
+        }
+        let extreme = cfg.alpha == 0.0 || cfg.alpha == 1.0;
+        match cfg.method {
+            Method::DpPlus if extreme || activation == Activation::Identity => GainSource::Zero,
+            Method::Eq21 | Method::Eq21Printed => GainSource::Zero,
+            Method::OriginalDp
+                if activation == Activation::Identity
+                    && cfg.output_rule() == OutputRule::OriginalExact =>
+            {
                 GainSource::IdentityClosedForm
             }
             _ => GainSource::FirstPassEstimate,
@@ -256,7 +264,7 @@ pub struct Case {
 }
 
 /// The predicted loop gain of one pass for `cfg` on `net` with batch (x, y), from the source
-/// [`GainSource::for_case`] names.
+/// [`GainSource::for_config`] names.
 pub fn predict(
     net: &Network<f64>,
     cfg: &Config,
@@ -264,7 +272,7 @@ pub fn predict(
     y: &Matrix<f64>,
     estimator_steps: usize,
 ) -> Result<f64> {
-    match GainSource::for_case(cfg.method, net.activation, cfg.alpha) {
+    match GainSource::for_config(cfg, net.activation) {
         GainSource::Zero => Ok(0.0),
         GainSource::IdentityClosedForm => Ok(original_dp_identity_gain(net, cfg.alpha, cfg.beta)),
         GainSource::FirstPassEstimate => {
@@ -505,7 +513,7 @@ pub fn run_case(spec: &SweepSpec, case: Case) -> Result<CaseResult> {
     Ok(CaseResult {
         case,
         gain_at_divergence,
-        source: GainSource::for_case(case.method, case.activation, case.alpha),
+        source: GainSource::for_config(&cfg, case.activation),
         cells,
         diverges,
         unsettled,
