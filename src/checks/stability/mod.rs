@@ -11,7 +11,8 @@
 
 //!
 //! Pieces: [`loop_gain`](mod@loop_gain) (the estimator), [`original_dp`] (closed forms and the threshold scale),
-//! [`patterns`] (kink patterns), [`relu_bound`] (DP+ with ReLU), [`power`] (power iteration). The f64 conversions live in
+//! [`patterns`] (kink patterns), [`relu_bound`] (DP+ with ReLU), [`power`] (power iteration), [`sweep`] (the
+//! observed divergence boundary in weight scale against the predicted one). The f64 conversions live in
 //! [`crate::reference::widen`].
 
 pub mod loop_gain;
@@ -19,6 +20,7 @@ pub mod original_dp;
 pub mod patterns;
 pub mod power;
 pub mod relu_bound;
+pub mod sweep;
 
 pub use crate::reference::rules::UnitPattern;
 pub use crate::reference::widen::{matrix_f64, network_f64, state_f64};
@@ -31,3 +33,6 @@ pub use original_dp::{
 pub use patterns::{dp_plus_patterns, straddling_units};
 pub use power::spectral_norm;
 pub use relu_bound::{dp_plus_relu_bound, DpPlusBound};
+pub use sweep::{
+    boundary_table, run_case, run_sweep, CaseResult, Crossing, GainSource, Outcome, SweepSpec,
+};
