@@ -2,6 +2,7 @@
 //! otherwise, and all are multiples of the float type's machine epsilon ([`Scalar::eps`]).
 //!
 //! - [`rounding`]: an identity evaluated in `T` (the specification tests, the oracle's floor).
+//! - [`derivative_agreement`]: a KKT residual against the derivative of its objective at the same states.
 //! - [`fixed_point_tolerance`]: "one more pass changes nothing" for the inference verdict.
 //! - [`LOOP_GAIN_FLOOR`]: loop-gain estimates indistinguishable from 0.
 //! - [`SAFETY`], [`tensor_tolerance`]: how far another implementation may deviate from the oracle (`verify`).
@@ -26,6 +27,20 @@ pub fn eps<T: Scalar>() -> f64 {
 /// A factor 4 covers the activation and its inverse (each correctly rounded to within a few ulps).
 pub fn rounding<T: Scalar>(max_width: usize, depth: usize) -> f64 {
     4.0 * (max_width + 4) as f64 * depth.max(1) as f64 * eps::<T>()
+}
+
+/// Relative difference allowed between a KKT residual (`checks::kkt`) and the forward-mode derivative of its
+/// objective (`checks::objective` in `reference::dual::Dual`) at the same stored states, relative to the sum of the
+/// magnitudes of the terms the two combine (tests/spec_objective.rs): [`rounding`] at depth 1, 4 (n + 4) eps.
+///
+/// The states are inputs to both routes, so no earlier layer's rounding enters (hence depth 1, where [`rounding`]
+/// allows `depth` layers of propagated error). Each route forms the same partial derivative as a sum of at most
+/// n + 4 rounded terms (one dot product of length <= n, the pre-activation or the feedback, and the condition's few
+/// terms), so each is within gamma_{n+4} ~ (n + 4) eps / 2 of the exact value relative to the sum of the magnitudes
+/// of its terms (Higham, Thm. 3.1), and the two within (n + 4) eps; the factor 4 covers f^-1, (f^-1)' and the
+/// potential, each within a few ulps of its value (the condition of f^-1 at the state belongs in the magnitude).
+pub fn derivative_agreement<T: Scalar>(max_width: usize) -> f64 {
+    rounding::<T>(max_width, 1)
 }
 
 /// [`rounding`] for a float type given as a value.
