@@ -51,7 +51,7 @@ use crate::checks::tolerance::{fixed_point_tolerance, stop_tolerance};
 use crate::reference::method::{OutputUnit, Placement};
 use crate::reference::rules;
 use crate::reference::scalar::c;
-use crate::reference::{Config, DualState, Gradients, Network, OutputRule, Verdict};
+use crate::reference::{Config, DualState, Gradients, Network, Verdict};
 
 use super::dense::{dense_product, WeightOp};
 use super::elementwise::with_unit;
@@ -124,7 +124,7 @@ fn init_from_feed_forward<T: KernelFloat>(
             tags.fb_src_a[k] = 0;
         }
     }
-    if cfg.output_rule() == OutputRule::Eq16FrozenGradient {
+    if cfg.output_rule().frozen_gradient() {
         let len = w[depth] * batch;
         weighted_gradient(
             net.loss,

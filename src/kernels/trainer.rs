@@ -53,6 +53,7 @@ impl<T: KernelFloat> Trainer<T> {
         let order = match &estimator {
             Estimator::Dual(cfg) => {
                 cfg.validate(net.loss)?;
+                supported(cfg)?;
                 cfg.schedule.layer_order(net.depth())
             }
             Estimator::Backprop => Vec::new(),
@@ -279,6 +280,7 @@ pub fn infer_batch_with<T: KernelFloat>(
     opts: &KernelOptions,
 ) -> Result<KernelInference<T>> {
     validate_run(net, cfg, x, y)?;
+    supported(cfg)?;
     let batch = x.rows();
     let mut ws = Workspace::new(&net.widths(), batch)?;
     let par = opts.par();
@@ -314,4 +316,16 @@ impl<T: KernelFloat> Trainer<T> {
     pub fn poison_workspace(&mut self) {
         self.ws.fill(T::nan());
     }
+}
+
+/// The kernels run every method except dampened original DP, whose update reads each state's previous iterate and
+/// weights L_k from a spectral norm per step: use the reference ([`crate::reference::infer`]) for it.
+fn supported(cfg: &Config) -> Result<()> {
+    if cfg.method.hidden_rule(cfg.alpha).damped {
+        return Err(Error::Unsupported(format!(
+            "the kernels do not run {}; use the reference (reference::infer)",
+            cfg.method.name()
+        )));
+    }
+    Ok(())
 }

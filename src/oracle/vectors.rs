@@ -59,6 +59,7 @@ fn spec(
             output,
             // Vectors are computed in the case's own type, so the f32 reference is pinned too.
             float: ComputeFloat::Case,
+            damping: None,
         },
     }
 }
