@@ -115,11 +115,14 @@ impl Damping {
             )));
         }
         let layer = &net.layers[k];
-        let w = Matrix::from_fn(layer.w.rows(), layer.w.cols(), |i, j| {
-            to_f64(layer.w.get(i, j))
-        });
+        // W_k in f64, built only for the computed dampings (explicit ones are an index lookup).
+        let w = || {
+            Matrix::from_fn(layer.w.rows(), layer.w.cols(), |i, j| {
+                to_f64(layer.w.get(i, j))
+            })
+        };
         match *self {
-            Damping::SpectralNorm => Ok(weight_from_norm(spectral_norm(&w))),
+            Damping::SpectralNorm => Ok(weight_from_norm(spectral_norm(&w()))),
             Damping::PowerIteration {
                 iterations,
                 seed,
@@ -129,7 +132,7 @@ impl Damping {
                     with_bias.then(|| layer.b.iter().map(|&b| to_f64(b)).collect());
                 let start = seed.wrapping_add(k as u64);
                 Ok(weight_from_norm(power_norm(
-                    &w,
+                    &w(),
                     bias.as_deref(),
                     iterations,
                     start,

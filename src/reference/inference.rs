@@ -137,8 +137,8 @@ pub fn validate_damping<T: Scalar>(net: &Network<T>, cfg: &Config) -> Result<()>
 
 /// `cfg` with its damping weights computed once (for dampened original DP with a computed damping and at most
 /// [`MAX_EXPLICIT_DAMPING`] hidden layers), so that K passes do not recompute K spectral norms per layer. The
-/// updates read the same values either way.
-fn with_resolved_damping<T: Scalar>(net: &Network<T>, cfg: &Config) -> Result<Config> {
+/// updates read the same values either way (with more hidden layers they recompute them, slowly).
+pub fn resolve_damping<T: Scalar>(net: &Network<T>, cfg: &Config) -> Result<Config> {
     let computed = !matches!(cfg.damping(), Damping::Explicit(_));
     if cfg.method == Method::OriginalDpDampened
         && computed
@@ -205,7 +205,7 @@ pub fn infer_with<T: Scalar>(
     opts: InferOptions,
 ) -> Result<Inference<T>> {
     validate_run(net, cfg, x, y)?;
-    let cfg = &with_resolved_damping(net, cfg)?;
+    let cfg = &resolve_damping(net, cfg)?;
     let mut state = DualState::feed_forward(net, x);
     let feed_forward = state.plus.clone();
     let depth = net.depth();
