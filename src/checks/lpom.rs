@@ -16,10 +16,11 @@
 //! z_L = a_L - beta l'(z_L).
 //!
 //! The follow-up code (Rasmuskh/dualprop_icml_2024, `src/models.py`) has a commented-out `cnn_LPOM_ff` class that
-//! solves this by the same dampened fixed-point iteration as its dampened original DP, z_k <- f((a_k + b_k + L_k z_k)
-//! / (1 + L_k)) with b_k = W_k^T (z_{k+1} - f(a_{k+1})), but with L_k = 1 + max(0, (gamma_k - 1) / 2) (gamma_k, not
-//! gamma_k^2, and never below 1) from 3 power iterations, for every layer's weight, and a linearized output
-//! z_L = a_L - beta l'(a_L) at the current a_L. It is not run by that code (commented out), and not here.
+//! damps its fixed-point iteration as its dampened original DP does, z_k <- f((a_k + b_k + L_k z_k) / (1 + L_k)) with
+//! b_k = W_k^T (z_{k+1} - fa_{k+1}), fa_{k+1} = f(a_{k+1}) as stored at layer k + 1's last update, but with
+//! L_k = 1 + max(0, (gamma_k - 1) / 2) (gamma_k, not gamma_k^2, and never below 1) from 3 power-iteration steps on
+//! every layer, and a linearized output z_L = a_L - beta l'(a_L) at the current a_L. It is not run by that code and
+//! not offered here; [`lpom_stationarity`] judges such an iteration's result (docs/oracle.md).
 
 use serde::{Deserialize, Serialize};
 
