@@ -14,6 +14,8 @@
 //! converges to a stationary point of a different saddle problem. Its output rule (linearized, gradient frozen at the
 //! feed-forward prediction) is Eq. 3's output stationarity only to first order in beta either way.
 //!
+//! Proved (proofs/): `Dampened.v` `dampened_fixed_point_iff`, `dampened_identity_same_fixed_point`.
+//!
 //! [`dampened_hidden_residuals`] evaluates that condition on any states; the fixed-point residual of the update
 //! itself is [`crate::checks::fixed_point_residuals`] with the dampened configuration.
 

@@ -32,6 +32,8 @@ pub fn hidden_inside<T: Scalar>(f: impl Fn(T) -> T, plus: T, minus: T, a: T, b: 
 /// Eq. 3's update dampened (the follow-up code's `cnn_dualprop_RAOVR_dampened_ff`; not in the paper):
 /// z+ = f((a + plus b + l z+_prev) / (1 + l)), z- = f((a - minus b + l z-_prev) / (1 + l)). At l = 0 it is
 /// [`hidden_inside`] bit for bit (the damping is skipped, so that a signed zero or an infinite z_prev cannot leak in).
+///
+/// Proved (proofs/): `Dampened.v` `dampened_fixed_point_iff`, `dampened_identity_same_fixed_point`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn hidden_dampened<T: Scalar>(
