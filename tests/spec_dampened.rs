@@ -388,3 +388,65 @@ fn kernels_agree_with_the_reference_on_dampened_original_dp() {
         kernel_agrees::<f32>(&case)?;
     });
 }
+
+/// Route: the kernels' trainer resolves L_k from the weights at each step; its dual estimate (`Trainer::gradients`)
+/// against the reference's inference and `dual_gradient` on the same weights, to the kernel tests' gradient bound.
+/// Two Adam steps first, so that the weights (and with them L_k) have moved since construction.
+#[test]
+fn trainer_dampened_estimate_matches_the_reference_after_steps() {
+    use dualprop::checks::tolerance::{kernel_gradient_agreement, kernel_state_agreement};
+    let c = common::scaled(
+        case(&[4, 6, 5, 3], 3, Activation::Tanh, Loss::LeastSquares, 11),
+        2.0,
+    );
+    let cfg = Config::new(Method::OriginalDpDampened, 1.0, 0.5, 10);
+    let adam = AdamConfig {
+        learning_rate: 1e-2,
+        ..AdamConfig::default()
+    };
+    let mut trainer =
+        dualprop::kernels::Trainer::new(&c.net, Estimator::Dual(cfg), adam, 3).unwrap();
+    let (x, y) = (c.x.as_slice(), c.y.as_slice());
+    for _ in 0..2 {
+        trainer.step(x, y, 3).unwrap();
+    }
+    let net = trainer.network();
+    assert!((1..net.depth()).all(|k| Damping::SpectralNorm.weight(&net, k).unwrap() > 0.0));
+    let (estimate, _, verdict) = trainer.gradients(x, y, 3).unwrap();
+    let reference = infer(&net, &cfg, &c.x, &c.y).unwrap();
+    assert!(!reference.verdict.failed(), "{:?}", reference.verdict);
+    assert!(!verdict.unwrap().failed());
+    let expected = dual_gradient(&net, &cfg, &reference.states);
+    let parts: Vec<&[f64]> = reference
+        .states
+        .plus
+        .iter()
+        .chain(&reference.states.minus)
+        .map(|m| m.as_slice())
+        .collect();
+    let m = kernels_common::magnitude(&parts);
+    let updates = net.depth() + cfg.iterations * cfg.schedule.layer_order(net.depth()).len();
+    let tol = kernel_gradient_agreement::<f64>(
+        kernel_state_agreement::<f64>(updates, 6, m),
+        m,
+        3,
+        cfg.beta,
+    );
+    for k in 0..net.depth() {
+        let d = kernels_common::max_diff(estimate.w[k].as_slice(), expected.w[k].as_slice());
+        assert!(d <= tol, "grad W_{k}: {d:e} > {tol:e}");
+    }
+}
+
+/// Route: the follow-up code applies the layer with its bias inside the power iteration, so its "norm" of a zero
+/// weight with bias c is ||c||, not 0; `with_bias` reproduces that, and without it the estimate is sigma_max.
+#[test]
+fn power_iteration_with_bias_is_the_follow_up_codes_estimate() {
+    let zero = Matrix::from_fn(2, 3, |_, _| 0.0);
+    let bias = [3.0, 4.0];
+    assert_eq!(power_norm(&zero, Some(&bias), 50, 0), 5.0);
+    assert_eq!(power_norm(&zero, None, 50, 0), 0.0);
+    let w = Matrix::from_fn(2, 2, |i, j| if i == j { 2.0 } else { 0.0 });
+    assert!((power_norm(&w, None, 50, 3) - 2.0).abs() <= 4.0 * f64::EPSILON);
+    assert!(power_norm(&w, Some(&bias), 50, 3) > 2.0);
+}
