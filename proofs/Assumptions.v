@@ -2,7 +2,8 @@
 Require Import DualProp.Common DualProp.OutputLayer DualProp.HiddenLayer
                DualProp.OrigOutput DualProp.OrigVsPlus DualProp.Relu
                DualProp.Chain DualProp.DPPlusChain DualProp.BPDerivative
-               DualProp.LeCunChain DualProp.BPGeneral DualProp.Objectives DualProp.OutputSaddle DualProp.Passes.
+               DualProp.LeCunChain DualProp.BPGeneral DualProp.Objectives DualProp.OutputSaddle DualProp.Passes
+               DualProp.Dampened.
 Print Assumptions eq16_satisfies_eq15.
 Print Assumptions eq15_unique.
 Print Assumptions eq16_least_squares.
@@ -83,3 +84,5 @@ Print Assumptions eq3_hidden_layer_minus_is_partial.
 Print Assumptions eq20_out_state_is_derivative.
 Print Assumptions eq20_out_multiplier_is_derivative.
 Print Assumptions eq16_stationary_for_eq20_out.
+Print Assumptions dampened_fixed_point_iff.
+Print Assumptions dampened_identity_same_fixed_point.

@@ -78,6 +78,7 @@ fn method_label(m: Method) -> &'static str {
         Method::OriginalDp => "original DP",
         Method::Eq21 => "Eq. 21 settled",
         Method::Eq21Printed => "Eq. 21 printed",
+        Method::OriginalDpDampened => "original DP dampened",
     }
 }
 

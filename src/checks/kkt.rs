@@ -196,7 +196,10 @@ pub fn kkt_report<T: Scalar>(
         let equations = if k < depth {
             match cfg.method {
                 Method::DpPlus => dp_plus_hidden(net.activation, cfg.alpha, &rule, &t),
-                Method::OriginalDp => original_hidden(net.activation, cfg.alpha, &t),
+                // Dampened original DP is judged against Eq. 3 too; its own conditions: `checks::dampened`.
+                Method::OriginalDp | Method::OriginalDpDampened => {
+                    original_hidden(net.activation, cfg.alpha, &t)
+                }
                 Method::Eq21 | Method::Eq21Printed => {
                     lagrangian_hidden(net.activation, cfg.alpha, &t)
                 }
@@ -353,7 +356,7 @@ fn output_conditions<T: Scalar>(
             }
             vec![p.0, m.0]
         }
-        Method::OriginalDp => {
+        Method::OriginalDp | Method::OriginalDpDampened => {
             let (gp, gm) = (grad_at(&state.plus[depth]), grad_at(&state.minus[depth]));
             let mut p = Acc::new(Equation::Eq3StationarityPlus);
             let mut m = Acc::new(Equation::Eq3StationarityMinus);

@@ -1,10 +1,12 @@
 //! Checkers: they take states (ours or another implementation's) and say how well they meet the paper's conditions.
 
 pub mod alignment;
+pub mod dampened;
 pub mod derivative;
 pub mod equation;
 pub mod fixed_point;
 pub mod kkt;
+pub mod lpom;
 pub mod objective;
 pub mod saddle;
 pub mod stability;

@@ -187,6 +187,17 @@ impl<T: KernelFloat> LayerOut<'_, T> {
     /// [`KernelFloat::abs_bits`] maxima) so that it vectorises.
     #[inline(always)]
     pub(crate) fn update(self, rule: impl Fn(T, T) -> (T, T), u: &[T], v: &[T]) -> PassStats {
+        self.update_from_previous(|u, v, _, _| rule(u, v), u, v)
+    }
+
+    /// [`LayerOut::update`] with a rule that also reads the unit's previous (z+, z-) (dampened original DP).
+    #[inline(always)]
+    pub(crate) fn update_from_previous(
+        self,
+        rule: impl Fn(T, T, T, T) -> (T, T),
+        u: &[T],
+        v: &[T],
+    ) -> PassStats {
         let (alpha, abar, plus) = (self.alpha, self.abar, self.plus);
         let len = plus.len();
         let (u, v) = (&u[..len], &v[..len]);
@@ -198,9 +209,9 @@ impl<T: KernelFloat> LayerOut<'_, T> {
         let (mut state_diff, mut zbar_diff, mut delta_diff) = (0u64, 0u64, 0u64);
         let (mut max_abs, mut change) = (0u64, 0u64);
         for i in 0..len {
-            let (p, m) = rule(u[i], v[i]);
-            let (zb, d) = rules::mean_and_delta(alpha, abar, p, m);
             let (old_p, old_m) = (plus[i], minus[i]);
+            let (p, m) = rule(u[i], v[i], old_p, old_m);
+            let (zb, d) = rules::mean_and_delta(alpha, abar, p, m);
             state_diff |= (p.bits() ^ old_p.bits()) | (m.bits() ^ old_m.bits());
             zbar_diff |= zb.bits() ^ zbar[i].bits();
             delta_diff |= d.bits() ^ delta[i].bits();

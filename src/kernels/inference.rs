@@ -51,7 +51,7 @@ use crate::checks::tolerance::{fixed_point_tolerance, stop_tolerance};
 use crate::reference::method::{OutputUnit, Placement};
 use crate::reference::rules;
 use crate::reference::scalar::c;
-use crate::reference::{Config, DualState, Gradients, Network, OutputRule, Verdict};
+use crate::reference::{Config, DualState, Gradients, Network, Verdict};
 
 use super::dense::{dense_product, WeightOp};
 use super::elementwise::with_unit;
@@ -124,7 +124,7 @@ fn init_from_feed_forward<T: KernelFloat>(
             tags.fb_src_a[k] = 0;
         }
     }
-    if cfg.output_rule() == OutputRule::Eq16FrozenGradient {
+    if cfg.output_rule().frozen_gradient() {
         let len = w[depth] * batch;
         weighted_gradient(
             net.loss,
@@ -241,10 +241,22 @@ fn update_hidden<T: KernelFloat>(
     let len = ws.widths[k] * batch;
     let (a, b) = (&ws.a[k][..len], &ws.fb[k][..len]);
     let out = layer_out!(ws, k, len, c::<T>(cfg.alpha));
+    // A damping not validated against the network gives NaN states, as in the reference (`update::layer_update`);
+    // the public entries resolve and validate it first, so this is an index lookup.
+    let l = if rule.damped {
+        c::<T>(cfg.damping().weight(net, k).unwrap_or(f64::NAN))
+    } else {
+        T::zero()
+    };
     // The placement is chosen here, outside the fused loop.
     with_unit!(net.activation, u => {
         let f = |x| Unit::<T>::f(u, x);
         match rule.placement {
+            Placement::InsideActivation if rule.damped => out.update_from_previous(
+                |a, b, zp, zm| rules::hidden_dampened(f, pw, mw, l, a, b, zp, zm),
+                a,
+                b,
+            ),
             Placement::InsideActivation => {
                 out.update(|a, b| rules::hidden_inside(f, pw, mw, a, b), a, b)
             }

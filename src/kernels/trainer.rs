@@ -2,7 +2,7 @@
 //! and Adam, on a workspace allocated once ([`crate::reference::train_step`]'s twin).
 
 use crate::error::{Error, Result};
-use crate::reference::inference::validate_run;
+use crate::reference::inference::{resolve_damping, validate_damping, validate_run};
 use crate::reference::scalar::{c, to_f64};
 use crate::reference::{
     AdamConfig, AdamState, Config, DualState, Estimator, Gradients, Matrix, Network, StepOutcome,
@@ -53,6 +53,7 @@ impl<T: KernelFloat> Trainer<T> {
         let order = match &estimator {
             Estimator::Dual(cfg) => {
                 cfg.validate(net.loss)?;
+                validate_damping(net, cfg)?;
                 cfg.schedule.layer_order(net.depth())
             }
             Estimator::Backprop => Vec::new(),
@@ -206,6 +207,8 @@ impl<T: KernelFloat> Trainer<T> {
                 (None, 0)
             }
             Estimator::Dual(cfg) => {
+                // Dampened original DP: L_k from the current weights, once per step (as the follow-up code does).
+                let cfg = resolve_damping(&self.net, &cfg)?;
                 let o = self.dual_estimate(&cfg, x, y, batch, scale, false);
                 (Some(o.verdict), o.iterations_run)
             }
@@ -242,6 +245,7 @@ impl<T: KernelFloat> Trainer<T> {
         let verdict = match self.estimator {
             Estimator::Backprop => None,
             Estimator::Dual(cfg) => {
+                let cfg = resolve_damping(&self.net, &cfg)?;
                 Some(self.dual_estimate(&cfg, x, y, batch, scale, true).verdict)
             }
         };
@@ -279,6 +283,7 @@ pub fn infer_batch_with<T: KernelFloat>(
     opts: &KernelOptions,
 ) -> Result<KernelInference<T>> {
     validate_run(net, cfg, x, y)?;
+    let cfg = &resolve_damping(net, cfg)?;
     let batch = x.rows();
     let mut ws = Workspace::new(&net.widths(), batch)?;
     let par = opts.par();

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::reference::{Activation, Config, FloatType, Loss, Method, OutputRule, Schedule};
+use crate::reference::{
+    Activation, Config, Damping, FloatType, Loss, Method, OutputRule, Schedule,
+};
 
 /// Float type the oracle computes in: a fixed type, or the case file's own. Serialized as the type's name
 /// (`"f64"`, `"f32"`, `"bf16"`, `"f16"`) or `"case"`.
@@ -62,7 +64,7 @@ impl ComputeFloat {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OracleConfig {
-    /// The dual-propagation variant (`dp_plus`, `original_dp`, `eq21`, `eq21_printed`).
+    /// The dual-propagation variant (`dp_plus`, `original_dp`, `eq21`, `eq21_printed`, `original_dp_dampened`).
     pub method: Method,
     /// Weight of z+ in zbar = alpha z+ + (1 - alpha) z- (Eq. 6), in [0, 1].
     pub alpha: f64,
@@ -85,6 +87,10 @@ pub struct OracleConfig {
     /// Float type to compute in; default f64.
     #[serde(default)]
     pub float: ComputeFloat,
+    /// L_k of `original_dp_dampened` (`"spectral_norm"`, the default; `{"explicit": [..]}`;
+    /// `{"power_iteration": {"iterations": 50, "seed": 0, "with_bias": true}}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damping: Option<Damping>,
 }
 
 fn default_schedule() -> Schedule {
@@ -137,6 +143,7 @@ impl OracleConfig {
         let mut cfg = Config::new(self.method, self.alpha, self.beta, self.iterations)
             .with_schedule(self.schedule);
         cfg.output = self.output;
+        cfg.damping = self.damping;
         cfg
     }
 

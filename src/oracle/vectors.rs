@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::oracle::case::Case;
 use crate::oracle::compute::run;
 use crate::oracle::config::{ComputeFloat, OracleConfig};
+use crate::reference::damping::{Damping, DampingValues};
 use crate::reference::scalar::{c, to_f64};
 use crate::reference::{Activation, FloatType, Loss, Method, OutputRule, Schedule};
 use crate::store::{write_atomic, Tensor};
@@ -59,6 +60,7 @@ fn spec(
             output,
             // Vectors are computed in the case's own type, so the f32 reference is pinned too.
             float: ComputeFloat::Case,
+            damping: None,
         },
     }
 }
@@ -177,6 +179,20 @@ pub fn specs() -> Vec<VectorSpec> {
     );
     ce.config.loss = Loss::SoftmaxCrossEntropy;
     v.push(ce);
+    // Explicit L_k, not the default SVD: an SVD's last bits may differ between CPUs, and vectors are bitwise.
+    let mut damped = spec(
+        "original_dp_dampened_a1_k30_tanh_f64",
+        F64,
+        14,
+        Method::OriginalDpDampened,
+        1.0,
+        30,
+        Tanh,
+        None,
+    );
+    let weights = DampingValues::new(&[1.0, 2.0]).expect("two finite, nonnegative weights");
+    damped.config.damping = Some(Damping::Explicit(weights));
+    v.push(damped);
     v
 }
 

@@ -291,11 +291,15 @@ pub fn update_equation(cfg: &OracleConfig, k: usize, depth: usize) -> &'static s
             OutputRule::Eq16FrozenGradient => "fixed point of Eq. 16 (frozen gradient convention)",
             OutputRule::OriginalExact => "fixed point of Eq. 3's output min/max",
             OutputRule::OriginalLinearized => "fixed point of original DP's linearized output",
+            OutputRule::OriginalLinearizedFrozenGradient => {
+                "fixed point of original DP's linearized output (frozen gradient convention)"
+            }
         };
     }
     match cfg.method {
         Method::DpPlus => "fixed point of Eq. 8",
         Method::OriginalDp => "fixed point of Eq. 3's update",
+        Method::OriginalDpDampened => "fixed point of Eq. 3's update dampened (follow-up code)",
         Method::Eq21 => "fixed point of Eq. 21 (settled sign)",
         Method::Eq21Printed => "fixed point of Eq. 21 (printed sign)",
     }

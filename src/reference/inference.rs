@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::tolerance::fixed_point_tolerance;
 use crate::error::Result;
+use crate::reference::damping::{Damping, MAX_EXPLICIT_DAMPING};
 use crate::reference::matrix::Matrix;
-use crate::reference::method::Config;
+use crate::reference::method::{Config, Method};
 use crate::reference::network::Network;
 use crate::reference::scalar::{from_f64, to_f64, Scalar};
 use crate::reference::state::DualState;
@@ -119,7 +120,33 @@ pub fn validate_run<T: Scalar>(
 ) -> Result<()> {
     net.validate()?;
     net.validate_batch(x, y)?;
-    cfg.validate(net.loss)
+    cfg.validate(net.loss)?;
+    validate_damping(net, cfg)
+}
+
+/// For [`Method::OriginalDpDampened`]: every hidden layer has its damping weight L_k (explicit weights number
+/// L - 1). Checked with the network because the configuration alone does not know the depth.
+pub fn validate_damping<T: Scalar>(net: &Network<T>, cfg: &Config) -> Result<()> {
+    if cfg.method == Method::OriginalDpDampened {
+        if let Damping::Explicit(_) = cfg.damping() {
+            cfg.damping().resolve(net)?;
+        }
+    }
+    Ok(())
+}
+
+/// `cfg` with its damping weights computed once (for dampened original DP with a computed damping and at most
+/// [`MAX_EXPLICIT_DAMPING`] hidden layers), so that K passes do not recompute K spectral norms per layer. The
+/// updates read the same values either way (with more hidden layers they recompute them, slowly).
+pub fn resolve_damping<T: Scalar>(net: &Network<T>, cfg: &Config) -> Result<Config> {
+    let computed = !matches!(cfg.damping(), Damping::Explicit(_));
+    if cfg.method == Method::OriginalDpDampened
+        && computed
+        && net.depth().saturating_sub(1) <= MAX_EXPLICIT_DAMPING
+    {
+        return Ok(cfg.with_damping(cfg.damping().resolve(net)?));
+    }
+    Ok(*cfg)
 }
 
 /// How an inference run treats the growth bound ([`Config::divergence_growth`]).
@@ -178,6 +205,7 @@ pub fn infer_with<T: Scalar>(
     opts: InferOptions,
 ) -> Result<Inference<T>> {
     validate_run(net, cfg, x, y)?;
+    let cfg = &resolve_damping(net, cfg)?;
     let mut state = DualState::feed_forward(net, x);
     let feed_forward = state.plus.clone();
     let depth = net.depth();

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::reference::damping::Damping;
 use crate::reference::loss::Loss;
 use crate::reference::scalar::{c, Scalar};
 
@@ -25,6 +26,11 @@ pub enum Method {
     /// Named `eq21_printed` (CLI `eq21-printed`); older files say `lagrangian_printed`.
     #[serde(alias = "lagrangian_printed")]
     Eq21Printed,
+    /// Original DP dampened as the follow-up code computes it (Rasmuskh/dualprop_icml_2024, `src/models.py`, class
+    /// `cnn_dualprop_RAOVR_dampened_ff`; not in the paper): z = f((a +- c b + L_k z_prev) / (1 + L_k)), with L_k
+    /// from [`Config::damping`]; its own output rule is [`OutputRule::OriginalLinearizedFrozenGradient`].
+    /// Named `original_dp_dampened` (CLI `original-dp-dampened`); not in [`Method::ALL`].
+    OriginalDpDampened,
 }
 
 /// Where the feedback enters a hidden unit.
@@ -48,6 +54,9 @@ pub struct HiddenRule {
     pub placement: Placement,
     /// Whether the feedback carries the next layer's derivative, b = W^T (D_{k+1} delta_{k+1}) (Eq. 20 variants).
     pub feedback_through_derivative: bool,
+    /// Whether each state is averaged with its previous iterate before f, with the weight L_k of
+    /// [`Config::damping`] (the follow-up code's dampened original DP; [`crate::reference::rules::hidden_dampened`]).
+    pub damped: bool,
 }
 
 impl HiddenRule {
@@ -70,6 +79,9 @@ pub enum OutputRule {
     OriginalExact,
     /// Convention of some public original-DP code: z+ = a - alpha g, z- = a + abar g.
     OriginalLinearized,
+    /// The follow-up code's dampened original DP (`cnn_dualprop_RAOVR_dampened_ff.infer_outputs`):
+    /// [`OutputRule::OriginalLinearized`] with g taken at the initial feed-forward prediction.
+    OriginalLinearizedFrozenGradient,
 }
 
 /// An output rule with its coefficients in `T`, resolved once per layer update; the per-unit maths is
@@ -117,16 +129,29 @@ impl OutputRule {
                 minus: abar,
                 frozen: false,
             },
+            OutputRule::OriginalLinearizedFrozenGradient => OutputUnit::Linear {
+                plus: alpha,
+                minus: abar,
+                frozen: true,
+            },
             OutputRule::OriginalExact => OutputUnit::Exact {
                 ab: alpha * beta,
                 bb: abar * beta,
             },
         }
     }
+
+    /// Whether g is held at the feed-forward prediction (the run computes it once, before the first pass).
+    pub fn frozen_gradient(self) -> bool {
+        matches!(
+            self,
+            OutputRule::Eq16FrozenGradient | OutputRule::OriginalLinearizedFrozenGradient
+        )
+    }
 }
 
 impl Method {
-    /// All variants, in report order.
+    /// The paper's variants, in report order ([`Method::OriginalDpDampened`], from the follow-up code, is not one).
     pub const ALL: [Method; 4] = [
         Method::DpPlus,
         Method::OriginalDp,
@@ -139,21 +164,24 @@ impl Method {
     /// Proved (proofs/): `OrigVsPlus.v` `half_hidden_updates_coincide`.
     pub fn hidden_rule(self, alpha: f64) -> HiddenRule {
         let abar = 1.0 - alpha;
-        let (plus, minus, placement, through) = match self {
+        let (plus, minus, placement, through, damped) = match self {
             // Eq. 8: z+ = f(a + abar b), z- = f(a - alpha b).
-            Method::DpPlus => (abar, alpha, Placement::InsideActivation, false),
+            Method::DpPlus => (abar, alpha, Placement::InsideActivation, false, false),
             // Eq. 3's stationarity: z+ = f(a + alpha b), z- = f(a - abar b).
-            Method::OriginalDp => (alpha, abar, Placement::InsideActivation, false),
+            Method::OriginalDp => (alpha, abar, Placement::InsideActivation, false, false),
             // Eq. 21 settled: z+ = f(a) + abar W^T D (z+ - z-), z- = f(a) - alpha W^T D (z+ - z-).
-            Method::Eq21 => (abar, alpha, Placement::OutsideActivation, true),
+            Method::Eq21 => (abar, alpha, Placement::OutsideActivation, true, false),
             // Eq. 21 as printed: the feedback is (z- - z+), i.e. the sign is flipped.
-            Method::Eq21Printed => (-abar, -alpha, Placement::OutsideActivation, true),
+            Method::Eq21Printed => (-abar, -alpha, Placement::OutsideActivation, true, false),
+            // Eq. 3's update dampened: z+ = f((a + alpha b + L z+)/(1 + L)), z- = f((a - abar b + L z-)/(1 + L)).
+            Method::OriginalDpDampened => (alpha, abar, Placement::InsideActivation, false, true),
         };
         HiddenRule {
             plus,
             minus,
             placement,
             feedback_through_derivative: through,
+            damped,
         }
     }
 
@@ -161,6 +189,7 @@ impl Method {
     pub fn output_rule(self) -> OutputRule {
         match self {
             Method::OriginalDp => OutputRule::OriginalExact,
+            Method::OriginalDpDampened => OutputRule::OriginalLinearizedFrozenGradient,
             _ => OutputRule::Eq16,
         }
     }
@@ -172,6 +201,7 @@ impl Method {
             Method::OriginalDp => "original-dp",
             Method::Eq21 => "eq21",
             Method::Eq21Printed => "eq21-printed",
+            Method::OriginalDpDampened => "original-dp-dampened",
         }
     }
 }
@@ -253,6 +283,10 @@ pub struct Config {
     pub output: Option<OutputRule>,
     /// See [`DEFAULT_DIVERGENCE_GROWTH`].
     pub divergence_growth: f64,
+    /// Where the weights L_k of [`Method::OriginalDpDampened`] come from; `None` means [`Damping::SpectralNorm`].
+    /// Refused for the other methods. Absent from files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damping: Option<Damping>,
 }
 
 impl Config {
@@ -266,7 +300,19 @@ impl Config {
             schedule: Schedule::UpDown,
             output: None,
             divergence_growth: DEFAULT_DIVERGENCE_GROWTH,
+            damping: None,
         }
+    }
+
+    /// This configuration with the damping weights of [`Method::OriginalDpDampened`] taken from `damping`.
+    pub fn with_damping(mut self, damping: Damping) -> Self {
+        self.damping = Some(damping);
+        self
+    }
+
+    /// The damping in force for [`Method::OriginalDpDampened`].
+    pub fn damping(&self) -> Damping {
+        self.damping.unwrap_or(Damping::SpectralNorm)
     }
 
     /// This configuration with another layer order.
@@ -310,6 +356,15 @@ impl Config {
                 "divergence growth bound {} must be finite and > 1",
                 self.divergence_growth
             )));
+        }
+        if self.damping.is_some() && self.method != Method::OriginalDpDampened {
+            return Err(Error::Unsupported(format!(
+                "damping applies to original_dp_dampened only, not {}",
+                self.method.name()
+            )));
+        }
+        if self.method == Method::OriginalDpDampened {
+            self.damping().validate()?;
         }
         if self.output_rule() == OutputRule::OriginalExact {
             if loss != Loss::LeastSquares {

@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod adam;
+pub mod damping;
 pub mod dual;
 pub mod gradient;
 pub mod inference;
@@ -17,6 +18,7 @@ pub mod widen;
 
 pub use activation::Activation;
 pub use adam::{train_step, AdamConfig, AdamState, Estimator, StepOutcome};
+pub use damping::Damping;
 pub use gradient::{backprop, dual_gradient, Gradients};
 pub use inference::{infer, Inference, IterationRecord, Verdict};
 pub use loss::Loss;

@@ -29,6 +29,34 @@ pub fn hidden_inside<T: Scalar>(f: impl Fn(T) -> T, plus: T, minus: T, a: T, b: 
     (f(up), f(down))
 }
 
+/// Eq. 3's update dampened (the follow-up code's `cnn_dualprop_RAOVR_dampened_ff`; not in the paper):
+/// z+ = f((a + plus b + l z+_prev) / (1 + l)), z- = f((a - minus b + l z-_prev) / (1 + l)). At l = 0 it is
+/// [`hidden_inside`] bit for bit (the damping is skipped, so that a signed zero or an infinite z_prev cannot leak in).
+///
+/// Proved (proofs/): `Dampened.v` `dampened_fixed_point_iff`, `dampened_identity_same_fixed_point`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn hidden_dampened<T: Scalar>(
+    f: impl Fn(T) -> T,
+    plus: T,
+    minus: T,
+    l: T,
+    a: T,
+    b: T,
+    prev_plus: T,
+    prev_minus: T,
+) -> (T, T) {
+    if l == T::zero() {
+        return hidden_inside(f, plus, minus, a, b);
+    }
+    let (up, down) = nudged(plus, minus, a, b);
+    let denom = T::one() + l;
+    (
+        f((up + l * prev_plus) / denom),
+        f((down + l * prev_minus) / denom),
+    )
+}
+
 /// Eq. 21 (feedback added after the activation): z+ = f(a) + plus b, z- = f(a) - minus b.
 ///
 /// Proved (proofs/): `LeCunChain.v` `settled_update_satisfies_kkt`, `printed_update_kkt_iff`; `Objectives.v`

@@ -61,6 +61,7 @@ impl<T: Scalar> DualState<T> {
     pub fn validate_for(&self, net: &Network<T>, cfg: &Config, y: &Matrix<T>) -> Result<()> {
         net.validate()?;
         cfg.validate(net.loss)?;
+        crate::reference::inference::validate_damping(net, cfg)?;
         let batch = self.plus.first().map_or(0, |x| x.rows());
         self.validate(net, batch)?;
         net.validate_batch(&self.plus[0], y)

@@ -92,6 +92,29 @@ pub fn hidden_states<T: Scalar>(
     })
 }
 
+/// New (z_k^+, z_k^-) of a hidden layer under dampened original DP (Eq. 3's update dampened, follow-up code):
+/// each state is averaged with its previous iterate `prev` = (z_k^+, z_k^-) with weight `l` = L_k before f.
+pub fn hidden_states_dampened<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    a: &Matrix<T>,
+    b: &Matrix<T>,
+    prev: (&Matrix<T>, &Matrix<T>),
+    l: T,
+) -> (Matrix<T>, Matrix<T>) {
+    let (pw, mw) = cfg.method.hidden_rule(cfg.alpha).coefficients::<T>();
+    let f = |x: T| net.activation.apply(x);
+    let (mut plus, mut minus) = (a.clone(), a.clone());
+    let units = a.as_slice().iter().zip(b.as_slice());
+    let previous = prev.0.as_slice().iter().zip(prev.1.as_slice());
+    for (i, ((&ai, &bi), (&zp, &zm))) in units.zip(previous).enumerate() {
+        let (p, m) = rules::hidden_dampened(f, pw, mw, l, ai, bi, zp, zm);
+        plus.as_mut_slice()[i] = p;
+        minus.as_mut_slice()[i] = m;
+    }
+    (plus, minus)
+}
+
 /// New (z_L^+, z_L^-) of the linear output layer given a_L (Eq. 16 or Eq. 3's min/max, or a named convention).
 /// `frozen_g` is beta l'(a_L) at the initial feed-forward prediction (used by
 /// [`OutputRule::Eq16FrozenGradient`](crate::reference::OutputRule::Eq16FrozenGradient)).
@@ -156,15 +179,17 @@ pub fn layer_update<T: Scalar>(
     if k == net.depth() {
         output_states(net, cfg, &a, y, frozen_g)
     } else {
-        let through = cfg
-            .method
-            .hidden_rule(cfg.alpha)
-            .feedback_through_derivative;
-        hidden_states(
-            net,
-            cfg,
-            &a,
-            &feedback(net, k, &multiplier(net, state, k + 1, alpha, through)),
-        )
+        let rule = cfg.method.hidden_rule(cfg.alpha);
+        let through = rule.feedback_through_derivative;
+        let b = feedback(net, k, &multiplier(net, state, k + 1, alpha, through));
+        if rule.damped {
+            // A damping not validated against this network (explicit weights of the wrong length) gives NaN
+            // states; every public entry (`infer`, the checks) validates first and reports it as an error.
+            let l = cfg.damping().weight(net, k).unwrap_or(f64::NAN);
+            let prev = (&state.plus[k], &state.minus[k]);
+            hidden_states_dampened(net, cfg, &a, &b, prev, c::<T>(l))
+        } else {
+            hidden_states(net, cfg, &a, &b)
+        }
     }
 }

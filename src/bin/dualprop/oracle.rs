@@ -9,10 +9,11 @@ use dualprop::store::TensorSet;
 /// The configuration: a JSON file, flags, or both (flags override the file's fields).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConfigArgs {
-    /// JSON configuration file (fields: method, alpha, beta, iterations, schedule, activation, loss, output, float).
+    /// JSON configuration file (fields: method, alpha, beta, iterations, schedule, activation, loss, output, float,
+    /// damping).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// dp_plus | original_dp | eq21 | eq21_printed
+    /// dp_plus | original_dp | eq21 | eq21_printed | original_dp_dampened
     #[arg(long)]
     pub method: Option<String>,
     #[arg(long)]
@@ -32,12 +33,17 @@ pub struct ConfigArgs {
     /// least_squares | softmax_cross_entropy
     #[arg(long)]
     pub loss: Option<String>,
-    /// eq16 | eq16_frozen_gradient | original_exact | original_linearized (default: the method's own)
+    /// eq16 | eq16_frozen_gradient | original_exact | original_linearized | original_linearized_frozen_gradient
+    /// (default: the method's own)
     #[arg(long = "output-rule")]
     pub output_rule: Option<String>,
     /// f64 (default) | f32 | bf16 | f16 | case (the case file's own)
     #[arg(long)]
     pub float: Option<String>,
+    /// original_dp_dampened's L_k: spectral_norm (default) | '{"explicit":[0.5,1.2]}' |
+    /// '{"power_iteration":{"iterations":50,"seed":0,"with_bias":true}}'
+    #[arg(long)]
+    pub damping: Option<String>,
 }
 
 impl ConfigArgs {
@@ -56,6 +62,7 @@ impl ConfigArgs {
             ("loss", &self.loss),
             ("output", &self.output_rule),
             ("float", &self.float),
+            ("damping", &self.damping),
         ];
         let overrides: Vec<(&str, String)> = fields
             .iter()
