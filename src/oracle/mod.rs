@@ -8,6 +8,7 @@
 pub mod case;
 pub mod compute;
 pub mod config;
+pub mod half;
 pub mod names;
 pub mod outcome;
 pub mod report;
