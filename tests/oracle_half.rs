@@ -57,7 +57,10 @@ fn reference_in_half_precision_is_accepted() {
                     "{name} {float} {}: deviation {:.3e}, tolerance {:.3e} (condition {:.2})",
                     t.name, t.max_relative, t.tolerance.relative, t.tolerance.measured_condition
                 );
-                let noted = report.notes.iter().any(|n| n.contains(&format!("{:?}", t.name)));
+                let noted = report
+                    .notes
+                    .iter()
+                    .any(|n| n.contains(&format!("{:?}", t.name)));
                 assert_eq!(
                     t.tolerance.relative >= 1.0,
                     noted,
@@ -88,7 +91,11 @@ fn planted_error_well_above_bf16_rounding_is_rejected() {
     let report = verify(&case, &cfg, &cand).unwrap();
     assert_eq!(report.outcome, Outcome::Disagrees, "{}", report.summary);
     assert_eq!(report.deviating_tensors, vec!["z_plus.2".to_string()]);
-    let check = report.tensors.iter().find(|t| t.name == "z_plus.2").unwrap();
+    let check = report
+        .tensors
+        .iter()
+        .find(|t| t.name == "z_plus.2")
+        .unwrap();
     assert_eq!(check.worst_index, 3);
     assert!(check.max_relative > check.tolerance.relative);
 }

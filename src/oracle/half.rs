@@ -85,7 +85,8 @@ impl HalfRuns {
         } else {
             1.0 / eps
         };
-        let floor = crate::with_float!(float, T => probabilistic_rounding::<T>(max_width, depth, 1.0));
+        let floor =
+            crate::with_float!(float, T => probabilistic_rounding::<T>(max_width, depth, 1.0));
         TensorTolerance {
             float: float.name(),
             measured_condition: condition,

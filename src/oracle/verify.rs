@@ -16,8 +16,8 @@ use crate::reference::inference::infer_exact;
 use crate::reference::{DualState, FloatType, Inference, Matrix, Method, Network, OutputRule};
 use crate::store::TensorSet;
 
-pub use crate::oracle::outcome::Outcome;
 use crate::oracle::half::{is_half, HalfRuns};
+pub use crate::oracle::outcome::Outcome;
 use crate::oracle::outcome::{feed_forward_scale, judge};
 
 /// Deviation of one candidate tensor from the oracle (f64).

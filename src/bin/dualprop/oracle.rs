@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use dualprop::error::{Error, Result};
+use dualprop::oracle::name_map::{NameMap, Role};
 use dualprop::oracle::{self, Case, OracleConfig};
 use dualprop::store::TensorSet;
 
@@ -76,6 +77,10 @@ pub struct OracleArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Read the case through a name map: torch-sequential | flax | a JSON file {"W.0": "their name" or
+    /// {"name": ..., "transpose": true}, ...} (docs/oracle.md, "Name maps").
+    #[arg(long, value_name = "PRESET|FILE")]
+    pub names: Option<String>,
     /// Rewrite the committed test vectors into this directory (e.g. tests/vectors) and exit.
     #[arg(long)]
     pub regenerate_vectors: Option<PathBuf>,
@@ -90,6 +95,12 @@ pub struct VerifyArgs {
     pub candidate: PathBuf,
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Read the case through a name map: torch-sequential | flax | a JSON file (docs/oracle.md, "Name maps").
+    #[arg(long, value_name = "PRESET|FILE")]
+    pub names: Option<String>,
+    /// Read the candidate through a name map (a preset's layers are then grad_W.{k}, grad_b.{k}).
+    #[arg(long, value_name = "PRESET|FILE")]
+    pub candidate_names: Option<String>,
     /// json (default, for programs; fields are only ever added) | text (for people: summary line first).
     #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
     pub format: ReportFormat,
@@ -104,6 +115,15 @@ pub enum ReportFormat {
 
 fn read(path: &PathBuf) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// A tensor file, renamed through `names` (a preset or a JSON map file) when given.
+fn read_tensors(path: &PathBuf, names: Option<&str>, role: Role) -> Result<TensorSet> {
+    let set = TensorSet::read(path)?;
+    match names {
+        Some(arg) => NameMap::from_arg(arg)?.apply(&set, role),
+        None => Ok(set),
+    }
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
@@ -123,7 +143,7 @@ pub fn run_oracle(args: OracleArgs) -> Result<i32> {
         return Err(Error::Format("a case file and --out are required".into()));
     };
     let cfg = args.config.load()?;
-    let case = Case::read(case_path)?;
+    let case = Case::from_tensors(&read_tensors(case_path, args.names.as_deref(), Role::Case)?)?;
     let run = oracle::run(&case, &cfg)?;
     run.tensors.write_atomic(out)?;
     print_json(&run.summary)?;
@@ -132,8 +152,16 @@ pub fn run_oracle(args: OracleArgs) -> Result<i32> {
 
 pub fn run_verify(args: VerifyArgs) -> Result<i32> {
     let cfg = args.config.load()?;
-    let case = Case::read(&args.case)?;
-    let candidate = TensorSet::read(&args.candidate)?;
+    let case = Case::from_tensors(&read_tensors(
+        &args.case,
+        args.names.as_deref(),
+        Role::Case,
+    )?)?;
+    let candidate = read_tensors(
+        &args.candidate,
+        args.candidate_names.as_deref(),
+        Role::Candidate,
+    )?;
     let report = oracle::verify(&case, &cfg, &candidate)?;
     match args.format {
         ReportFormat::Json => print_json(&report)?,
