@@ -118,7 +118,7 @@ fn read(path: &PathBuf) -> Result<Vec<u8>> {
 }
 
 /// A tensor file, renamed through `names` (a preset or a JSON map file) when given.
-fn read_tensors(path: &PathBuf, names: Option<&str>, role: Role) -> Result<TensorSet> {
+fn read_tensors(path: &std::path::Path, names: Option<&str>, role: Role) -> Result<TensorSet> {
     let set = TensorSet::read(path)?;
     match names {
         Some(arg) => NameMap::from_arg(arg)?.apply(&set, role),
