@@ -16,9 +16,10 @@ pub struct ConfigArgs {
     /// dp_plus | original_dp | eq21 | eq21_printed
     #[arg(long)]
     pub method: Option<String>,
-    #[arg(long)]
+    /// Negative numbers are taken as values (and then refused by validation), not as flags.
+    #[arg(long, allow_negative_numbers = true)]
     pub alpha: Option<String>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub beta: Option<String>,
     /// Number of inference iterations K.
     #[arg(long, short = 'K')]
