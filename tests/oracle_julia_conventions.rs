@@ -98,9 +98,11 @@ fn infer(net: &Net, x: &[f64], y: &[f64], alpha: f64, beta: f64, mode: Mode) -> 
         (relu(mix(1.0, a, up, d)), relu(mix(1.0, a, -down, d)))
     };
     let a1 = net.pre(0, x);
-    let (mut z1, mut u1) = (relu(a1.clone()), relu(a1.clone()));
+    // The feed-forward pass (the script's u_k = z_k here is overwritten before it is read).
+    let mut z1 = relu(a1.clone());
     let mut a2 = net.pre(1, &z1);
-    let (mut z2, mut u2) = (relu(a2.clone()), relu(a2.clone()));
+    let mut z2 = relu(a2.clone());
+    let (mut u1, mut u2): (V, V);
     let a3 = net.pre(2, &z2);
     let (mut z3, mut u3) = (output(&a3, dp), output(&a3, dn));
     for _ in 0..ROUNDS {
