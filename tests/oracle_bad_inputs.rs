@@ -20,8 +20,9 @@ struct Files {
     expected: PathBuf,
 }
 
-fn files() -> Files {
-    let dir = std::env::temp_dir().join(format!("dualprop-bad-inputs-{}", std::process::id()));
+fn files(test: &str) -> Files {
+    let dir =
+        std::env::temp_dir().join(format!("dualprop-bad-inputs-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let vdir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
@@ -106,7 +107,7 @@ fn integer_file() -> Vec<u8> {
 
 #[test]
 fn bad_inputs_give_their_exit_code_and_message() {
-    let f = files();
+    let f = files("table");
     let (case, cfg, expected) = (p(&f.case), p(&f.config), p(&f.expected));
     let bf16_case = f.edited(&f.case, "case_bf16.safetensors", |s| {
         to_dtype(s, FloatType::Bf16)
@@ -364,5 +365,32 @@ fn bad_inputs_give_their_exit_code_and_message() {
         assert!(line.contains(needle), "{what}: {line:?} lacks {needle:?}");
     }
     assert!(!out.exists(), "a failed oracle run wrote its output");
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+/// A reader that closes stdout early (`dualprop oracle ... | head -1`) does not make dualprop panic (`println!`
+/// does on a broken pipe; found while writing docs/oracle.md's examples).
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let f = files("pipe");
+    let out = f.dir.join("pipe_out.safetensors");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dualprop"))
+        .args([
+            "oracle",
+            p(&f.case),
+            "--config",
+            p(&f.config),
+            "--out",
+            p(&out),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
     let _ = std::fs::remove_dir_all(&f.dir);
 }

@@ -130,8 +130,20 @@ fn read_tensors(path: &std::path::Path, names: Option<&str>, role: Role) -> Resu
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::Format(format!("cannot print the summary: {e}")))?;
-    println!("{text}");
-    Ok(())
+    emit(&format!("{text}\n"))
+}
+
+/// Writes to stdout; a reader that closed the pipe early (`| head -1`) is not an error, and nothing panics
+/// (`println!` does on a broken pipe).
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io(std::path::Path::new("stdout"), e))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub fn run_oracle(args: OracleArgs) -> Result<i32> {
@@ -166,7 +178,7 @@ pub fn run_verify(args: VerifyArgs) -> Result<i32> {
     let report = oracle::verify(&case, &cfg, &candidate)?;
     match args.format {
         ReportFormat::Json => print_json(&report)?,
-        ReportFormat::Text => print!("{}", oracle::report::text(&report)),
+        ReportFormat::Text => emit(&oracle::report::text(&report))?,
     }
     // 0 agrees, 1 disagrees, 3 both diverge, 4 the candidate overflowed its type (2: unusable input).
     Ok(report.outcome.exit_code())
