@@ -172,6 +172,10 @@ fn bad_maps_are_typed_errors() {
         NameMap::from_json(br#"{"W.0": "0.weight", "W.1": "0.weight"}"#),
         "ambiguous: W.0 and W.1 are both mapped",
     );
+    name_map_error(
+        NameMap::from_json(br#"{"W.0": "0.weight", "W.0": "2.weight"}"#),
+        "ambiguous: W.0 is given twice",
+    );
     name_map_error(NameMap::from_json(b"[1, 2]"), "not a JSON object");
     let missing = NameMap::from_json(br#"{"W.0": "0.wieght"}"#).unwrap();
     name_map_error(

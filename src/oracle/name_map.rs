@@ -104,6 +104,33 @@ enum Entry {
     },
 }
 
+/// The JSON object's entries in file order, duplicates kept (a map type would keep only the last of a repeated
+/// key, silently).
+struct Entries(Vec<(String, Entry)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> std::result::Result<Entries, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = access.next_entry::<String, Entry>()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
 fn err(msg: String) -> Error {
     Error::Format(format!("name map: {msg}"))
 }
@@ -129,7 +156,7 @@ impl NameMap {
     /// A JSON object from our names to theirs; each value a name, or `{"name": ..., "transpose": bool}`.
     /// Refuses two of ours mapped to one of theirs (which one would it be?).
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let raw: BTreeMap<String, Entry> = serde_json::from_slice(bytes).map_err(|e| {
+        let Entries(raw) = serde_json::from_slice(bytes).map_err(|e| {
             err(format!(
                 "not a JSON object of our name -> \"their name\" or {{\"name\": ..., \"transpose\": bool}} ({e})"
             ))
@@ -137,6 +164,9 @@ impl NameMap {
         let mut map = BTreeMap::new();
         let mut taken: BTreeMap<String, String> = BTreeMap::new();
         for (ours, entry) in raw {
+            if map.contains_key(&ours) {
+                return Err(err(format!("ambiguous: {ours} is given twice")));
+            }
             let source = match entry {
                 Entry::Name(name) => Source {
                     name,
