@@ -34,7 +34,7 @@ pub struct CommonArgs {
     #[arg(long, value_parser = parse_init)]
     pub init: Option<Init>,
     /// Start from the weights W.{k}, b.{k} of this safetensors file (the oracle's tensor names) instead of
-    /// --init, e.g. another implementation's initial weights.
+    /// --init, e.g. another implementation's initial weights (other names: --names).
     #[arg(long, value_name = "FILE")]
     pub init_from: Option<PathBuf>,
     /// Read --init-from through a name map: torch-sequential (a PyTorch nn.Sequential state_dict), flax (flattened
