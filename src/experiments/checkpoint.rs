@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::experiments::metrics::EpochMetrics;
+use crate::oracle::name_map::{NameMap, Role};
 use crate::reference::scalar::from_f64;
 use crate::reference::{Activation, AdamState, Gradients, Layer, Loss, Matrix, Network};
 use crate::store::{StoredFloat, TensorSet};
@@ -138,8 +139,22 @@ pub fn load<T: StoredFloat>(
 /// for k = 0..L-1 (any float dtype; values are rounded to nearest in `T`), ReLU hidden units and the
 /// least-squares loss as in every run. Refuses a missing or extra layer, another shape and non-finite values.
 pub fn load_weights<T: StoredFloat>(path: &Path, widths: &[usize]) -> Result<Network<T>> {
+    load_weights_named(path, widths, None)
+}
+
+/// [`load_weights`] from a file read through a name map (`names`: a preset or a JSON map file, see
+/// [`NameMap::from_arg`]), e.g. a PyTorch or flax checkpoint as exported.
+pub fn load_weights_named<T: StoredFloat>(
+    path: &Path,
+    widths: &[usize],
+    names: Option<&str>,
+) -> Result<Network<T>> {
     let bad = |what: String| Error::Format(format!("initial weights {}: {what}", path.display()));
     let set = TensorSet::read(path)?;
+    let set = match names {
+        Some(arg) => NameMap::from_arg(arg)?.apply(&set, Role::Case)?,
+        None => set,
+    };
     let depth = widths.len().saturating_sub(1);
     if set.tensors.contains_key(&format!("W.{depth}")) {
         return Err(bad(format!(

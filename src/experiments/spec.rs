@@ -90,6 +90,11 @@ pub struct RunSpec {
     /// names), e.g. another implementation's initial weights.
     #[serde(default)]
     pub init_from: Option<std::path::PathBuf>,
+    /// The name map `init_from` is read through (a preset, `torch-sequential` or `flax`, or a JSON map file;
+    /// docs/oracle.md, "Name maps"); absent: the file uses our names. Not written when absent, so older specs
+    /// compare equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_names: Option<String>,
     /// Seeds the initial weights and the shuffling.
     pub seed: u64,
     /// Epochs to train (passes over the training split).
@@ -131,6 +136,7 @@ impl RunSpec {
             widths: PAPER_WIDTHS.to_vec(),
             init: DEFAULT_INIT,
             init_from: None,
+            init_names: None,
             seed,
             epochs,
             batch: PAPER_BATCH,
@@ -207,7 +213,9 @@ impl RunSpec {
     }
 }
 
-/// Parses a schedule name: up-down (the paper's), forward, backward, odd-even, even-odd.
+/// Parses a schedule name: up-down (the paper's), forward, backward, odd-even, even-odd; or any name the oracle's
+/// configuration takes, which is [`Schedule`]'s serde name or alias (`up_down`, ..., and the follow-up code's
+/// `fwbwK`, `fwK`, `bwK`, `oddeven`, `evenodd`), so the aliases are listed once, on the enum.
 pub fn parse_schedule(s: &str) -> std::result::Result<Schedule, String> {
     match s {
         "up-down" => Ok(Schedule::UpDown),
@@ -215,9 +223,12 @@ pub fn parse_schedule(s: &str) -> std::result::Result<Schedule, String> {
         "backward" => Ok(Schedule::BackwardOnly),
         "odd-even" => Ok(Schedule::OddEven),
         "even-odd" => Ok(Schedule::EvenOdd),
-        _ => Err(format!(
-            "unknown schedule {s:?} (up-down, forward, backward, odd-even, even-odd)"
-        )),
+        _ => serde_json::from_value(serde_json::Value::String(s.into())).map_err(|_| {
+            format!(
+                "unknown schedule {s:?} (up-down, forward, backward, odd-even, even-odd; the oracle's \
+                 up_down, forward_only, ...; or the follow-up code's fwbwK, fwK, bwK, oddeven, evenodd)"
+            )
+        }),
     }
 }
 

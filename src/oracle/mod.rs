@@ -8,6 +8,8 @@
 pub mod case;
 pub mod compute;
 pub mod config;
+pub mod half;
+pub mod name_map;
 pub mod names;
 pub mod outcome;
 pub mod report;

@@ -16,6 +16,7 @@ use crate::reference::inference::infer_exact;
 use crate::reference::{DualState, FloatType, Inference, Matrix, Method, Network, OutputRule};
 use crate::store::TensorSet;
 
+use crate::oracle::half::{is_half, HalfRuns};
 pub use crate::oracle::outcome::Outcome;
 use crate::oracle::outcome::{feed_forward_scale, judge};
 
@@ -99,7 +100,9 @@ const TOLERANCE_RULE: &str = "a tensor agrees when max|c - o| / max|o| <= max(fl
     condition = the reference's own f32-vs-f64 relative spread on that \
     tensor in f32 epsilons (>= 1); an equation is violated when its residual on the candidate's states exceeds \
     the residual on the oracle's states by more than the largest state tolerance times the state scale times \
-    (1 + beta + the largest absolute row or column sum of any W)";
+    (1 + beta + the largest absolute row or column sum of any W); for f16 and bf16 tensors the condition is the \
+    reference's own spread between that type and f64 in its epsilons and the floor is sqrt((max width + 4) depth) \
+    eps_T / 2 (checks::tolerance::probabilistic_rounding)";
 // The rule above prints the safety factor.
 const _: () = assert!(SAFETY == 16.0);
 
@@ -119,6 +122,7 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
             None
         }
     };
+    let half_runs = HalfRuns::for_candidate(case, cfg, candidate, &mut notes);
     let max_width = oracle.summary.widths.iter().copied().max().unwrap_or(1);
     let mut tensors = Vec::new();
     let mut ignored = Vec::new();
@@ -139,11 +143,15 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
                 got: as_pair(&cand.shape),
             });
         }
-        let spread = match &spread_source {
-            Some(run) => deviation(&run.tensors.tensors[name].data, &truth.data).1,
-            None => 0.0,
+        let tolerance = if is_half(cand.dtype) {
+            half_runs.tolerance(cand.dtype, name, &truth.data, max_width, case.depth())
+        } else {
+            let spread = match &spread_source {
+                Some(run) => deviation(&run.tensors.tensors[name].data, &truth.data).1,
+                None => 0.0,
+            };
+            tensor_tolerance(cand.dtype, spread, max_width, case.depth())
         };
-        let tolerance = tensor_tolerance(cand.dtype, spread, max_width, case.depth());
         let (max_abs, max_relative, worst_index) = deviation(&cand.data, &truth.data);
         tensors.push(TensorCheck {
             name: name.clone(),
@@ -175,6 +183,7 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
              candidate is vacuous"
         ));
     }
+    half_runs.note_unjudgeable(&tensors, &mut notes);
     let not_given = oracle
         .tensors
         .tensors

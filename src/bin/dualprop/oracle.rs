@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use dualprop::error::{Error, Result};
+use dualprop::oracle::name_map::{NameMap, Role};
 use dualprop::oracle::{self, Case, OracleConfig};
 use dualprop::store::TensorSet;
 
@@ -16,9 +17,10 @@ pub struct ConfigArgs {
     /// dp_plus | original_dp | eq21 | eq21_printed | original_dp_dampened
     #[arg(long)]
     pub method: Option<String>,
-    #[arg(long)]
+    /// Negative numbers are taken as values (and then refused by validation), not as flags.
+    #[arg(long, allow_negative_numbers = true)]
     pub alpha: Option<String>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub beta: Option<String>,
     /// Number of inference iterations K.
     #[arg(long, short = 'K')]
@@ -83,6 +85,10 @@ pub struct OracleArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Read the case through a name map: torch-sequential | flax | a JSON file {"W.0": "their name" or
+    /// {"name": ..., "transpose": true}, ...} (docs/oracle.md, "Name maps").
+    #[arg(long, value_name = "PRESET|FILE")]
+    pub names: Option<String>,
     /// Rewrite the committed test vectors into this directory (e.g. tests/vectors) and exit.
     #[arg(long)]
     pub regenerate_vectors: Option<PathBuf>,
@@ -97,6 +103,12 @@ pub struct VerifyArgs {
     pub candidate: PathBuf,
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Read the case through a name map: torch-sequential | flax | a JSON file (docs/oracle.md, "Name maps").
+    #[arg(long, value_name = "PRESET|FILE")]
+    pub names: Option<String>,
+    /// Read the candidate through a name map (a preset's layers are then grad_W.{k}, grad_b.{k}).
+    #[arg(long, value_name = "PRESET|FILE")]
+    pub candidate_names: Option<String>,
     /// json (default, for programs; fields are only ever added) | text (for people: summary line first).
     #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
     pub format: ReportFormat,
@@ -113,11 +125,32 @@ fn read(path: &PathBuf) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
+/// A tensor file, renamed through `names` (a preset or a JSON map file) when given.
+fn read_tensors(path: &std::path::Path, names: Option<&str>, role: Role) -> Result<TensorSet> {
+    let set = TensorSet::read(path)?;
+    match names {
+        Some(arg) => NameMap::from_arg(arg)?.apply(&set, role),
+        None => Ok(set),
+    }
+}
+
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error::Format(format!("cannot print the summary: {e}")))?;
-    println!("{text}");
-    Ok(())
+    emit(&format!("{text}\n"))
+}
+
+/// Writes to stdout; a reader that closed the pipe early (`| head -1`) is not an error, and nothing panics
+/// (`println!` does on a broken pipe).
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io(std::path::Path::new("stdout"), e))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub fn run_oracle(args: OracleArgs) -> Result<i32> {
@@ -130,7 +163,7 @@ pub fn run_oracle(args: OracleArgs) -> Result<i32> {
         return Err(Error::Format("a case file and --out are required".into()));
     };
     let cfg = args.config.load()?;
-    let case = Case::read(case_path)?;
+    let case = Case::from_tensors(&read_tensors(case_path, args.names.as_deref(), Role::Case)?)?;
     let run = oracle::run(&case, &cfg)?;
     run.tensors.write_atomic(out)?;
     print_json(&run.summary)?;
@@ -139,12 +172,20 @@ pub fn run_oracle(args: OracleArgs) -> Result<i32> {
 
 pub fn run_verify(args: VerifyArgs) -> Result<i32> {
     let cfg = args.config.load()?;
-    let case = Case::read(&args.case)?;
-    let candidate = TensorSet::read(&args.candidate)?;
+    let case = Case::from_tensors(&read_tensors(
+        &args.case,
+        args.names.as_deref(),
+        Role::Case,
+    )?)?;
+    let candidate = read_tensors(
+        &args.candidate,
+        args.candidate_names.as_deref(),
+        Role::Candidate,
+    )?;
     let report = oracle::verify(&case, &cfg, &candidate)?;
     match args.format {
         ReportFormat::Json => print_json(&report)?,
-        ReportFormat::Text => print!("{}", oracle::report::text(&report)),
+        ReportFormat::Text => emit(&oracle::report::text(&report))?,
     }
     // 0 agrees, 1 disagrees, 3 both diverge, 4 the candidate overflowed its type (2: unusable input).
     Ok(report.outcome.exit_code())

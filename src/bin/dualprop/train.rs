@@ -10,6 +10,7 @@ use dualprop::experiments::spec::{
     PAPER_BATCH, PAPER_BETA, PAPER_WIDTHS,
 };
 use dualprop::experiments::train::RunOptions;
+use dualprop::oracle::name_map::Preset;
 use dualprop::reference::{AdamConfig, FloatType, Init, Schedule};
 
 /// Layer widths given on the command line (a newtype so that clap takes one value, not a list).
@@ -33,13 +34,18 @@ pub struct CommonArgs {
     #[arg(long, value_parser = parse_init)]
     pub init: Option<Init>,
     /// Start from the weights W.{k}, b.{k} of this safetensors file (the oracle's tensor names) instead of
-    /// --init, e.g. another implementation's initial weights.
+    /// --init, e.g. another implementation's initial weights (other names: --names).
     #[arg(long, value_name = "FILE")]
     pub init_from: Option<PathBuf>,
+    /// Read --init-from through a name map: torch-sequential (a PyTorch nn.Sequential state_dict), flax (flattened
+    /// params, kernels transposed) or a JSON map file (docs/oracle.md, "Name maps").
+    #[arg(long, value_name = "PRESET|FILE", requires = "init_from")]
+    pub names: Option<String>,
     /// Nudging strength beta.
     #[arg(long, default_value_t = PAPER_BETA)]
     pub beta: f64,
-    /// Inference schedule: up-down (the paper's), forward, backward, odd-even, even-odd.
+    /// Inference schedule: up-down (the paper's), forward, backward, odd-even, even-odd, or the follow-up
+    /// code's fwbwK, fwK, bwK (which that code runs once whatever K: use -K 1), oddeven, evenodd.
     #[arg(long, value_parser = parse_schedule, default_value = "up-down")]
     pub schedule: Schedule,
     /// Adam learning rate (the protocol's 3e-5).
@@ -88,6 +94,14 @@ impl CommonArgs {
             .init_from
             .as_ref()
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+        // A preset's name as given (presets win over files, as in NameMap::from_arg); a map file's absolute path.
+        spec.init_names = self.names.as_ref().map(|n| {
+            let preset = Preset::ALL.iter().any(|(name, _)| name == n);
+            match std::path::absolute(n) {
+                Ok(abs) if !preset && abs.exists() => abs.display().to_string(),
+                _ => n.clone(),
+            }
+        });
         spec.beta = self.beta;
         spec.schedule = self.schedule;
         spec.adam = AdamConfig {

@@ -70,7 +70,9 @@ pub(super) fn start_or_resume<T: KernelFloat>(
 /// The seeded initialisation (or the weights of `spec.init_from`), zero Adam moments, epoch 0.
 fn fresh_start<T: KernelFloat>(spec: &RunSpec) -> Result<(Network<T>, AdamState<T>, Position)> {
     let net = match &spec.init_from {
-        Some(path) => checkpoint::load_weights::<T>(path, &spec.widths)?,
+        Some(path) => {
+            checkpoint::load_weights_named::<T>(path, &spec.widths, spec.init_names.as_deref())?
+        }
         None => Network::<T>::init(
             &spec.widths,
             Activation::Relu,
