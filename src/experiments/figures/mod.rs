@@ -11,6 +11,7 @@ use plotters::prelude::*;
 use crate::error::{Error, Result};
 use crate::experiments::metrics::AlignmentRecord;
 
+pub mod fig3;
 pub mod png;
 
 static FONT: &[u8] = include_bytes!("DejaVuSansMono.ttf");
