@@ -351,6 +351,13 @@ pub fn run(args: Args) -> Result<i32> {
     }
     let gain_runs = gain_runs(&args.out, &results)?;
     if !gain_runs.is_empty() && matches!(args.target, Target::Table1 | Target::Fig3) {
+        println!(
+            "Loop gain of the inference iteration (K = 30; batch's first {} examples, {} power steps; \
+             loop_gain.jsonl, Figure 3):\n\n{}",
+            dualprop::experiments::train::LOOP_GAIN_EXAMPLES,
+            dualprop::experiments::train::LOOP_GAIN_POWER_STEPS,
+            fig3::summary(&gain_runs)
+        );
         written.extend(fig3::write(&gain_runs, &args.out)?);
     }
     if let Some(doc) = &args.doc {
@@ -360,7 +367,7 @@ pub fn run(args: Args) -> Result<i32> {
         let mut fig3_file = None;
         if !gain_runs.is_empty() {
             fig3::write(&gain_runs, &fig_dir)?;
-            fig3_file = Some("figures/fig3.png".to_string());
+            fig3_file = Some(("figures/fig3.png".to_string(), fig3::summary(&gain_runs)));
         }
         if !curves.is_empty() {
             for which in [1, 2] {

@@ -24,7 +24,8 @@ pub struct GainRun {
     pub seed: u64,
     /// (global step, loop gain) of every record, in step order.
     pub gains: Vec<(usize, f64)>,
-    /// (last global step of the epoch, fraction of the epoch's steps whose inference did not converge).
+    /// The fraction of the epoch's steps whose inference did not converge, at the epoch's first and last global
+    /// step (a step function over the run).
     pub non_converged: Vec<(usize, f64)>,
     /// The global step of the run's first failed step (its X), if any.
     pub first_failure: Option<usize>,
@@ -37,10 +38,12 @@ impl GainRun {
         let non_converged = metrics
             .iter()
             .filter(|m| m.steps > 0)
-            .map(|m| {
+            .flat_map(|m| {
+                let start = end + 1;
                 end += m.steps;
                 let v = &m.verdicts;
-                (end, (v.bounded + v.failed) as f64 / m.steps as f64)
+                let f = (v.bounded + v.failed) as f64 / m.steps as f64;
+                [(start, f), (end, f)]
             })
             .collect();
         let mut gains: Vec<(usize, f64)> = gains.iter().map(|r| (r.global_step, r.gain)).collect();
@@ -62,7 +65,7 @@ impl GainRun {
         format!(
             "{} α={} seed {}",
             match self.algorithm {
-                Algorithm::OriginalDp => "orig. DP",
+                Algorithm::OriginalDp => "original DP",
                 _ => "DP+",
             },
             self.alpha,
@@ -77,7 +80,31 @@ impl GainRun {
     }
 }
 
-/// Each run's curve (seed 1 solid, other seeds dashed), a line at `reference` if given, and a vertical line at
+/// Figure 3 as a Markdown table, one row per run: how many loop-gain records, their smallest, median and largest
+/// gain, how many exceed 1 (an iteration that does not contract there), and the first failed step.
+pub fn summary(runs: &[GainRun]) -> String {
+    let mut s = String::from(
+        "| run | records | loop gain min / median / max | records with gain > 1 | first failed step |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for r in runs {
+        let mut g: Vec<f64> = r.gains.iter().map(|p| p.1).collect();
+        g.sort_by(f64::total_cmp);
+        let range = match (g.first(), g.last()) {
+            (Some(lo), Some(hi)) => format!("{lo:.3} / {:.3} / {hi:.3}", g[g.len() / 2]),
+            _ => "—".into(),
+        };
+        s += &format!(
+            "| {} | {} | {range} | {} | {} |\n",
+            r.label(),
+            g.len(),
+            g.iter().filter(|&&v| v > 1.0).count(),
+            r.first_failure.map_or("none".into(), |x| x.to_string())
+        );
+    }
+    s
+}
+
+/// Each run's curve (seed 1 solid, other seeds dashed; alpha = 0 wide, alpha = 1 narrow), a line at `reference` if given, and a vertical line at
 /// each original DP run's first failure spanning the curves' range.
 fn series(
     runs: &[GainRun],
@@ -90,6 +117,8 @@ fn series(
             label: r.label(),
             color: r.color(),
             dashed: r.seed != 1,
+            // alpha = 0 wider, so that it shows under alpha = 1 where the two coincide.
+            width: if r.alpha == 0.0 { 6 } else { 2 },
             points: curve(r).iter().map(|&(s, v)| (s as f64, v)).collect(),
         })
         .collect();
@@ -114,6 +143,7 @@ fn series(
             label: label.into(),
             color: RGBColor(128, 128, 128),
             dashed: true,
+            width: 2,
             points: vec![(1.0, y), (x_max, y)],
         });
     }
@@ -123,6 +153,7 @@ fn series(
                 label: format!("{} first fails: step {step}", r.label()),
                 color: r.color(),
                 dashed: true,
+                width: 2,
                 points: vec![(step as f64, lo), (step as f64, hi)],
             });
         }

@@ -100,6 +100,8 @@ struct Series {
     label: String,
     color: RGBColor,
     dashed: bool,
+    /// Line width in pixels (a wider line drawn first stays visible under a narrower one on the same points).
+    width: u32,
     points: Vec<(f64, f64)>,
 }
 
@@ -152,7 +154,7 @@ where
             .copied()
             .filter(|p| p.1.is_finite())
             .collect();
-        let style = ShapeStyle::from(&s.color).stroke_width(2);
+        let style = ShapeStyle::from(&s.color).stroke_width(s.width);
         let color = s.color;
         let anno = if s.dashed {
             chart
@@ -193,6 +195,7 @@ fn per_layer(
             label: format!("{name}layer {}", k + 1),
             color: COLORS[k % COLORS.len()],
             dashed,
+            width: 2,
             points: c
                 .points
                 .iter()
