@@ -49,12 +49,13 @@ pub enum Target {
 pub struct Args {
     #[arg(value_enum)]
     pub target: Target,
-    /// Number of seeds (1..=N).
+    /// Number of seeds (1..=N); default 2, 1 with --quick.
     #[arg(long)]
     pub seeds: Option<u64>,
     /// The main job's preset: every configuration trains the same number of steps (QUICK_EPOCHS epochs, no cap
     /// on original DP at K = 30) with 1 seed, and the K = 30 runs log the loop gain (Figure 3); --epochs,
-    /// --seeds and --loop-gain-every still override it.
+    /// --seeds and --loop-gain-every still override it. Meant for the embedded subset: on full MNIST its 5 epochs of
+    /// original DP at K = 30 take hours.
     #[arg(long, conflicts_with_all = ["costly_epochs", "costly_steps"])]
     pub quick: bool,
     /// Output directory (runs/, table1.md, table1.csv, fig1.*, fig2.*).
