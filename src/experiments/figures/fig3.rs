@@ -104,12 +104,14 @@ pub fn summary(runs: &[GainRun]) -> String {
     s
 }
 
-/// Each run's curve (seed 1 solid, other seeds dashed; alpha = 0 wide, alpha = 1 narrow), a line at `reference` if given, and a vertical line at
+/// Each run's curve (seed 1 solid, other seeds dashed; alpha = 0 wide, alpha = 1 narrow; its points marked if
+/// `markers`), a line at `reference` if given, and a vertical line at
 /// each original DP run's first failure spanning the curves' range.
 fn series(
     runs: &[GainRun],
     curve: impl Fn(&GainRun) -> &Vec<(usize, f64)>,
     reference: Option<(f64, &str)>,
+    markers: bool,
 ) -> Vec<Series> {
     let mut out: Vec<Series> = runs
         .iter()
@@ -119,6 +121,7 @@ fn series(
             dashed: r.seed != 1,
             // alpha = 0 wider, so that it shows under alpha = 1 where the two coincide.
             width: if r.alpha == 0.0 { 6 } else { 2 },
+            markers,
             points: curve(r).iter().map(|&(s, v)| (s as f64, v)).collect(),
         })
         .collect();
@@ -144,6 +147,7 @@ fn series(
             color: RGBColor(128, 128, 128),
             dashed: true,
             width: 2,
+            markers: false,
             points: vec![(1.0, y), (x_max, y)],
         });
     }
@@ -154,6 +158,7 @@ fn series(
                 color: r.color(),
                 dashed: true,
                 width: 2,
+                markers: false,
                 points: vec![(step as f64, lo), (step as f64, hi)],
             });
         }
@@ -180,13 +185,13 @@ where
         &areas[0],
         &title,
         "loop gain (4 examples)",
-        &series(runs, |r| &r.gains, Some((1.0, "gain = 1"))),
+        &series(runs, |r| &r.gains, Some((1.0, "gain = 1")), true),
     )?;
     panel(
         &areas[1],
         "Fraction of steps whose inference did not converge (per epoch)",
         "non-converged fraction",
-        &series(runs, |r| &r.non_converged, None),
+        &series(runs, |r| &r.non_converged, None, false),
     )?;
     root.present().map_err(draw_err)
 }

@@ -102,6 +102,8 @@ struct Series {
     dashed: bool,
     /// Line width in pixels (a wider line drawn first stays visible under a narrower one on the same points).
     width: u32,
+    /// Also mark every point (sparse records; a single point draws no line).
+    markers: bool,
     points: Vec<(f64, f64)>,
 }
 
@@ -156,6 +158,12 @@ where
             .collect();
         let style = ShapeStyle::from(&s.color).stroke_width(s.width);
         let color = s.color;
+        if s.markers {
+            let dot = ShapeStyle::from(&s.color).filled();
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, s.width + 2, dot)))
+                .map_err(draw_err)?;
+        }
         let anno = if s.dashed {
             chart
                 .draw_series(DashedLineSeries::new(pts, 6, 4, style))
@@ -196,6 +204,7 @@ fn per_layer(
             color: COLORS[k % COLORS.len()],
             dashed,
             width: 2,
+            markers: false,
             points: c
                 .points
                 .iter()
