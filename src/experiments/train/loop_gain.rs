@@ -3,8 +3,8 @@
 //! the batch's first [`LOOP_GAIN_EXAMPLES`] examples with [`LOOP_GAIN_POWER_STEPS`] power steps.
 //!
 //! Why a sub-batch: the estimator is a finite-difference power iteration on the readable reference in f64, one
-//! full pass of the schedule per power step; on the paper's 784-1000x4-10 net a pass over the whole batch of 100
-//! costs about 25 times one over 4 examples. The examples of a batch do not interact in the inference iteration
+//! full pass of the schedule per power step; on the paper's 784-1000x4-10 net one estimate over the whole batch
+//! of 100 took 62.7 s of CPU against 2.7 s over 4 examples (docs/experiments.md). The examples of a batch do not interact in the inference iteration
 //! (each row's states depend only on its own input and target), so the whole batch's Jacobian is block-diagonal and
 //! its spectral radius is the largest of the examples'; the sub-batch's gain is a lower bound on it.
 
