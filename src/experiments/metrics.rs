@@ -122,6 +122,37 @@ pub struct AlignmentRecord {
     pub layers: Vec<LayerAlignment>,
 }
 
+/// One line of loop_gain.jsonl: the loop gain of the inference iteration on the weights and batch of one step
+/// (before its update), estimated on a sub-batch in f64 by the reference (`experiments::train::loop_gain`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoopGainRecord {
+    /// 1-based epoch of the step.
+    pub epoch: usize,
+    /// 1-based global step whose weights and batch were used.
+    pub global_step: usize,
+    /// Why the step was logged: "every" (the interval) or "failed" (its inference failed).
+    pub trigger: String,
+    /// Label of the training step's inference verdict (the run's engine, whole batch).
+    pub verdict: Option<String>,
+    /// Inference passes the training step ran.
+    pub iterations_run: usize,
+    /// Spectral radius estimate of one pass's Jacobian (`checks::stability::LoopGain::gain`).
+    #[serde(with = "json_float")]
+    pub gain: f64,
+    /// Signed Rayleigh quotient of the last power iterate (sign: monotone or oscillating growth).
+    #[serde(with = "json_float")]
+    pub rayleigh: f64,
+    /// Examples of the sub-batch (the batch's first ones) the estimate used.
+    pub examples: usize,
+    /// Power-iteration steps of the estimate.
+    pub power_steps: usize,
+    /// Where the Jacobian was taken: "inference-end" (the states after the reference's K passes on the
+    /// sub-batch) or "feed-forward" (their start, when the end states were not finite).
+    pub state: String,
+    /// Label of the reference's inference verdict on the sub-batch, in f64.
+    pub sub_batch_verdict: String,
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

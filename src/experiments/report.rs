@@ -25,6 +25,9 @@ pub struct ReportContext<'a> {
     pub epochs: usize,
     /// Relative paths (from the doc) of the figure files.
     pub figures: Vec<String>,
+    /// Relative path (from the doc) of Figure 3's PNG and its summary table ([`crate::experiments::figures::fig3::summary`]),
+    /// if drawn.
+    pub fig3: Option<(String, String)>,
     /// Wall time of this invocation (runs skipped because they existed cost nothing here).
     pub session_seconds: f64,
     /// Runs the sweep asked for (configurations times seeds).
@@ -328,6 +331,14 @@ pub fn document(
             s += &format!("![{f}]({f})\n\n");
         }
         s += "Figure 2 (second image): top, L2 norm of the difference; bottom, both L2 norms (log10). SVG versions beside the PNGs.\n";
+    }
+    if let Some((f, summary)) = &ctx.fig3 {
+        s += "\n## Figure 3 (beyond the paper): loop gain through training, K = 30\n\n";
+        s += &format!(
+            "Top: the loop gain of the inference iteration (the spectral radius of one pass's Jacobian, a finite-difference power iteration in f64 on the reference, `checks::stability::loop_gain_estimate`), on the weights and batch of a step before its update, estimated on the batch's first {} examples with {} power steps (a lower bound on the whole batch's gain: the examples do not interact, so the batch's Jacobian is block-diagonal), every `--loop-gain-every` steps and at any step whose inference failed (loop_gain.jsonl). Bottom: per epoch, the fraction of steps whose inference did not converge (bounded or failed; metrics.jsonl). Dashed verticals: the step where an original DP run first failed (its X). Seed 1 solid, other seeds dashed; α = 0 wide, α = 1 narrow.\n\n![{f}]({f})\n\n{summary}",
+            crate::experiments::train::LOOP_GAIN_EXAMPLES,
+            crate::experiments::train::LOOP_GAIN_POWER_STEPS
+        );
     }
     s
 }

@@ -107,6 +107,10 @@ pub struct RunSpec {
     pub train_limit: Option<usize>,
     /// Log the alignment with back-propagation every this many steps (0: never).
     pub alignment_every: usize,
+    /// Log the loop gain of the inference iteration every this many steps, and at every step whose inference
+    /// fails (0: never); see `experiments::train::loop_gain`.
+    #[serde(default)]
+    pub loop_gain_every: usize,
     /// Which implementation computes the steps.
     pub engine: EngineKind,
     /// Float type of the run ("f32" or "f64": the kernels' types; f16 and bf16 are refused by [`Self::validate`]).
@@ -143,6 +147,7 @@ impl RunSpec {
             adam: AdamConfig::default(),
             train_limit: None,
             alignment_every: 0,
+            loop_gain_every: 0,
             engine: EngineKind::Kernels,
             precision: FloatType::F32,
             data: String::new(),

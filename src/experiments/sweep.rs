@@ -19,7 +19,8 @@ pub const TABLE1_ALPHAS: [f64; 2] = [0.0, 1.0];
 /// seeds): back-propagation, {DP+, original DP} x alpha {0, 1} at K = 1, DP+ at K = 30, and last the costly
 /// original DP at K = 30 (no early exit), whose epochs `costly_epochs` and total steps `costly_steps`
 /// may cap. `base` supplies everything
-/// else; alignment is logged only in the DP+ K = 30 runs (Figures 1 and 2).
+/// else; alignment is logged only in the DP+ K = 30 runs (Figures 1 and 2), the loop gain (`base.loop_gain_every`)
+/// only in the K = 30 runs of both methods (Figure 3).
 pub fn table1_specs(
     base: &RunSpec,
     seeds: &[u64],
@@ -33,6 +34,7 @@ pub fn table1_specs(
         bp.algorithm = Algorithm::Backprop;
         bp.seed = seed;
         bp.alignment_every = 0;
+        bp.loop_gain_every = 0;
         specs.push(bp);
         let grid = [
             (Algorithm::DpPlus, 1),
@@ -52,6 +54,9 @@ pub fn table1_specs(
                 } else {
                     0
                 };
+                if iterations == 1 {
+                    s.loop_gain_every = 0;
+                }
                 if algorithm == Algorithm::OriginalDp && iterations > 1 {
                     s.epochs = costly_epochs.unwrap_or(s.epochs).min(s.epochs);
                     s.max_steps = costly_steps;

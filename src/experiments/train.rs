@@ -1,18 +1,20 @@
 //! One training run: seeded initialisation and shuffling, Adam steps on an [`Engine`], validation and test
 //! accuracy after every epoch, optional alignment probes, a checkpoint per epoch, divergence recorded as data.
 //!
-//! Outputs in the run's directory ([`RunFiles`]): spec.json, metrics.jsonl, alignment.jsonl, progress.json,
+//! Outputs in the run's directory ([`RunFiles`]): spec.json, metrics.jsonl, alignment.jsonl, loop_gain.jsonl,
+//! progress.json,
 //! checkpoint.safetensors (removed when the run ends unless kept), result.json (written last: its presence marks
 //! a finished run).
 //!
 //! The pieces: `files` (the directory's layout and JSON documents), `jsonl` (the logs), `resume` (claiming the
 //! directory, fresh start or checkpoint), `epoch` (the epoch loop), `tally` (an epoch's totals and records),
-//! `evaluate` (accuracy); [`run`] strings them together and writes the result.
+//! `evaluate` (accuracy), `loop_gain` (the loop-gain log); [`run`] strings them together and writes the result.
 
 mod epoch;
 mod evaluate;
 mod files;
 mod jsonl;
+mod loop_gain;
 mod resume;
 mod tally;
 
@@ -20,6 +22,7 @@ pub use epoch::epoch_order;
 pub use evaluate::accuracy;
 pub use files::{read_result, RunFiles};
 pub use jsonl::read_jsonl;
+pub use loop_gain::{LOOP_GAIN_EXAMPLES, LOOP_GAIN_POWER_STEPS};
 
 use std::path::Path;
 

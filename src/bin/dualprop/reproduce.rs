@@ -1,5 +1,5 @@
-//! `dualprop reproduce table1 | fig1 | fig2`: the paper's grid at a chosen budget, the table as Markdown and
-//! CSV, the figures as PNG and SVG, optionally docs/reproduction.md.
+//! `dualprop reproduce table1 | fig1 | fig2 | fig3`: the paper's grid at a chosen budget, the table as Markdown
+//! and CSV, the figures as PNG and SVG, optionally docs/reproduction.md.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -7,8 +7,11 @@ use std::time::Instant;
 use crate::train::CommonArgs;
 use dualprop::error::{Error, Result};
 use dualprop::experiments::data::DataSource;
+use dualprop::experiments::figures::fig3::{self, GainRun};
 use dualprop::experiments::figures::{self, AlphaCurves};
-use dualprop::experiments::metrics::{AlignmentRecord, EpochMetrics, RunProgress, RunResult};
+use dualprop::experiments::metrics::{
+    AlignmentRecord, EpochMetrics, LoopGainRecord, RunProgress, RunResult,
+};
 use dualprop::experiments::plan;
 use dualprop::experiments::progress::Progress;
 use dualprop::experiments::report::{self, ReportContext};
@@ -22,6 +25,11 @@ pub const DEFAULT_EPOCHS: usize = 5;
 pub const DEFAULT_SEEDS: u64 = 2;
 /// Default alignment logging interval in steps.
 pub const DEFAULT_ALIGNMENT_EVERY: usize = 5;
+/// Default loop-gain logging interval of `reproduce fig3` and `--quick` in steps (other targets: off).
+pub const DEFAULT_LOOP_GAIN_EVERY: usize = 10;
+/// `--quick`: epochs of every configuration (an equal budget, no cap on original DP at K = 30) and seeds.
+pub const QUICK_EPOCHS: usize = 5;
+pub const QUICK_SEEDS: u64 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
@@ -31,6 +39,9 @@ pub enum Target {
     Fig1,
     /// Figure 2: norms of the difference and of both gradients.
     Fig2,
+    /// Figure 3 (beyond the paper): loop gain and non-converged fraction against the step, original DP and DP+
+    /// at K = 30, alpha {0, 1} (the same runs as Table 1's, with loop-gain logs).
+    Fig3,
 }
 
 /// Arguments of `dualprop reproduce`.
@@ -38,9 +49,15 @@ pub enum Target {
 pub struct Args {
     #[arg(value_enum)]
     pub target: Target,
-    /// Number of seeds (1..=N).
-    #[arg(long, default_value_t = DEFAULT_SEEDS)]
-    pub seeds: u64,
+    /// Number of seeds (1..=N); default 2, 1 with --quick.
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// The main job's preset: every configuration trains the same number of steps (QUICK_EPOCHS epochs, no cap
+    /// on original DP at K = 30) with 1 seed, and the K = 30 runs log the loop gain (Figure 3); --epochs,
+    /// --seeds and --loop-gain-every still override it. Meant for the embedded subset: on full MNIST its 5 epochs of
+    /// original DP at K = 30 take hours.
+    #[arg(long, conflicts_with_all = ["costly_epochs", "costly_steps"])]
+    pub quick: bool,
     /// Output directory (runs/, table1.md, table1.csv, fig1.*, fig2.*).
     #[arg(long, value_name = "DIR", default_value = "out/reproduce")]
     pub out: PathBuf,
@@ -95,6 +112,20 @@ fn curves(out: &Path, results: &[RunResult]) -> Result<Vec<AlphaCurves>> {
         }
     }
     Ok(all)
+}
+
+/// Figure 3's curves: the original DP and DP+ runs among `results` that logged their loop gain.
+fn gain_runs(out: &Path, results: &[RunResult]) -> Result<Vec<GainRun>> {
+    let mut runs = Vec::new();
+    for r in results {
+        let files = RunFiles::new(&run_dir(out, &r.spec));
+        let gains = read_jsonl::<LoopGainRecord>(&files.loop_gain)?;
+        if gains.is_empty() || r.spec.algorithm == Algorithm::Eq21 {
+            continue;
+        }
+        runs.push(GainRun::new(r, &gains, &read_jsonl(&files.metrics)?));
+    }
+    Ok(runs)
 }
 
 /// Results of the runs that finished, and a description of the others (how far they got).
@@ -225,6 +256,7 @@ fn write_plan(args: &Args, dir: &Path, specs: &[RunSpec]) -> Result<i32> {
         Target::Table1 => "table1",
         Target::Fig1 => "fig1",
         Target::Fig2 => "fig2",
+        Target::Fig3 => "fig3",
     };
     let files = plan::write_plan(dir, specs, &cmd, target, &gather)?;
     println!(
@@ -244,8 +276,23 @@ pub fn run(args: Args) -> Result<i32> {
     }
     let started = Instant::now();
     let source = DataSource::resolve(args.common.data.as_deref());
-    let base = args.common.base_spec(&source, DEFAULT_EPOCHS);
-    let seeds: Vec<u64> = (1..=args.seeds).collect();
+    let mut base = args.common.base_spec(
+        &source,
+        if args.quick {
+            QUICK_EPOCHS
+        } else {
+            DEFAULT_EPOCHS
+        },
+    );
+    if args.common.loop_gain_every.is_none() && (args.quick || args.target == Target::Fig3) {
+        base.loop_gain_every = DEFAULT_LOOP_GAIN_EVERY;
+    }
+    let default_seeds = if args.quick {
+        QUICK_SEEDS
+    } else {
+        DEFAULT_SEEDS
+    };
+    let seeds: Vec<u64> = (1..=args.seeds.unwrap_or(default_seeds)).collect();
     if seeds.is_empty() {
         return Err(Error::Unsupported("--seeds must be at least 1".into()));
     }
@@ -258,6 +305,13 @@ pub fn run(args: Args) -> Result<i32> {
             sweep::table1_specs(&base, &seeds, every, args.costly_epochs, args.costly_steps)
         }
         Target::Fig1 | Target::Fig2 => sweep::figure_specs(&base, &seeds, every.max(1)),
+        // Table 1's K = 30 runs, so that both targets share them.
+        Target::Fig3 => {
+            sweep::table1_specs(&base, &seeds, every, args.costly_epochs, args.costly_steps)
+                .into_iter()
+                .filter(|s| s.algorithm != Algorithm::Backprop && s.iterations == 30)
+                .collect()
+        }
     };
     for s in &specs {
         s.validate()?;
@@ -291,14 +345,31 @@ pub fn run(args: Args) -> Result<i32> {
             Target::Fig1 => vec![1],
             Target::Fig2 => vec![2],
             Target::Table1 => vec![1, 2],
+            Target::Fig3 => vec![],
         } {
             written.extend(figures::write(which, &curves, &args.out)?);
         }
+    }
+    let gain_runs = gain_runs(&args.out, &results)?;
+    if !gain_runs.is_empty() && matches!(args.target, Target::Table1 | Target::Fig3) {
+        println!(
+            "Loop gain of the inference iteration (K = 30; batch's first {} examples, {} power steps; \
+             loop_gain.jsonl, Figure 3):\n\n{}",
+            dualprop::experiments::train::LOOP_GAIN_EXAMPLES,
+            dualprop::experiments::train::LOOP_GAIN_POWER_STEPS,
+            fig3::summary(&gain_runs)
+        );
+        written.extend(fig3::write(&gain_runs, &args.out)?);
     }
     if let Some(doc) = &args.doc {
         let doc_dir = doc.parent().map(Path::to_path_buf).unwrap_or_default();
         let fig_dir = doc_dir.join("figures");
         let mut figs = Vec::new();
+        let mut fig3_file = None;
+        if !gain_runs.is_empty() {
+            fig3::write(&gain_runs, &fig_dir)?;
+            fig3_file = Some(("figures/fig3.png".to_string(), fig3::summary(&gain_runs)));
+        }
         if !curves.is_empty() {
             for which in [1, 2] {
                 for p in figures::write(which, &curves, &fig_dir)? {
@@ -332,6 +403,7 @@ pub fn run(args: Args) -> Result<i32> {
             seeds: &seeds,
             epochs: base.epochs,
             figures: figs,
+            fig3: fig3_file,
             session_seconds: started.elapsed().as_secs_f64(),
             runs_planned: specs.len(),
             unfinished,

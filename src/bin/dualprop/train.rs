@@ -60,6 +60,11 @@ pub struct CommonArgs {
     /// Log the alignment with back-propagation every N steps (0: never).
     #[arg(long, value_name = "N")]
     pub alignment_every: Option<usize>,
+    /// Log the loop gain of the inference iteration (loop_gain.jsonl, Figure 3) every N steps and at any step
+    /// whose inference fails, estimated on the batch's first 4 examples (0: never). `reproduce` logs it in the
+    /// K = 30 runs only.
+    #[arg(long, value_name = "N")]
+    pub loop_gain_every: Option<usize>,
     /// Which implementation trains.
     #[arg(long, value_enum, default_value = "kernels")]
     pub engine: EngineKind,
@@ -113,6 +118,7 @@ impl CommonArgs {
         spec.engine = self.engine;
         spec.precision = self.precision;
         spec.data = data.describe();
+        spec.loop_gain_every = self.loop_gain_every.unwrap_or(0);
         spec
     }
 

@@ -11,6 +11,7 @@ use plotters::prelude::*;
 use crate::error::{Error, Result};
 use crate::experiments::metrics::AlignmentRecord;
 
+pub mod fig3;
 pub mod png;
 
 static FONT: &[u8] = include_bytes!("DejaVuSansMono.ttf");
@@ -99,6 +100,10 @@ struct Series {
     label: String,
     color: RGBColor,
     dashed: bool,
+    /// Line width in pixels (a wider line drawn first stays visible under a narrower one on the same points).
+    width: u32,
+    /// Also mark every point (sparse records; a single point draws no line).
+    markers: bool,
     points: Vec<(f64, f64)>,
 }
 
@@ -151,8 +156,14 @@ where
             .copied()
             .filter(|p| p.1.is_finite())
             .collect();
-        let style = ShapeStyle::from(&s.color).stroke_width(2);
+        let style = ShapeStyle::from(&s.color).stroke_width(s.width);
         let color = s.color;
+        if s.markers {
+            let dot = ShapeStyle::from(&s.color).filled();
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, s.width + 2, dot)))
+                .map_err(draw_err)?;
+        }
         let anno = if s.dashed {
             chart
                 .draw_series(DashedLineSeries::new(pts, 6, 4, style))
@@ -192,6 +203,8 @@ fn per_layer(
             label: format!("{name}layer {}", k + 1),
             color: COLORS[k % COLORS.len()],
             dashed,
+            width: 2,
+            markers: false,
             points: c
                 .points
                 .iter()

@@ -14,11 +14,13 @@ use crate::error::{Error, Result};
 use crate::experiments::checkpoint::{self, Position};
 use crate::experiments::data::{Mnist, Split};
 use crate::experiments::engine::Engine;
-use crate::experiments::metrics::{AlignmentRecord, Divergence, EpochMetrics, RunProgress};
+use crate::experiments::metrics::{
+    AlignmentRecord, Divergence, EpochMetrics, LoopGainRecord, RunProgress,
+};
 use crate::experiments::progress::Progress;
 use crate::experiments::spec::RunSpec;
 use crate::kernels::KernelFloat;
-use crate::reference::StepOutcome;
+use crate::reference::{Estimator, StepOutcome};
 
 /// The order of the training examples in `epoch` (1-based): a function of (seed, epoch) only.
 pub fn epoch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
@@ -147,8 +149,8 @@ impl<'a, T: KernelFloat> EpochLoop<'a, T> {
         Ok(None)
     }
 
-    /// Step `step` (1-based) of the epoch on the examples `part`: the alignment probe if due, the update, the
-    /// divergence checks, the progress report and the step cap.
+    /// Step `step` (1-based) of the epoch on the examples `part`: the alignment probe and loop gain if due, the
+    /// update, the loop gain of a failed step, the divergence checks, the progress report and the step cap.
     fn step(
         &mut self,
         engine: &mut dyn Engine<T>,
@@ -160,6 +162,10 @@ impl<'a, T: KernelFloat> EpochLoop<'a, T> {
         let global_step = pos.global_step + 1;
         self.train.batch::<T>(part, &mut self.x, &mut self.y);
         self.probe_alignment(engine, tally.epoch, global_step, part.len())?;
+        let gain = match self.loop_gain_due(global_step) {
+            true => self.loop_gain(engine, part.len())?,
+            false => None,
+        };
         let out = match engine.step(&self.x, &self.y, part.len()) {
             Ok(out) => out,
             // Weights that became non-finite in the previous update: a divergence, not a crash.
@@ -176,6 +182,7 @@ impl<'a, T: KernelFloat> EpochLoop<'a, T> {
         pos.global_step = global_step;
         tally.steps += 1;
         self.bar.inc(1);
+        self.log_loop_gain(engine, tally.epoch, global_step, part.len(), gain, &out)?;
         if let Some(d) = step_divergence(tally, step, global_step, &out) {
             tally.fail(d.verdict.as_ref());
             return Ok(Some(Stop::Diverged(d)));
@@ -230,6 +237,69 @@ impl<'a, T: KernelFloat> EpochLoop<'a, T> {
                 },
             ),
         }
+    }
+
+    /// True when the loop gain is logged before the update of `global_step` (every `loop_gain_every` steps).
+    fn loop_gain_due(&self, global_step: usize) -> bool {
+        let every = self.spec.loop_gain_every;
+        every > 0 && (global_step - 1) % every == 0
+    }
+
+    /// The loop gain on the engine's current weights and the current batch; None for back-propagation (no
+    /// inference) or when the weights are not finite (the step that follows reports them).
+    fn loop_gain(
+        &self,
+        engine: &dyn Engine<T>,
+        batch: usize,
+    ) -> Result<Option<super::loop_gain::Estimate>> {
+        let Estimator::Dual(cfg) = self.spec.estimator()? else {
+            return Ok(None);
+        };
+        let (net, _) = engine.snapshot();
+        if net.validate().is_err() {
+            return Ok(None);
+        }
+        super::loop_gain::estimate(&net, &cfg, &self.x, &self.y, batch).map(Some)
+    }
+
+    /// Appends the step's loop-gain record to loop_gain.jsonl: the one taken before the update when due, else,
+    /// when the step's inference failed (a failed step leaves the weights as they were), one taken now.
+    fn log_loop_gain(
+        &self,
+        engine: &dyn Engine<T>,
+        epoch: usize,
+        global_step: usize,
+        batch: usize,
+        before: Option<super::loop_gain::Estimate>,
+        out: &StepOutcome,
+    ) -> Result<()> {
+        let failed = out.verdict.as_ref().is_some_and(|v| v.failed());
+        let gain = match before {
+            Some(g) => g,
+            None if failed && self.spec.loop_gain_every > 0 => {
+                match self.loop_gain(engine, batch)? {
+                    Some(g) => g,
+                    None => return Ok(()),
+                }
+            }
+            None => return Ok(()),
+        };
+        append_line(
+            &self.files.loop_gain,
+            &LoopGainRecord {
+                epoch,
+                global_step,
+                trigger: if failed { "failed" } else { "every" }.into(),
+                verdict: out.verdict.as_ref().map(|v| v.label()),
+                iterations_run: out.iterations_run,
+                gain: gain.gain,
+                rayleigh: gain.rayleigh,
+                examples: gain.examples,
+                power_steps: super::loop_gain::LOOP_GAIN_POWER_STEPS,
+                state: gain.state.into(),
+                sub_batch_verdict: gain.sub_batch_verdict,
+            },
+        )
     }
 
     /// Long epochs (100 steps or more) report where they are every tenth of an epoch: progress.json and a log

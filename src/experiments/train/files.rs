@@ -15,6 +15,8 @@ pub struct RunFiles {
     pub metrics: PathBuf,
     /// alignment.jsonl: one line per alignment probe.
     pub alignment: PathBuf,
+    /// loop_gain.jsonl: one line per loop-gain estimate (`RunSpec::loop_gain_every`).
+    pub loop_gain: PathBuf,
     /// checkpoint.safetensors: weights, Adam moments and position after the last epoch.
     pub checkpoint: PathBuf,
     /// result.json: written last; its presence marks a finished run.
@@ -31,6 +33,7 @@ impl RunFiles {
             spec: dir.join("spec.json"),
             metrics: dir.join("metrics.jsonl"),
             alignment: dir.join("alignment.jsonl"),
+            loop_gain: dir.join("loop_gain.jsonl"),
             checkpoint: dir.join("checkpoint.safetensors"),
             result: dir.join("result.json"),
             progress: dir.join("progress.json"),

@@ -5,7 +5,7 @@ use super::files::{self, read_result, RunFiles};
 use super::jsonl::{read_jsonl, rewrite_lines};
 use crate::error::{Error, Result};
 use crate::experiments::checkpoint::{self, Position};
-use crate::experiments::metrics::{AlignmentRecord, RunResult, Status};
+use crate::experiments::metrics::{AlignmentRecord, LoopGainRecord, RunResult, Status};
 use crate::experiments::spec::RunSpec;
 use crate::kernels::KernelFloat;
 use crate::reference::{Activation, AdamState, Loss, Network};
@@ -98,5 +98,13 @@ pub(super) fn drop_unsaved_records(files: &RunFiles, pos: &Position) -> Result<(
         .into_iter()
         .filter(|r| r.global_step <= pos.global_step)
         .collect();
-    rewrite_lines(&files.alignment, &kept)
+    rewrite_lines(&files.alignment, &kept)?;
+    if !files.loop_gain.exists() {
+        return Ok(());
+    }
+    let kept: Vec<LoopGainRecord> = read_jsonl::<LoopGainRecord>(&files.loop_gain)?
+        .into_iter()
+        .filter(|r| r.global_step <= pos.global_step)
+        .collect();
+    rewrite_lines(&files.loop_gain, &kept)
 }
