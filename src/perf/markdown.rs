@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::measurement::Mode;
 use super::peer::Peer;
+use super::profile::{Phase, Profile};
 use super::report::{FloatReport, Report};
 use super::workload::EstimatorId;
 
@@ -19,8 +20,9 @@ impl Report {
             self.float_section(&mut s, float, r);
         }
         self.targets_table(&mut s);
-        bounds(&mut s, self.batch);
+        self.bounds(&mut s);
         self.peer_section(&mut s);
+        how_to_run(&mut s);
         s
     }
 
@@ -42,7 +44,7 @@ impl Report {
             "Network {} (ReLU, least squares), batch {}, PyTorch-default \
              initialisation (seed 0), one seeded batch of uniform pixels and one-hot targets. Times are medians of \
              {} round(s) after {} warm-up round(s); each round times the roofline and one step of every estimator in turn, \
-             so that the shared machine's changing load affects all of them alike. DP variants use the up-down schedule, alpha = 0, beta = 1/2, the \
+             so that the shared machine's changing load affects all of them alike. DP variants use the up-down schedule, alpha = 0 unless the row names it, beta = 1/2, the \
              exact early exit on. GFLOP/s count 2 flops per multiply-add actually executed by the dense products \
              (elementwise work is not counted); a back-propagation step executes B (3P - P_1) = {:.3e} multiply-adds \
              (P = weights, P_1 = weights of the first layer, which needs no backward product).\n",
@@ -122,8 +124,99 @@ impl Report {
             });
             table(s, header, "lrrrr", rows);
         }
+        self.peer_table(s, r);
+        self.profile_table(s, r);
         self.inference_table(s, r);
         self.memory_table(s, r);
+    }
+
+    fn peer_table(&self, s: &mut String, r: &FloatReport) {
+        let Some(peer) = &r.peer else {
+            return;
+        };
+        let _ = writeln!(
+            s,
+            "\nAgainst the JAX peer, in the same rounds (each round: our steps, then one step of each JAX twin; the \
+             ratio is taken round by round):\n"
+        );
+        let header = [
+            "step",
+            "ours (ms)",
+            "JAX (ms)",
+            "ours / JAX, median of rounds (min-max)",
+        ];
+        let rows = peer.steps.iter().filter_map(|(&id, jax)| {
+            let ours = r.step(Mode::Default, id)?;
+            let spread = r.peer_ratio(Mode::Default, id, id)?;
+            Some([
+                id.label().to_string(),
+                format!("{:.2}", ours.time.median_s * 1e3),
+                format!("{:.2}", jax.median_s * 1e3),
+                spread.shown(),
+            ])
+        });
+        table(s, header, "lrrr", rows);
+        if let Some(g) = &peer.gemm {
+            let faer = r
+                .modes
+                .keys()
+                .filter_map(|&m| Some(format!("{:.1}", r.roofline_gflops(m)?)))
+                .collect::<Vec<_>>();
+            let _ = writeln!(
+                s,
+                "\nGEMM rates at a back-propagation step's shapes: XLA {:.1} GFLOP/s (its products alone in one jit, \
+                 best of its repetitions); faer's roofline {} GFLOP/s (medians; default mode first, then the other \
+                 modes above).",
+                g.gflops(),
+                faer.join(" / ")
+            );
+        }
+    }
+
+    fn profile_table(&self, s: &mut String, r: &FloatReport) {
+        if r.profile.is_empty() {
+            return;
+        }
+        let peer = r.peer.as_ref().map(|p| &p.profile);
+        let mut cols: Vec<(String, &Profile)> = Vec::new();
+        for (id, p) in &r.profile {
+            cols.push((format!("{}, ours", id.label()), p));
+            if let Some(jp) = peer.and_then(|pp| pp.get(id)) {
+                cols.push((format!("{}, JAX", id.label()), jp));
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nPhases of a step (ms; best of {} repetitions of each stage timed alone; products charged at the \
+             GEMM rate in the last row: faer's best roofline round for ours, XLA's for JAX; elementwise = the \
+             inference and gradient stages minus their products; other = the step minus the stages):\n",
+            self.plan.reps.max(3)
+        );
+        let mut lines = vec![String::new(); Phase::ALL.len() + 2];
+        let mut head = "| phase |".to_string();
+        let mut marks = "| --- |".to_string();
+        for (name, _) in &cols {
+            let _ = write!(head, " {name} |");
+            marks.push_str(" ---: |");
+        }
+        for (i, ph) in Phase::ALL.iter().enumerate() {
+            let _ = write!(lines[i], "| {} |", ph.label());
+            for (_, p) in &cols {
+                let v = p.phases_s.get(ph).map_or(f64::NAN, |v| v * 1e3);
+                let _ = write!(lines[i], " {v:.2} |");
+            }
+        }
+        let n = Phase::ALL.len();
+        lines[n].push_str("| whole step |");
+        lines[n + 1].push_str("| GEMM rate (GFLOP/s) |");
+        for (_, p) in &cols {
+            let _ = write!(lines[n], " {:.2} |", p.step_s * 1e3);
+            let _ = write!(lines[n + 1], " {:.1} |", p.gemm_gflops);
+        }
+        let _ = writeln!(s, "{head}\n{marks}");
+        for l in lines {
+            let _ = writeln!(s, "{l}");
+        }
     }
 
     fn inference_table(&self, s: &mut String, r: &FloatReport) {
@@ -204,50 +297,87 @@ impl Report {
             Peer::NotRun => {
                 let _ = writeln!(
                     s,
-                    "Not run (`--no-peer`, or `--quick` without DUALPROP_CI_PEER=1).\n"
+                    "Not run (`--no-peer`, or `--quick` without DUALPROP_CI_PEER=1): no comparison with JAX was \
+                     measured, and the targets against JAX are not judged.\n"
                 );
             }
             Peer::Failed { reason } => {
-                let _ = writeln!(s, "Could not run: {reason}\n");
-            }
-            Peer::Ran { jax, step_s } => {
                 let _ = writeln!(
                     s,
-                    "The same back-propagation training step (network, batch, Adam) in JAX {jax}, jit-compiled on \
-                     the CPU (`benches/peers/run_jax.sh`, which installs JAX into target/peers-venv; median of its \
-                     repetitions after three warm-up calls, as for our steps). It ran right after our measurements, \
-                     in its own process, so it met the machine's load of a few minutes later.\n"
+                    "Could not run to the end: {reason}. Only what it measured before (if anything) is shown.\n"
                 );
-                let header = [
-                    "float",
-                    "JAX back-propagation step (ms)",
-                    "our back-propagation step (ms)",
-                    "our DP+ K=1 step (ms)",
-                    "DP+ K=1 vs JAX",
-                ];
-                let rows = self.floats.iter().map(|(float, r)| {
-                    let step = |id| {
-                        r.step(Mode::Default, id)
-                            .map_or(f64::NAN, |st| st.time.median_s)
-                    };
-                    let peer_s = step_s.get(float).copied().unwrap_or(f64::NAN);
-                    let (bp, dp) = (
-                        step(EstimatorId::BackPropagation),
-                        step(EstimatorId::DpPlusK1),
-                    );
-                    [
-                        float.clone(),
-                        format!("{:.2}", peer_s * 1e3),
-                        format!("{:.2}", bp * 1e3),
-                        format!("{:.2}", dp * 1e3),
-                        format!("{:.2}x", dp / peer_s),
-                    ]
-                });
-                table(s, header, "lrrrr", rows);
-                s.push('\n');
+            }
+            Peer::Ran { jax } => {
+                let _ = writeln!(
+                    s,
+                    "JAX {jax} on the CPU (`benches/peers/jax_peer.py`, started by `benches/peers/run_jax.sh`) ran as \
+                     one long-lived process beside ours. Each estimator's twin (same network, batch, float type, \
+                     initialisation scheme and Adam; the dual variants as K up-down sweeps in a jit-compiled \
+                     `lax.fori_loop`, always all K) was compiled and warmed up once; then every round of ours was \
+                     followed by one step of each twin, timed inside the peer's process. The per-round ratios above \
+                     pair steps taken under the same load.\n"
+                );
             }
         }
     }
+
+    /// What bounds these numbers: counts and design facts computed from the run's shapes, no measurement.
+    fn bounds(&self, s: &mut String) {
+        let p: usize = self.widths.windows(2).map(|w| w[0] * w[1]).sum();
+        let macs = |id| {
+            self.floats
+                .values()
+                .find_map(|r| r.step(Mode::Default, id).map(|st| st.macs))
+        };
+        let _ = writeln!(s, "What bounds these numbers (counts, not measurements):\n");
+        if let (Some(bp), Some(dp)) = (
+            macs(EstimatorId::BackPropagation),
+            macs(EstimatorId::DpPlusK1),
+        ) {
+            let same = if bp == dp { "the same" } else { "not the same" };
+            let _ = writeln!(
+                s,
+                "- A DP+ K=1 step executed {dp:.3e} multiply-adds in its dense products and a back-propagation \
+                 step {bp:.3e}: {same} products. Beyond them it sets up the dual states and runs the fused layer \
+                 updates of one up-down sweep over {} x {} states.",
+                self.widths[1..].iter().sum::<usize>(),
+                self.batch,
+            );
+        }
+        let _ = writeln!(
+            s,
+            "- Adam reads and writes 7 values per parameter (parameter, gradient, two moments): {:.0} MB per step \
+             in f32 and {:.0} MB in f64 for the {p} weights, memory-bound work no product's GFLOP/s covers.\n\
+             - faer's `Par::rayon(n)` runs each product as one fork-join over the threads, so a product waits for \
+             its slowest share; the row-block tasks (`KernelOptions::row_tasks`) split it into independent tasks \
+             instead. The tables above give each mode's times in this run.\n\
+             - The reference is compared at a small batch: at batch 1 or so the kernel's products are \
+             matrix-vector products bound by reading the weights, so its speed-up over the reference grows with \
+             the batch.\n",
+            7.0 * p as f64 * 4.0 / 1e6,
+            7.0 * p as f64 * 8.0 / 1e6,
+        );
+    }
+}
+
+/// How to run the measurements (instructions, the same in every report).
+fn how_to_run(s: &mut String) {
+    let _ = writeln!(
+        s,
+        "## How to run\n\n\
+         - Without JAX: `cargo run --release -- perf --no-peer` (f32 and f64, every thread mode, the memory \
+         probes, the phase profile); CI runs `benches/ci.sh`, whose `perf --quick` never starts the peer unless \
+         DUALPROP_CI_PEER=1.\n\
+         - With the interleaved JAX peer: `cargo run --release -- perf`. The first run creates a virtual \
+         environment and installs `benches/peers/requirements.txt` into it (target/peers-venv, or the path in \
+         DUALPROP_PEER_VENV); to prepare it by hand: `python3 -m venv target/peers-venv && \
+         target/peers-venv/bin/pip install -r benches/peers/requirements.txt`. Run it at a quiet moment: the \
+         ratios pair steps of the same rounds, but the absolute times follow the machine's load.\n\
+         - Scaling (opt-in, a few minutes): `cargo run --release -- perf --scaling [--no-peer]` writes \
+         docs/performance-scaling.md, .json, .png and .svg: step time against width and batch for \
+         back-propagation and DP+ K=1, ours and JAX's, beside the cost model.\n\
+         - Criterion benches: `cargo bench --bench kernels`; phase split by hand: `cargo bench --bench phases`.\n"
+    );
 }
 
 /// Writes a Markdown table: the header, the alignment row (`align` has one letter a column: `l` for left, `r`
@@ -271,26 +401,4 @@ fn table<const N: usize>(
     for row in rows {
         line(s, &row.each_ref().map(String::as_str));
     }
-}
-
-/// What bounds these numbers (the design's reasons, not measurements).
-fn bounds(s: &mut String, batch: usize) {
-    let _ = writeln!(
-        s,
-        "What bounds these numbers:\n\n\
-         - A DP+ K=1 step executes the same dense products as a back-propagation step (the multiply-add counts \
-         above are equal); it differs only in elementwise work: setting up the dual states and the seven fused \
-         layer updates of the up-down sweep, over about 4,000 x {batch} states. Its ratio to \
-         back-propagation is therefore a few percent above 1 on an idle machine, and within the run-to-run noise of \
-         the shared machine here.\n\
-         - Adam is memory-bound: it reads and writes 7 values per parameter (parameter, gradient, two moments), \
-         about 106 MB per step in f32 and 212 MB in f64, which no product's GFLOP/s covers; it is the main gap \
-         between a training step and the roofline.\n\
-         - faer's `Par::rayon(2)` runs each product as one fork-join over both cores: when another process \
-         holds a core, the product waits for its descheduled half, and on this shared machine it was slower than \
-         one thread. The row-block tasks (`KernelOptions::row_tasks`) and one thread do not have this problem; \
-         JAX's runtime neither, which is most of its lead here.\n\
-         - The reference is compared at a small batch: at batch 1 or so the kernel's products are matrix-vector \
-         products bound by reading the weights, so its speed-up over the reference grows with the batch.\n"
-    );
 }

@@ -11,8 +11,10 @@ use crate::error::Result;
 use crate::kernels::{KernelFloat, KernelOptions, Trainer, Workspace};
 use crate::reference::{AdamConfig, Config, Matrix, Method, Network};
 
-use super::report::{FloatReport, InferenceTimes, ModeReport, StepResult, Timing};
-use super::roofline::Roofline;
+use super::peer::{self, Session};
+use super::profile;
+use super::report::{FloatReport, Gemm, InferenceTimes, ModeReport, PeerFloat, StepResult, Timing};
+use super::roofline::{gflops, Roofline};
 use super::workload::{batch, paper_network, EstimatorId, PAPER_BATCH, PAPER_WIDTHS};
 use super::Plan;
 
@@ -102,8 +104,16 @@ fn timing(rounds: Vec<Duration>) -> Timing {
     }
 }
 
-/// Everything timed for one float type (peak memory is the probe's, filled in by the caller).
-pub fn measure<T: KernelFloat>(plan: &Plan) -> Result<FloatReport> {
+/// The estimators whose phases are profiled, ours and the peer's.
+pub const PROFILED: [EstimatorId; 2] = [EstimatorId::BackPropagation, EstimatorId::DpPlusK1];
+
+/// Everything timed for one float type (peak memory is the probe's, filled in by the caller). When the peer is
+/// up, each round ends with one step of each JAX twin, so round i of ours and of the peer's met the same load.
+pub fn measure<T: KernelFloat>(
+    float: &str,
+    plan: &Plan,
+    peer: &mut Session,
+) -> Result<FloatReport> {
     let widths = PAPER_WIDTHS;
     let base = plan.options();
     let net = paper_network::<T>(&widths, 0)?;
@@ -118,6 +128,16 @@ pub fn measure<T: KernelFloat>(plan: &Plan) -> Result<FloatReport> {
             trainers.push((mode, id, trainer));
         }
     }
+    let twins: Vec<(EstimatorId, String)> = EstimatorId::ALL
+        .into_iter()
+        .filter_map(|id| {
+            let twin = id.twin()?;
+            let key = peer::key(float, id, "paper");
+            peer.call(|p| p.setup(&key, twin, &widths, PAPER_BATCH, float))?;
+            Some((id, key))
+        })
+        .collect();
+    let mut twin_rounds: BTreeMap<EstimatorId, Vec<Duration>> = BTreeMap::new();
     let mut roof_rounds = vec![Vec::new(); modes.len()];
     let mut step_rounds = vec![Vec::new(); trainers.len()];
     let mut last = Vec::new();
@@ -140,6 +160,14 @@ pub fn measure<T: KernelFloat>(plan: &Plan) -> Result<FloatReport> {
                 step_rounds[i].push(t);
             }
             last.push(step);
+        }
+        for (id, key) in &twins {
+            if let Some(s) = peer.call(|p| p.step(key)) {
+                if timed {
+                    let rounds = twin_rounds.entry(*id).or_default();
+                    rounds.push(Duration::from_secs_f64(s));
+                }
+            }
         }
     }
     let mut reports: BTreeMap<Mode, ModeReport> = modes
@@ -166,11 +194,70 @@ pub fn measure<T: KernelFloat>(plan: &Plan) -> Result<FloatReport> {
     for k in INFERENCE_K {
         inference.insert(k, time_inference(&net, k, &x, &y, plan)?);
     }
+    let best_roof = reports[&Mode::Default]
+        .roofline
+        .rounds_s
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let mut profile = BTreeMap::new();
+    let mut stages = BTreeMap::new();
+    for id in PROFILED {
+        let st = profile::our_stages::<T>(id, plan)?;
+        profile.insert(id, profile::split(&st, gflops(roofline_macs, best_roof)));
+        stages.insert(id, st);
+    }
+    let peer_float = peer_float(peer, &twins, twin_rounds, &stages, plan);
     Ok(FloatReport {
         roofline_macs,
         modes: reports,
         inference,
         memory: BTreeMap::new(),
+        profile,
+        peer: peer_float,
+    })
+}
+
+/// The peer's steps of the rounds, then its GEMM rate and its twins' phases (each twin freed afterwards).
+fn peer_float(
+    peer: &mut Session,
+    twins: &[(EstimatorId, String)],
+    rounds: BTreeMap<EstimatorId, Vec<Duration>>,
+    ours: &BTreeMap<EstimatorId, profile::Stages>,
+    plan: &Plan,
+) -> Option<PeerFloat> {
+    let steps: BTreeMap<EstimatorId, Timing> =
+        rounds.into_iter().map(|(id, r)| (id, timing(r))).collect();
+    let reps = plan.reps.max(3);
+    let bp_key = twins
+        .iter()
+        .find(|(id, _)| *id == EstimatorId::BackPropagation)
+        .map(|(_, k)| k.clone());
+    let gemm = bp_key
+        .and_then(|k| peer.call(|p| p.gemm(&k, reps)))
+        .map(|(s, macs)| Gemm { macs, s });
+    let mut profile = BTreeMap::new();
+    if let Some(g) = &gemm {
+        for (id, key) in twins.iter().filter(|(id, _)| PROFILED.contains(id)) {
+            let (Some(step), Some(our)) = (steps.get(id), ours.get(id)) else {
+                continue;
+            };
+            let Some(t) = peer.call(|p| p.phases(key, reps)) else {
+                continue;
+            };
+            let best_step = step.rounds_s.iter().copied().fold(f64::INFINITY, f64::min);
+            if let Some(st) = profile::peer_stages(&t, best_step, our) {
+                profile.insert(*id, profile::split(&st, g.gflops()));
+            }
+        }
+    }
+    for (_, key) in twins {
+        peer.call(|p| p.forget(key));
+    }
+    (!steps.is_empty()).then_some(PeerFloat {
+        steps,
+        gemm,
+        profile,
     })
 }
 
