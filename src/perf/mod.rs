@@ -131,6 +131,7 @@ pub fn run(
     let machine = report::Machine {
         model,
         cpus,
+        isa: machine::isa(),
         load_start,
         load_end: machine::load_average(),
     };

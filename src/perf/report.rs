@@ -48,6 +48,9 @@ pub struct Machine {
     pub model: String,
     /// Logical CPUs (lscpu).
     pub cpus: String,
+    /// The widest vector instructions it offers (AVX-512, AVX2 + FMA, ...).
+    #[serde(default)]
+    pub isa: String,
     /// The 1-minute load average at the start of the run.
     pub load_start: String,
     /// The 1-minute load average at the end of the run.

@@ -122,8 +122,14 @@ pub struct ScalingReport {
     pub points: Vec<Point>,
 }
 
-/// Measures the rates, then every point; `stage` hears each point as it starts.
-pub fn run(threads: usize, with_peer: bool, mut stage: impl FnMut(&str)) -> Result<ScalingReport> {
+/// Measures the rates, then every point (with `quick`, only the two smallest of each sweep: a smoke test);
+/// `stage` hears each point as it starts.
+pub fn run(
+    threads: usize,
+    with_peer: bool,
+    quick: bool,
+    mut stage: impl FnMut(&str),
+) -> Result<ScalingReport> {
     let load_start = super::machine::load_average();
     let opts = KernelOptions {
         threads,
@@ -136,10 +142,17 @@ pub fn run(threads: usize, with_peer: bool, mut stage: impl FnMut(&str)) -> Resu
         Session::none()
     };
     let mut points = Vec::new();
+    let n = if quick { 2 } else { usize::MAX };
     let shapes = WIDTHS
         .iter()
+        .take(n)
         .map(|&w| (Axis::Width, w, PAPER_BATCH))
-        .chain(BATCHES.iter().map(|&b| (Axis::Batch, PAPER_WIDTHS[1], b)));
+        .chain(
+            BATCHES
+                .iter()
+                .take(n)
+                .map(|&b| (Axis::Batch, PAPER_WIDTHS[1], b)),
+        );
     for (axis, width, b) in shapes {
         stage(&format!("width {width}, batch {b}"));
         let widths = vec![PAPER_WIDTHS[0], width, width, width, width, PAPER_WIDTHS[5]];

@@ -95,6 +95,7 @@ fn sample(peer: Peer) -> Report {
         machine: Machine {
             model: "test".into(),
             cpus: "2".into(),
+            isa: "AVX2 + FMA".into(),
             load_start: "0.00".into(),
             load_end: "0.00".into(),
         },

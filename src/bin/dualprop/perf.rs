@@ -24,7 +24,8 @@ pub struct Args {
     #[arg(long)]
     pub no_peer: bool,
     /// Instead of the report: sweep widths and batches (f32, back-propagation and DP+ K=1, ours and JAX's
-    /// unless --no-peer) and write docs/performance-scaling.{md,json,png,svg} (or --out's stem). A few minutes.
+    /// unless --no-peer) and write docs/performance-scaling.{md,json,png,svg} (or --out's stem). A few minutes;
+    /// with --quick, the two smallest points of each sweep into target/performance-scaling-quick.*.
     #[arg(long)]
     pub scaling: bool,
     /// Internal: train a few steps of one estimator ("f32:dp_plus_k1" = float type and estimator key) in this
@@ -47,13 +48,17 @@ pub fn run(args: Args) -> Result<i32> {
         return Ok(0);
     }
     if args.scaling {
-        let stem = args
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("docs/performance-scaling"));
-        let report = dualprop::perf::scaling::run(args.threads, !args.no_peer, |stage| {
-            eprintln!("dualprop perf --scaling: {stage} ...")
-        })?;
+        let stem = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from(if args.quick {
+                "target/performance-scaling-quick"
+            } else {
+                "docs/performance-scaling"
+            })
+        });
+        let report =
+            dualprop::perf::scaling::run(args.threads, !args.no_peer, args.quick, |stage| {
+                eprintln!("dualprop perf --scaling: {stage} ...")
+            })?;
         for path in report.write(&stem.with_extension(""))? {
             eprintln!("dualprop perf --scaling: wrote {}", path.display());
         }
