@@ -124,10 +124,32 @@ impl Report {
             });
             table(s, header, "lrrrr", rows);
         }
+        self.peak_line(s, r);
         self.peer_table(s, r);
         self.profile_table(s, r);
         self.inference_table(s, r);
         self.memory_table(s, r);
+    }
+
+    fn peak_line(&self, s: &mut String, r: &FloatReport) {
+        if r.square_peak.is_empty() {
+            return;
+        }
+        let rates = r
+            .square_peak
+            .iter()
+            .map(|(t, g)| {
+                let unit = if *t == 1 { "thread" } else { "threads" };
+                format!("{t} {unit} {g:.1} GFLOP/s")
+            })
+            .collect::<Vec<_>>();
+        let n = super::roofline::PEAK_SIDE;
+        let _ = writeln!(
+            s,
+            "\nThe practical peak: faer on one square {n}x{n}x{n} GEMM, best of its repetitions: {}. (The FMA \
+             units' instruction peak itself is not measured.)",
+            rates.join(", ")
+        );
     }
 
     fn peer_table(&self, s: &mut String, r: &FloatReport) {

@@ -14,7 +14,7 @@ use crate::reference::{AdamConfig, Config, Matrix, Method, Network};
 use super::peer::{self, Session};
 use super::profile;
 use super::report::{FloatReport, Gemm, InferenceTimes, ModeReport, PeerFloat, StepResult, Timing};
-use super::roofline::{gflops, Roofline};
+use super::roofline::{self, gflops, Roofline};
 use super::workload::{batch, paper_network, EstimatorId, PAPER_BATCH, PAPER_WIDTHS};
 use super::Plan;
 
@@ -208,11 +208,17 @@ pub fn measure<T: KernelFloat>(
         stages.insert(id, st);
     }
     let peer_float = peer_float(peer, &twins, twin_rounds, &stages, plan);
+    let mut square_peak = BTreeMap::new();
+    for threads in [1, plan.threads] {
+        let par = KernelOptions { threads, ..base }.par();
+        square_peak.insert(threads, roofline::square_peak::<T>(par, plan.reps.max(3)));
+    }
     Ok(FloatReport {
         roofline_macs,
         modes: reports,
         inference,
         memory: BTreeMap::new(),
+        square_peak,
         profile,
         peer: peer_float,
     })

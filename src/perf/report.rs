@@ -68,6 +68,9 @@ pub struct FloatReport {
     pub inference: BTreeMap<usize, InferenceTimes>,
     /// Peak memory of a training step, by estimator.
     pub memory: BTreeMap<EstimatorId, Memory>,
+    /// faer's square-GEMM peak (`roofline::square_peak`) by thread count, GFLOP/s.
+    #[serde(default)]
+    pub square_peak: BTreeMap<usize, f64>,
     /// Our step's phases (back-propagation and DP+ K=1, default thread mode).
     #[serde(default)]
     pub profile: BTreeMap<EstimatorId, Profile>,

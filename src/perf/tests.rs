@@ -83,6 +83,7 @@ fn sample(peer: Peer) -> Report {
                 trainer_bytes: 1 << 20,
             },
         )]),
+        square_peak: BTreeMap::from([(1, 60.0), (2, 100.0)]),
         profile: BTreeMap::new(),
         peer: peer_float,
     };
@@ -198,6 +199,8 @@ fn markdown_shows_the_peer_ratio_spread() {
     let row = "| back-propagation | 100.00 | 100.00 | 1.00x (0.67-1.00) |";
     assert!(md.contains(row), "missing {row:?} in\n{md}");
     assert!(md.contains("XLA 80.0 GFLOP/s"), "no XLA GEMM rate in\n{md}");
+    let peak = "1 thread 60.0 GFLOP/s, 2 threads 100.0 GFLOP/s";
+    assert!(md.contains(peak), "no square-GEMM peak in\n{md}");
 }
 
 /// Route: the table rows written out by hand from the sample's numbers.
