@@ -158,8 +158,8 @@ impl Report {
         };
         let _ = writeln!(
             s,
-            "\nAgainst the JAX peer, in the same rounds (each round: our steps, then one step of each JAX twin; the \
-             ratio is taken round by round):\n"
+            "\nAgainst the JAX peer, in the same rounds (each round: our steps and one step of each JAX twin, the \
+             peer first in every other round; the ratio is taken round by round):\n"
         );
         let header = [
             "step",
@@ -336,7 +336,7 @@ impl Report {
                      one long-lived process beside ours. Each estimator's twin (same network, batch, float type, \
                      initialisation scheme and Adam; the dual variants as K up-down sweeps in a jit-compiled \
                      `lax.fori_loop`, always all K) was compiled and warmed up once; then every round of ours was \
-                     followed by one step of each twin, timed inside the peer's process. The per-round ratios above \
+                     followed (every other round: preceded) by one step of each twin, timed inside the peer's process. The per-round ratios above \
                      pair steps taken under the same load.\n"
                 );
             }

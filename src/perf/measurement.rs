@@ -108,7 +108,8 @@ fn timing(rounds: Vec<Duration>) -> Timing {
 pub const PROFILED: [EstimatorId; 2] = [EstimatorId::BackPropagation, EstimatorId::DpPlusK1];
 
 /// Everything timed for one float type (peak memory is the probe's, filled in by the caller). When the peer is
-/// up, each round ends with one step of each JAX twin, so round i of ours and of the peer's met the same load.
+/// up, each round also takes one step of each JAX twin (after ours, or before them in every other round), so
+/// round i of ours and of the peer's met the same load.
 pub fn measure<T: KernelFloat>(
     float: &str,
     plan: &Plan,
@@ -144,6 +145,11 @@ pub fn measure<T: KernelFloat>(
     let mut roofline_macs = 0;
     for round in 0..plan.warmup + plan.reps {
         let timed = round >= plan.warmup;
+        // The peer goes first in every other round, so that neither side always follows the other.
+        let peer_first = round % 2 == 1;
+        if peer_first {
+            peer_round(peer, &twins, timed, &mut twin_rounds);
+        }
         for (i, mode) in modes.iter().enumerate() {
             let start = Instant::now();
             roofline_macs = roof.run(mode.options(base).par());
@@ -161,13 +167,8 @@ pub fn measure<T: KernelFloat>(
             }
             last.push(step);
         }
-        for (id, key) in &twins {
-            if let Some(s) = peer.call(|p| p.step(key)) {
-                if timed {
-                    let rounds = twin_rounds.entry(*id).or_default();
-                    rounds.push(Duration::from_secs_f64(s));
-                }
-            }
+        if !peer_first {
+            peer_round(peer, &twins, timed, &mut twin_rounds);
         }
     }
     let mut reports: BTreeMap<Mode, ModeReport> = modes
@@ -222,6 +223,25 @@ pub fn measure<T: KernelFloat>(
         profile,
         peer: peer_float,
     })
+}
+
+/// One step of each JAX twin (recorded when `timed`).
+fn peer_round(
+    peer: &mut Session,
+    twins: &[(EstimatorId, String)],
+    timed: bool,
+    rounds: &mut BTreeMap<EstimatorId, Vec<Duration>>,
+) {
+    for (id, key) in twins {
+        if let Some(s) = peer.call(|p| p.step(key)) {
+            if timed {
+                rounds
+                    .entry(*id)
+                    .or_default()
+                    .push(Duration::from_secs_f64(s));
+            }
+        }
+    }
 }
 
 /// The peer's steps of the rounds, then its GEMM rate and its twins' phases (each twin freed afterwards).
