@@ -204,9 +204,13 @@ impl FloatReport {
         Spread::of(ours, self.peer.as_ref()?.steps.get(&over)?)
     }
 
-    /// The best GEMM rate measured in this float type: faer's roofline in its best thread mode, or XLA's.
+    /// The best GEMM rate measured in this float type at a step's shapes: faer's roofline in its best thread mode
+    /// and best round, or XLA's best (both best-of, so neither side is favoured by the statistic).
     pub fn best_gemm_gflops(&self) -> Option<f64> {
-        let faer = self.modes.keys().filter_map(|&m| self.roofline_gflops(m));
+        let faer = self.modes.values().filter_map(|m| {
+            let best = m.roofline.rounds_s.iter().copied().reduce(f64::min)?;
+            Some(gflops(self.roofline_macs, best))
+        });
         let xla = self
             .peer
             .as_ref()

@@ -445,8 +445,13 @@ impl ScalingReport {
                     .draw_series(LineSeries::new(line.clone(), st))
                     .map_err(draw_err)?
             };
-            anno.label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], st));
+            anno.label(label).legend(move |(x, y)| {
+                // A gap in the middle for the dashed (model) lines.
+                let gap = if dashed { 4 } else { 0 };
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (7, 0)], st)
+                    + PathElement::new(vec![(7 + gap, 0), (18, 0)], st)
+            });
             if mark {
                 chart
                     .draw_series(line.iter().map(|&p| Circle::new(p, 3, st.filled())))
