@@ -1,88 +1,40 @@
 //! Where the time of a training step goes, phase by phase (best of N, to see through a shared machine's noise):
-//! `cargo bench --bench phases [-- threads reps]`.
+//! `cargo bench --bench phases [-- threads reps]`. The stages and their split are `dualprop::perf::profile`'s,
+//! the same that `dualprop perf` reports.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use dualprop::kernels::{dense, gradient, inference, KernelFloat, KernelOptions, Workspace};
+use dualprop::kernels::KernelFloat;
+use dualprop::perf::profile::{our_stages, split, Phase};
 use dualprop::perf::roofline::{roofline, Roofline};
-use dualprop::perf::workload::{batch, paper_network, PAPER_BATCH, PAPER_WIDTHS};
-use dualprop::reference::{AdamConfig, AdamState, Config, Method};
+use dualprop::perf::workload::{EstimatorId, PAPER_BATCH, PAPER_WIDTHS};
+use dualprop::perf::Plan;
 
-fn best(reps: usize, mut f: impl FnMut()) -> Duration {
-    f();
-    (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
-}
-
-fn phases<T: KernelFloat>(name: &str, opts: KernelOptions, reps: usize) {
-    let w = PAPER_WIDTHS;
-    let b = PAPER_BATCH;
-    let par = opts.par();
-    let mut net = paper_network::<T>(&w, 0).unwrap();
-    let (x, y) = batch::<T>(&w, b, 1);
-    let mut ws = Workspace::<T>::new(&w, b).unwrap();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let (macs, roof) = roofline::<T>(&w, b, par, 1, reps);
+fn phases<T: KernelFloat>(name: &str, plan: &Plan) {
+    let par = plan.options().par();
+    let (macs, roof) = roofline::<T>(&PAPER_WIDTHS, PAPER_BATCH, par, 1, plan.reps);
+    let rate = 2.0 * macs as f64 / roof.as_secs_f64() / 1e9;
     println!(
-        "{name}: roofline {:.2} ms ({:.1} GFLOP/s)",
-        ms(roof),
-        2.0 * macs as f64 / roof.as_secs_f64() / 1e9
+        "{name}: roofline {:.2} ms ({rate:.1} GFLOP/s)",
+        roof.as_secs_f64() * 1e3
     );
-    let fwd = best(reps, || {
-        dense::forward(&net, &mut ws, &x, b, par);
-    });
-    println!("{name}: forward {:.2} ms", ms(fwd));
-    let bp = best(reps, || {
-        dense::forward(&net, &mut ws, &x, b, par);
-        gradient::backprop(&net, &mut ws, &x, &y, b, par);
-    });
-    println!("{name}: forward + backprop gradient {:.2} ms", ms(bp));
-    for (label, cfg) in [
-        ("DP+ K=1", Config::new(Method::DpPlus, 0.0, 0.5, 1)),
-        ("DP+ K=30", Config::new(Method::DpPlus, 0.0, 0.5, 30)),
+    for id in [
+        EstimatorId::BackPropagation,
+        EstimatorId::DpPlusK1,
+        EstimatorId::DpPlusK30,
     ] {
-        let order = cfg.schedule.layer_order(net.depth());
-        let inf = best(reps, || {
-            let s = dense::forward(&net, &mut ws, &x, b, par);
-            inference::infer(&net, &cfg, &order, &mut ws, &x, &y, b, s, &opts);
-        });
-        let all = best(reps, || {
-            let s = dense::forward(&net, &mut ws, &x, b, par);
-            inference::infer(&net, &cfg, &order, &mut ws, &x, &y, b, s, &opts);
-            gradient::dual_gradient(&net, &cfg, &mut ws, b, par);
-        });
+        let profile = split(&our_stages::<T>(id, plan).unwrap(), rate);
+        let parts: Vec<String> = Phase::ALL
+            .iter()
+            .map(|ph| format!("{} {:.2}", ph.label(), profile.phases_s[ph] * 1e3))
+            .collect();
         println!(
-            "{name}: {label} forward + inference {:.2} ms, + gradient {:.2} ms",
-            ms(inf),
-            ms(all)
+            "{name}: {}: step {:.2} ms = {} ms",
+            id.label(),
+            profile.step_s * 1e3,
+            parts.join(" + ")
         );
     }
-    let grad = {
-        dense::forward(&net, &mut ws, &x, b, par);
-        gradient::backprop(&net, &mut ws, &x, &y, b, par);
-        ws_grad(&mut ws)
-    };
-    let mut state = AdamState::new(&net);
-    let adam = best(reps, || {
-        dualprop::kernels::adam::update(
-            &mut state,
-            &AdamConfig::default(),
-            &mut net,
-            &grad,
-            opts.threads,
-        )
-    });
-    println!("{name}: adam {:.2} ms", ms(adam));
-}
-
-fn ws_grad<T: KernelFloat>(ws: &mut Workspace<T>) -> dualprop::reference::Gradients<T> {
-    ws.gradient().clone()
 }
 
 /// The roofline with one thread, faer's two threads and two threads as row-block tasks, alternating, to see what
@@ -116,13 +68,12 @@ fn main() {
         .collect();
     let threads = args.first().copied().unwrap_or(2);
     let reps = args.get(1).copied().unwrap_or(10);
-    let opts = KernelOptions {
-        threads,
-        early_exit: true,
-        ..KernelOptions::default()
+    let plan = Plan {
+        reps,
+        ..Plan::full(threads)
     };
     threads_gain::<f32>("f32", reps);
     threads_gain::<f64>("f64", reps);
-    phases::<f32>("f32", opts, reps);
-    phases::<f64>("f64", opts, reps);
+    phases::<f32>("f32", &plan);
+    phases::<f64>("f64", &plan);
 }

@@ -31,3 +31,20 @@ pub fn date_utc() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default()
 }
+
+/// The widest vector instructions the CPU offers for the products ("AVX-512", "AVX2 + FMA", "AVX2", "SSE"),
+/// from /proc/cpuinfo's flags ("?" when it cannot be read): CI-class machines differ in it.
+pub fn isa() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let Some(flags) = info.lines().find_map(|l| l.strip_prefix("flags")) else {
+        return "?".into();
+    };
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    match (has("avx512f"), has("avx2"), has("fma")) {
+        (true, _, _) => "AVX-512",
+        (false, true, true) => "AVX2 + FMA",
+        (false, true, false) => "AVX2",
+        _ => "SSE",
+    }
+    .into()
+}

@@ -11,8 +11,10 @@ use crate::error::Result;
 use crate::kernels::{KernelFloat, KernelOptions, Trainer, Workspace};
 use crate::reference::{AdamConfig, Config, Matrix, Method, Network};
 
-use super::report::{FloatReport, InferenceTimes, ModeReport, StepResult, Timing};
-use super::roofline::Roofline;
+use super::peer::{self, Session};
+use super::profile;
+use super::report::{FloatReport, Gemm, InferenceTimes, ModeReport, PeerFloat, StepResult, Timing};
+use super::roofline::{self, gflops, Roofline};
 use super::workload::{batch, paper_network, EstimatorId, PAPER_BATCH, PAPER_WIDTHS};
 use super::Plan;
 
@@ -102,8 +104,17 @@ fn timing(rounds: Vec<Duration>) -> Timing {
     }
 }
 
-/// Everything timed for one float type (peak memory is the probe's, filled in by the caller).
-pub fn measure<T: KernelFloat>(plan: &Plan) -> Result<FloatReport> {
+/// The estimators whose phases are profiled, ours and the peer's.
+pub const PROFILED: [EstimatorId; 2] = [EstimatorId::BackPropagation, EstimatorId::DpPlusK1];
+
+/// Everything timed for one float type (peak memory is the probe's, filled in by the caller). When the peer is
+/// up, each round also takes one step of each JAX twin (after ours, or before them in every other round), so
+/// round i of ours and of the peer's met the same load.
+pub fn measure<T: KernelFloat>(
+    float: &str,
+    plan: &Plan,
+    peer: &mut Session,
+) -> Result<FloatReport> {
     let widths = PAPER_WIDTHS;
     let base = plan.options();
     let net = paper_network::<T>(&widths, 0)?;
@@ -118,12 +129,27 @@ pub fn measure<T: KernelFloat>(plan: &Plan) -> Result<FloatReport> {
             trainers.push((mode, id, trainer));
         }
     }
+    let twins: Vec<(EstimatorId, String)> = EstimatorId::ALL
+        .into_iter()
+        .filter_map(|id| {
+            let twin = id.twin()?;
+            let key = peer::key(float, id, "paper");
+            peer.call(|p| p.setup(&key, twin, &widths, PAPER_BATCH, float))?;
+            Some((id, key))
+        })
+        .collect();
+    let mut twin_rounds: BTreeMap<EstimatorId, Vec<Duration>> = BTreeMap::new();
     let mut roof_rounds = vec![Vec::new(); modes.len()];
     let mut step_rounds = vec![Vec::new(); trainers.len()];
     let mut last = Vec::new();
     let mut roofline_macs = 0;
     for round in 0..plan.warmup + plan.reps {
         let timed = round >= plan.warmup;
+        // The peer goes first in every other round, so that neither side always follows the other.
+        let peer_first = round % 2 == 1;
+        if peer_first {
+            peer_round(peer, &twins, timed, &mut twin_rounds);
+        }
         for (i, mode) in modes.iter().enumerate() {
             let start = Instant::now();
             roofline_macs = roof.run(mode.options(base).par());
@@ -140,6 +166,9 @@ pub fn measure<T: KernelFloat>(plan: &Plan) -> Result<FloatReport> {
                 step_rounds[i].push(t);
             }
             last.push(step);
+        }
+        if !peer_first {
+            peer_round(peer, &twins, timed, &mut twin_rounds);
         }
     }
     let mut reports: BTreeMap<Mode, ModeReport> = modes
@@ -166,11 +195,95 @@ pub fn measure<T: KernelFloat>(plan: &Plan) -> Result<FloatReport> {
     for k in INFERENCE_K {
         inference.insert(k, time_inference(&net, k, &x, &y, plan)?);
     }
+    let best_roof = reports[&Mode::Default]
+        .roofline
+        .rounds_s
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let mut profile = BTreeMap::new();
+    let mut stages = BTreeMap::new();
+    for id in PROFILED {
+        let st = profile::our_stages::<T>(id, plan)?;
+        profile.insert(id, profile::split(&st, gflops(roofline_macs, best_roof)));
+        stages.insert(id, st);
+    }
+    let peer_float = peer_float(peer, &twins, twin_rounds, &stages, plan);
+    let mut square_peak = BTreeMap::new();
+    for threads in [1, plan.threads] {
+        let par = KernelOptions { threads, ..base }.par();
+        square_peak.insert(threads, roofline::square_peak::<T>(par, plan.reps.max(3)));
+    }
     Ok(FloatReport {
         roofline_macs,
         modes: reports,
         inference,
         memory: BTreeMap::new(),
+        square_peak,
+        profile,
+        peer: peer_float,
+    })
+}
+
+/// One step of each JAX twin (recorded when `timed`).
+fn peer_round(
+    peer: &mut Session,
+    twins: &[(EstimatorId, String)],
+    timed: bool,
+    rounds: &mut BTreeMap<EstimatorId, Vec<Duration>>,
+) {
+    for (id, key) in twins {
+        if let Some(s) = peer.call(|p| p.step(key)) {
+            if timed {
+                rounds
+                    .entry(*id)
+                    .or_default()
+                    .push(Duration::from_secs_f64(s));
+            }
+        }
+    }
+}
+
+/// The peer's steps of the rounds, then its GEMM rate and its twins' phases (each twin freed afterwards).
+fn peer_float(
+    peer: &mut Session,
+    twins: &[(EstimatorId, String)],
+    rounds: BTreeMap<EstimatorId, Vec<Duration>>,
+    ours: &BTreeMap<EstimatorId, profile::Stages>,
+    plan: &Plan,
+) -> Option<PeerFloat> {
+    let steps: BTreeMap<EstimatorId, Timing> =
+        rounds.into_iter().map(|(id, r)| (id, timing(r))).collect();
+    let reps = plan.reps.max(3);
+    let bp_key = twins
+        .iter()
+        .find(|(id, _)| *id == EstimatorId::BackPropagation)
+        .map(|(_, k)| k.clone());
+    let gemm = bp_key
+        .and_then(|k| peer.call(|p| p.gemm(&k, reps)))
+        .map(|(s, macs)| Gemm { macs, s });
+    let mut profile = BTreeMap::new();
+    if let Some(g) = &gemm {
+        for (id, key) in twins.iter().filter(|(id, _)| PROFILED.contains(id)) {
+            let (Some(step), Some(our)) = (steps.get(id), ours.get(id)) else {
+                continue;
+            };
+            let Some(t) = peer.call(|p| p.phases(key, reps)) else {
+                continue;
+            };
+            let best_step = step.rounds_s.iter().copied().fold(f64::INFINITY, f64::min);
+            if let Some(st) = profile::peer_stages(&t, best_step, our) {
+                profile.insert(*id, profile::split(&st, g.gflops()));
+            }
+        }
+    }
+    for (_, key) in twins {
+        peer.call(|p| p.forget(key));
+    }
+    (!steps.is_empty()).then_some(PeerFloat {
+        steps,
+        gemm,
+        profile,
     })
 }
 

@@ -4,8 +4,8 @@
 //!
 //! One job per module: [`workload`] (the network, batches and estimators measured), [`roofline`] (faer's
 //! products alone), [`measurement`] (round-robin timing), [`probe`] (peak memory in a separate process),
-//! [`peer`] (the JAX subprocess), [`targets`] (the table of targets), [`report`] (the serde report, JSON) and
-//! the Markdown rendering. The criterion benches (`benches/`) share [`workload`] and [`roofline`].
+//! [`peer`] (the interleaved JAX process), [`profile`] (a step's phases), [`targets`] (the table of targets), [`report`] (the serde report, JSON) and
+//! the Markdown rendering; [`scaling`] sweeps widths and batches (opt-in). The criterion benches (`benches/`) share [`workload`] and [`roofline`].
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -20,8 +20,10 @@ mod markdown;
 pub mod measurement;
 pub mod peer;
 pub mod probe;
+pub mod profile;
 pub mod report;
 pub mod roofline;
+pub mod scaling;
 pub mod targets;
 pub mod workload;
 
@@ -49,8 +51,8 @@ pub struct Plan {
     pub ref_batch: usize,
     /// Training steps of each memory probe.
     pub probe_steps: usize,
-    /// Timed steps of the JAX peer per float type; None: the peer is not run.
-    pub peer_repeats: Option<usize>,
+    /// Whether the JAX peer runs, interleaved with our rounds.
+    pub peer: bool,
 }
 
 impl Plan {
@@ -63,7 +65,7 @@ impl Plan {
             reps: 10,
             ref_batch: 8,
             probe_steps: 3,
-            peer_repeats: Some(20),
+            peer: true,
         }
     }
 
@@ -76,7 +78,7 @@ impl Plan {
             reps: 1,
             ref_batch: 1,
             probe_steps: 1,
-            peer_repeats: Some(3),
+            peer: true,
         }
     }
 
@@ -105,27 +107,35 @@ pub fn run(
     }
     let started = Instant::now();
     let load_start = machine::load_average();
+    let mut session = if plan.peer {
+        stage("starting the JAX peer");
+        peer::Session::start()
+    } else {
+        peer::Session::none()
+    };
     let mut floats = BTreeMap::new();
     stage("f32");
-    floats.insert("f32".to_string(), measure::<f32>("f32", plan, launcher)?);
+    floats.insert(
+        "f32".to_string(),
+        measure::<f32>("f32", plan, launcher, &mut session)?,
+    );
     stage("f64");
-    floats.insert("f64".to_string(), measure::<f64>("f64", plan, launcher)?);
-    let peer = match plan.peer_repeats {
-        Some(repeats) => {
-            stage("JAX peer");
-            peer::run(repeats)
-        }
-        None => Peer::NotRun,
-    };
+    floats.insert(
+        "f64".to_string(),
+        measure::<f64>("f64", plan, launcher, &mut session)?,
+    );
+    let peer = session.status();
+    drop(session);
     let elapsed_s = started.elapsed().as_secs_f64();
     let (model, cpus) = machine::cpu();
     let machine = report::Machine {
         model,
         cpus,
+        isa: machine::isa(),
         load_start,
         load_end: machine::load_average(),
     };
-    let targets = targets::judge(&floats, &peer);
+    let targets = targets::judge(&floats);
     Ok(Report {
         plan: plan.clone(),
         date: machine::date_utc(),
@@ -145,8 +155,9 @@ fn measure<T: KernelFloat>(
     float: &str,
     plan: &Plan,
     launcher: Option<&Launcher>,
+    peer: &mut peer::Session,
 ) -> Result<report::FloatReport> {
-    let mut r = measurement::measure::<T>(plan)?;
+    let mut r = measurement::measure::<T>(float, plan, peer)?;
     r.memory = probe::memory::<T>(float, launcher)?;
     Ok(r)
 }

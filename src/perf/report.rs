@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 
 use super::measurement::Mode;
 use super::peer::Peer;
+use super::profile::Profile;
 use super::roofline::gflops;
 use super::targets::TargetResult;
 use super::workload::EstimatorId;
@@ -34,7 +35,7 @@ pub struct Report {
     pub backprop_macs: u64,
     /// The measurements of each float type ("f32", "f64").
     pub floats: BTreeMap<String, FloatReport>,
-    /// The JAX peer's back-propagation step.
+    /// What became of the JAX peer (its measurements are in each float type's report).
     pub peer: Peer,
     /// Each target of [`super::targets::TARGETS`], as measured in this run.
     pub targets: Vec<TargetResult>,
@@ -47,6 +48,9 @@ pub struct Machine {
     pub model: String,
     /// Logical CPUs (lscpu).
     pub cpus: String,
+    /// The widest vector instructions it offers (AVX-512, AVX2 + FMA, ...).
+    #[serde(default)]
+    pub isa: String,
     /// The 1-minute load average at the start of the run.
     pub load_start: String,
     /// The 1-minute load average at the end of the run.
@@ -64,6 +68,77 @@ pub struct FloatReport {
     pub inference: BTreeMap<usize, InferenceTimes>,
     /// Peak memory of a training step, by estimator.
     pub memory: BTreeMap<EstimatorId, Memory>,
+    /// faer's square-GEMM peak (`roofline::square_peak`) by thread count, GFLOP/s.
+    #[serde(default)]
+    pub square_peak: BTreeMap<usize, f64>,
+    /// Our step's phases (back-propagation and DP+ K=1, default thread mode).
+    #[serde(default)]
+    pub profile: BTreeMap<EstimatorId, Profile>,
+    /// The JAX peer's measurements in this float type, when it ran.
+    #[serde(default)]
+    pub peer: Option<PeerFloat>,
+}
+
+/// The JAX peer's measurements in one float type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerFloat {
+    /// The twin of each of our estimators that has one, timed in the same rounds as ours (default mode):
+    /// round i of a twin ran right after round i of our steps.
+    pub steps: BTreeMap<EstimatorId, Timing>,
+    /// XLA's products of a back-propagation step alone, at the same shapes.
+    pub gemm: Option<Gemm>,
+    /// The twin's phases (back-propagation and DP+ K=1), charged at XLA's GEMM rate.
+    pub profile: BTreeMap<EstimatorId, Profile>,
+}
+
+/// A GEMM measurement: multiply-adds in a best time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gemm {
+    /// Multiply-adds of the products.
+    pub macs: u64,
+    /// Best time, seconds.
+    pub s: f64,
+}
+
+impl Gemm {
+    /// Its rate in GFLOP/s.
+    pub fn gflops(&self) -> f64 {
+        gflops(self.macs, self.s)
+    }
+}
+
+/// The spread of a per-round ratio (ours over the peer's, each round's two steps taken back to back).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Smallest round's ratio.
+    pub min: f64,
+    /// Median round's ratio.
+    pub median: f64,
+    /// Largest round's ratio.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The ratio round by round of two timings of the same rounds (None when they share no round).
+    pub fn of(ours: &Timing, peer: &Timing) -> Option<Self> {
+        let mut r: Vec<f64> = ours
+            .rounds_s
+            .iter()
+            .zip(&peer.rounds_s)
+            .map(|(a, b)| a / b)
+            .collect();
+        r.sort_by(f64::total_cmp);
+        Some(Self {
+            min: *r.first()?,
+            median: r[r.len() / 2],
+            max: *r.last()?,
+        })
+    }
+
+    /// "median (min-max)", as the tables show it.
+    pub fn shown(&self) -> String {
+        format!("{:.2}x ({:.2}-{:.2})", self.median, self.min, self.max)
+    }
 }
 
 /// The roofline and the training steps of one thread mode.
@@ -121,6 +196,27 @@ impl FloatReport {
     /// One estimator's step in one mode, if it was measured there.
     pub fn step(&self, mode: Mode, id: EstimatorId) -> Option<&StepResult> {
         self.modes.get(&mode)?.steps.get(&id)
+    }
+
+    /// Our step of `id` in `mode` over the JAX twin of `over`, round by round, if both were measured.
+    pub fn peer_ratio(&self, mode: Mode, id: EstimatorId, over: EstimatorId) -> Option<Spread> {
+        let ours = &self.step(mode, id)?.time;
+        Spread::of(ours, self.peer.as_ref()?.steps.get(&over)?)
+    }
+
+    /// The best GEMM rate measured in this float type at a step's shapes: faer's roofline in its best thread mode
+    /// and best round, or XLA's best (both best-of, so neither side is favoured by the statistic).
+    pub fn best_gemm_gflops(&self) -> Option<f64> {
+        let faer = self.modes.values().filter_map(|m| {
+            let best = m.roofline.rounds_s.iter().copied().reduce(f64::min)?;
+            Some(gflops(self.roofline_macs, best))
+        });
+        let xla = self
+            .peer
+            .as_ref()
+            .and_then(|p| p.gemm.as_ref())
+            .map(Gemm::gflops);
+        faer.chain(xla).max_by(f64::total_cmp)
     }
 
     /// The roofline's GFLOP/s in one mode, if it was measured.

@@ -93,3 +93,26 @@ pub fn roofline<T: KernelFloat>(
 pub fn gflops(macs: u64, seconds: f64) -> f64 {
     2.0 * macs as f64 / seconds / 1e9
 }
+
+/// Side of the square GEMM that stands for the machine's practical peak: 1024^3 multiply-adds (about 10 ms at
+/// 200 GFLOP/s), large enough for faer's blocking to reach its best rate.
+pub const PEAK_SIDE: usize = 1024;
+
+/// faer's rate on one square `PEAK_SIDE` GEMM (best of `reps`), GFLOP/s: the practical peak the products of a
+/// step are bounded by with these threads.
+pub fn square_peak<T: KernelFloat>(par: Exec, reps: usize) -> f64 {
+    let n = PEAK_SIDE;
+    let value = |i: usize| c::<T>(((i % 7) as f64 - 3.0) * 0.01);
+    let w = Matrix::from_fn(n, n, |i, j| value(i * n + j));
+    let src: Vec<T> = (0..n * n).map(value).collect();
+    let mut dst = src.clone();
+    let mut macs = 0u64;
+    let mut best = f64::INFINITY;
+    for _ in 0..=reps.max(1) {
+        macs = 0;
+        let start = std::time::Instant::now();
+        dense_product(&w, WeightOp::Forward, &src, n, &mut dst, par, &mut macs);
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    gflops(macs, best)
+}

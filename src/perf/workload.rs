@@ -10,6 +10,8 @@ use crate::kernels::{KernelFloat, KernelOptions};
 use crate::reference::scalar::c;
 use crate::reference::{Activation, Config, Estimator, Init, Loss, Method, Network};
 
+use super::peer::Twin;
+
 /// The paper's MNIST network (Table 1).
 pub const PAPER_WIDTHS: [usize; 6] = [784, 1000, 1000, 1000, 1000, 10];
 /// The paper's batch size.
@@ -40,7 +42,8 @@ pub fn batch<T: KernelFloat>(widths: &[usize], batch: usize, seed: u64) -> (Vec<
     (x, y)
 }
 
-/// The estimators of the performance table (alpha = 0, beta = 1/2 as in Table 1), in the table's order.
+/// The estimators of the performance table (alpha = 0 unless named, beta = 1/2 as in Table 1), in the table's
+/// order.
 /// The serde name is the report's key; [`EstimatorId::label`] is the table's wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,6 +54,10 @@ pub enum EstimatorId {
     DpPlusK1,
     /// DP+ with 30 inference iterations.
     DpPlusK30,
+    /// DP+ with 30 inference iterations at alpha = 1.
+    DpPlusK30Alpha1,
+    /// DP+ with 30 inference iterations at alpha = 1/2 (no exact fixed point to stop at: all 30 run).
+    DpPlusK30AlphaHalf,
     /// Original DP with 30 inference iterations.
     OriginalDpK30,
     /// Original DP with at most 30 inference iterations, stopped once an iteration moves no state by more than
@@ -60,10 +67,12 @@ pub enum EstimatorId {
 
 impl EstimatorId {
     /// Every estimator, in the table's order.
-    pub const ALL: [EstimatorId; 5] = [
+    pub const ALL: [EstimatorId; 7] = [
         Self::BackPropagation,
         Self::DpPlusK1,
         Self::DpPlusK30,
+        Self::DpPlusK30Alpha1,
+        Self::DpPlusK30AlphaHalf,
         Self::OriginalDpK30,
         Self::OriginalDpK30Stopped,
     ];
@@ -74,6 +83,8 @@ impl EstimatorId {
             Self::BackPropagation => "back-propagation",
             Self::DpPlusK1 => "DP+ K=1",
             Self::DpPlusK30 => "DP+ K=30",
+            Self::DpPlusK30Alpha1 => "DP+ K=30, alpha = 1",
+            Self::DpPlusK30AlphaHalf => "DP+ K=30, alpha = 1/2",
             Self::OriginalDpK30 => "original DP K=30",
             Self::OriginalDpK30Stopped => "original DP K=30, stopped within 64 ulps",
         }
@@ -85,6 +96,8 @@ impl EstimatorId {
             Self::BackPropagation => "back_propagation",
             Self::DpPlusK1 => "dp_plus_k1",
             Self::DpPlusK30 => "dp_plus_k30",
+            Self::DpPlusK30Alpha1 => "dp_plus_k30_alpha1",
+            Self::DpPlusK30AlphaHalf => "dp_plus_k30_alpha_half",
             Self::OriginalDpK30 => "original_dp_k30",
             Self::OriginalDpK30Stopped => "original_dp_k30_stopped",
         }
@@ -95,16 +108,40 @@ impl EstimatorId {
         Self::ALL.into_iter().find(|id| id.key() == key)
     }
 
+    /// The dual variant's configuration (None for back-propagation); beta = 1/2 throughout.
+    pub fn config(self) -> Option<Config> {
+        let (method, alpha, k) = match self {
+            Self::BackPropagation => return None,
+            Self::DpPlusK1 => (Method::DpPlus, 0.0, 1),
+            Self::DpPlusK30 => (Method::DpPlus, 0.0, 30),
+            Self::DpPlusK30Alpha1 => (Method::DpPlus, 1.0, 30),
+            Self::DpPlusK30AlphaHalf => (Method::DpPlus, 0.5, 30),
+            Self::OriginalDpK30 | Self::OriginalDpK30Stopped => (Method::OriginalDp, 0.0, 30),
+        };
+        Some(Config::new(method, alpha, 0.5, k))
+    }
+
     /// What a training step of this row runs.
     pub fn estimator(self) -> Estimator {
-        match self {
-            Self::BackPropagation => Estimator::Backprop,
-            Self::DpPlusK1 => Estimator::Dual(Config::new(Method::DpPlus, 0.0, 0.5, 1)),
-            Self::DpPlusK30 => Estimator::Dual(Config::new(Method::DpPlus, 0.0, 0.5, 30)),
-            Self::OriginalDpK30 | Self::OriginalDpK30Stopped => {
-                Estimator::Dual(Config::new(Method::OriginalDp, 0.0, 0.5, 30))
-            }
-        }
+        self.config().map_or(Estimator::Backprop, Estimator::Dual)
+    }
+
+    /// The JAX peer's twin of this row (`benches/peers/jax_peer.py`), for the rows the targets compare with
+    /// JAX: back-propagation, DP+ K=1, DP+ K=30 at alpha = 1/2 and original DP K=30.
+    pub fn twin(self) -> Option<Twin> {
+        let estimator = match self {
+            Self::BackPropagation => "back_propagation",
+            Self::DpPlusK1 | Self::DpPlusK30AlphaHalf => "dp_plus",
+            Self::OriginalDpK30 => "original_dp",
+            _ => return None,
+        };
+        let cfg = self.config();
+        Some(Twin {
+            estimator,
+            alpha: cfg.map_or(0.0, |c| c.alpha),
+            beta: cfg.map_or(0.5, |c| c.beta),
+            k: cfg.map_or(1, |c| c.iterations),
+        })
     }
 
     /// The kernels' options of this row, from the run's own (only the stopped row changes them).

@@ -20,9 +20,14 @@ pub struct Args {
     /// Threads for faer's products and the Adam update.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Skip the JAX peer (benches/peers/run_jax.sh).
+    /// Skip the JAX peer (benches/peers/run_jax.sh, interleaved with our rounds).
     #[arg(long)]
     pub no_peer: bool,
+    /// Instead of the report: sweep widths and batches (f32, back-propagation and DP+ K=1, ours and JAX's
+    /// unless --no-peer) and write docs/performance-scaling.{md,json,png,svg} (or --out's stem). A few minutes;
+    /// with --quick, the two smallest points of each sweep into target/performance-scaling-quick.*.
+    #[arg(long)]
+    pub scaling: bool,
     /// Internal: train a few steps of one estimator ("f32:dp_plus_k1" = float type and estimator key) in this
     /// process and print its peak resident memory.
     #[arg(long, hide = true)]
@@ -42,6 +47,23 @@ pub fn run(args: Args) -> Result<i32> {
         println!("{}", dualprop::perf::probe::child(spec, &plan)?);
         return Ok(0);
     }
+    if args.scaling {
+        let stem = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from(if args.quick {
+                "target/performance-scaling-quick"
+            } else {
+                "docs/performance-scaling"
+            })
+        });
+        let report =
+            dualprop::perf::scaling::run(args.threads, !args.no_peer, args.quick, |stage| {
+                eprintln!("dualprop perf --scaling: {stage} ...")
+            })?;
+        for path in report.write(&stem.with_extension(""))? {
+            eprintln!("dualprop perf --scaling: wrote {}", path.display());
+        }
+        return Ok(0);
+    }
     let mut plan = if args.quick {
         Plan::quick(args.threads)
     } else {
@@ -49,7 +71,7 @@ pub fn run(args: Args) -> Result<i32> {
     };
     let ci_peer = std::env::var("DUALPROP_CI_PEER").as_deref() == Ok("1");
     if args.no_peer || (args.quick && !ci_peer) {
-        plan.peer_repeats = None;
+        plan.peer = false;
     }
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(if args.quick {

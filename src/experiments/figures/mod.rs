@@ -16,7 +16,7 @@ pub mod png;
 
 static FONT: &[u8] = include_bytes!("DejaVuSansMono.ttf");
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // The font is a fixed, valid file compiled in; failure would leave PNG text blank, not crash.
