@@ -545,6 +545,7 @@ fn method_name(m: Method) -> &'static str {
         Method::OriginalDp => "original DP",
         Method::Eq21 => "Eq. 21",
         Method::Eq21Printed => "Eq. 21 printed",
+        Method::OriginalDpDampened => "dampened original DP",
     }
 }
 
