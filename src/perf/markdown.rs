@@ -398,7 +398,14 @@ fn how_to_run(s: &mut String) {
          - Scaling (opt-in, a few minutes): `cargo run --release -- perf --scaling [--no-peer]` writes \
          docs/performance-scaling.md, .json, .png and .svg: step time against width and batch for \
          back-propagation and DP+ K=1, ours and JAX's, beside the cost model.\n\
-         - Criterion benches: `cargo bench --bench kernels`; phase split by hand: `cargo bench --bench phases`.\n"
+         - Criterion benches: `cargo bench --bench kernels` (every estimator above, f32 and f64, and faer's \
+         products at the step's shapes); phase split by hand: `cargo bench --bench phases`.\n\n\
+         ## Thread determinism\n\n\
+         The thread modes above change speed, never results: `tests/kernels_threads.rs` (in `cargo test`) checks \
+         that one thread, faer's two threads and two threads as row-block tasks give bitwise the same states, \
+         gradients, verdicts and trained weights for every estimator at batch 1, 2 and 17, on widths where faer \
+         takes its parallel matrix-vector path (which splits inner sums at batch 1; the kernels avoid it), and \
+         that those shapes do reach faer's split, so the comparison tests something.\n"
     );
 }
 
