@@ -21,6 +21,7 @@ impl Report {
         }
         self.targets_table(&mut s);
         self.bounds(&mut s);
+        self.jax_gap(&mut s);
         self.peer_section(&mut s);
         how_to_run(&mut s);
         s
@@ -379,6 +380,59 @@ impl Report {
             7.0 * p as f64 * 4.0 / 1e6,
             7.0 * p as f64 * 8.0 / 1e6,
         );
+    }
+
+    /// Why the targets against JAX read as they do, from this run's phase profiles: XLA's GEMM rate at the step's
+    /// shapes against faer's, and our step's products alone at faer's rate against JAX's whole step. Omitted
+    /// where no peer profile was measured.
+    fn jax_gap(&self, s: &mut String) {
+        let mut lines = Vec::new();
+        for (float, r) in &self.floats {
+            let Some(peer) = &r.peer else {
+                continue;
+            };
+            for (&id, ours) in &r.profile {
+                let (Some(jax), Some(step)) = (peer.profile.get(&id), r.step(Mode::Default, id))
+                else {
+                    continue;
+                };
+                if !(ours.gemm_gflops > 0.0 && jax.gemm_gflops > 0.0 && jax.step_s > 0.0) {
+                    continue;
+                }
+                let products_s = 2.0 * step.macs as f64 / (ours.gemm_gflops * 1e9);
+                let reading = if products_s > jax.step_s {
+                    "so at faer's rate our products alone take longer than JAX's whole step, and no saving in \
+                     the elementwise work can close the gap: it is the GEMM rate"
+                } else {
+                    "so at faer's rate our products fit inside JAX's whole step: the rest of the difference lies \
+                     outside the products"
+                };
+                lines.push(format!(
+                    "- {float}, {}: XLA's products run at {:.1} GFLOP/s at this step's shapes, faer's at {:.1} \
+                     (XLA / faer = {:.2}x). Our step's products alone ({:.3e} multiply-adds) take {:.2} ms at \
+                     faer's rate against {:.2} ms for JAX's whole step ({:.2}x), {reading}.",
+                    id.label(),
+                    jax.gemm_gflops,
+                    ours.gemm_gflops,
+                    jax.gemm_gflops / ours.gemm_gflops,
+                    step.macs as f64,
+                    products_s * 1e3,
+                    jax.step_s * 1e3,
+                    products_s / jax.step_s,
+                ));
+            }
+        }
+        if lines.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            s,
+            "Why the targets against JAX read as they do (measured in this run, from the phase profiles above):\n"
+        );
+        for line in lines {
+            let _ = writeln!(s, "{line}");
+        }
+        s.push('\n');
     }
 }
 
