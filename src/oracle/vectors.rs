@@ -69,8 +69,9 @@ fn spec(
 pub fn specs() -> Vec<VectorSpec> {
     use Activation::{Relu, Sigmoid, Softplus, Tanh};
     use FloatType::{F32, F64};
-    use Method::{DpPlus, Eq21, Eq21Printed, OriginalDp};
-    let mut v = vec![
+    use Method::{DpPlus, Eq21, Eq21Printed, OriginalDp, OriginalDpDampened};
+    let damping = DampingValues::new(&[1.0, 2.0]).expect("two finite, nonnegative weights");
+    vec![
         spec("dp_plus_a0_k1_relu_f64", F64, 1, DpPlus, 0.0, 1, Relu, None),
         spec(
             "dp_plus_a1_k30_relu_f32",
@@ -154,46 +155,53 @@ pub fn specs() -> Vec<VectorSpec> {
             Relu,
             Some(OutputRule::OriginalLinearized),
         ),
-    ];
-    let mut forward = spec(
-        "dp_plus_ahalf_k30_softplus_forward_f64",
-        F64,
-        12,
-        DpPlus,
-        0.5,
-        30,
-        Softplus,
-        None,
-    );
-    forward.config.schedule = Schedule::ForwardOnly;
-    v.push(forward);
-    let mut ce = spec(
-        "dp_plus_a1_k1_tanh_crossentropy_f64",
-        F64,
-        13,
-        DpPlus,
-        1.0,
-        1,
-        Tanh,
-        None,
-    );
-    ce.config.loss = Loss::SoftmaxCrossEntropy;
-    v.push(ce);
-    // Explicit L_k, not the default SVD: an SVD's last bits may differ between CPUs, and vectors are bitwise.
-    let mut damped = spec(
-        "original_dp_dampened_a1_k30_tanh_f64",
-        F64,
-        14,
-        Method::OriginalDpDampened,
-        1.0,
-        30,
-        Tanh,
-        None,
-    );
-    let weights = DampingValues::new(&[1.0, 2.0]).expect("two finite, nonnegative weights");
-    damped.config.damping = Some(Damping::Explicit(weights));
-    v.push(damped);
-    v
+        adjusted(
+            spec(
+                "dp_plus_ahalf_k30_softplus_forward_f64",
+                F64,
+                12,
+                DpPlus,
+                0.5,
+                30,
+                Softplus,
+                None,
+            ),
+            |c| c.schedule = Schedule::ForwardOnly,
+        ),
+        adjusted(
+            spec(
+                "dp_plus_a1_k1_tanh_crossentropy_f64",
+                F64,
+                13,
+                DpPlus,
+                1.0,
+                1,
+                Tanh,
+                None,
+            ),
+            |c| c.loss = Loss::SoftmaxCrossEntropy,
+        ),
+        // Explicit L_k, not the default SVD: an SVD's last bits may differ between CPUs, and vectors are bitwise.
+        adjusted(
+            spec(
+                "original_dp_dampened_a1_k30_tanh_f64",
+                F64,
+                14,
+                OriginalDpDampened,
+                1.0,
+                30,
+                Tanh,
+                None,
+            ),
+            |c| c.damping = Some(Damping::Explicit(damping)),
+        ),
+    ]
+}
+
+/// `spec` with one change to its configuration (a schedule, loss or damping [`spec`]'s arguments do not cover).
+fn adjusted(mut spec: VectorSpec, change: impl FnOnce(&mut OracleConfig)) -> VectorSpec {
+    change(&mut spec.config);
+    spec
 }
 
 /// The seeded case of a spec: weights uniform in +-1.5/sqrt(in) (strong enough that the feedback moves states),

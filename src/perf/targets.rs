@@ -40,6 +40,17 @@ pub enum Metric {
     },
 }
 
+impl Metric {
+    /// Which side of the threshold meets a target on this metric: a time ratio should be small, a share of the
+    /// GEMM rate or a speed-up large.
+    pub fn bound(self) -> Bound {
+        match self {
+            Metric::StepRatio { .. } | Metric::PeerRatio { .. } => Bound::AtMost,
+            Metric::GemmShare { .. } | Metric::ReferenceSpeedup { .. } => Bound::AtLeast,
+        }
+    }
+}
+
 /// Which side of the threshold meets the target.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Bound {
@@ -52,10 +63,8 @@ pub enum Bound {
 /// One target.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Target {
-    /// What is measured.
+    /// What is measured (it says which side of the threshold meets the target: [`Metric::bound`]).
     pub metric: Metric,
-    /// Which side of the threshold meets it.
-    pub bound: Bound,
     /// The threshold, in the metric's unit.
     pub threshold: f64,
     /// Why this threshold.
@@ -67,71 +76,60 @@ pub struct Target {
 pub const TARGETS: [Target; 11] = [
     Target {
         metric: Metric::StepRatio { of: EstimatorId::DpPlusK1, over: EstimatorId::BackPropagation },
-        bound: Bound::AtMost,
         threshold: 1.05,
         reason: "a DP+ K=1 step executes the same dense products as a back-propagation step; only its \
                  elementwise work (dual states, the fused layer updates of one sweep) is extra",
     },
     Target {
         metric: Metric::StepRatio { of: EstimatorId::DpPlusK30, over: EstimatorId::DpPlusK1 },
-        bound: Bound::AtMost,
         threshold: 1.1,
         reason: "at alpha = 0 the second sweep reproduces the first bitwise, so the exact early exit stops it",
     },
     Target {
         metric: Metric::StepRatio { of: EstimatorId::DpPlusK30Alpha1, over: EstimatorId::DpPlusK1 },
-        bound: Bound::AtMost,
         threshold: 1.1,
         reason: "as at alpha = 0: at alpha = 1 the mean state is the feed-forward one and the sweep settles at once",
     },
     Target {
         metric: Metric::GemmShare { of: EstimatorId::DpPlusK1 },
-        bound: Bound::AtLeast,
         threshold: 80.0,
         reason: "the dense products dominate a step; the memory-bound Adam pass and the elementwise work \
                  should not take more than a fifth of it",
     },
     Target {
         metric: Metric::ReferenceSpeedup { k: 1 },
-        bound: Bound::AtLeast,
         threshold: 20.0,
         reason: "the kernels exist to be fast: the reference is a plain triple loop written to be read",
     },
     Target {
         metric: Metric::ReferenceSpeedup { k: 30 },
-        bound: Bound::AtLeast,
         threshold: 20.0,
         reason: "as at K=1; the exact early exit and cached products should widen the gap",
     },
     Target {
         metric: Metric::PeerRatio { of: EstimatorId::DpPlusK1, over: EstimatorId::BackPropagation },
-        bound: Bound::AtMost,
         threshold: 1.0,
         reason: "a DP+ K=1 step costs what back-propagation costs, so it should not lose to a mature \
                  compiler's back-propagation step on the same machine",
     },
     Target {
         metric: Metric::PeerRatio { of: EstimatorId::DpPlusK1, over: EstimatorId::BackPropagation },
-        bound: Bound::AtMost,
         threshold: 0.9,
         reason: "stretch: the same, with a margin",
     },
     Target {
         metric: Metric::PeerRatio { of: EstimatorId::BackPropagation, over: EstimatorId::BackPropagation },
-        bound: Bound::AtMost,
         threshold: 0.95,
         reason: "the same step with the same products: a hand-scheduled kernel should beat a general compiler",
     },
     Target {
         metric: Metric::PeerRatio { of: EstimatorId::DpPlusK30AlphaHalf, over: EstimatorId::DpPlusK30AlphaHalf },
-        bound: Bound::AtMost,
         threshold: 0.8,
         reason: "the peer runs the same 30 sweeps in a jit-compiled fori_loop; ours fuse each layer's \
                  elementwise work into one pass and reuse products the sweep has not changed",
     },
     Target {
         metric: Metric::PeerRatio { of: EstimatorId::OriginalDpK30, over: EstimatorId::OriginalDpK30 },
-        bound: Bound::AtMost,
         threshold: 0.8,
         reason: "as for DP+ at alpha = 1/2",
     },
@@ -205,7 +203,7 @@ impl Target {
 
     /// Whether `measured` meets the target.
     pub fn met(&self, measured: f64) -> bool {
-        match self.bound {
+        match self.metric.bound() {
             Bound::AtMost => measured <= self.threshold,
             Bound::AtLeast => measured >= self.threshold,
         }

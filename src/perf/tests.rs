@@ -229,3 +229,39 @@ fn json_round_trips_with_named_keys() {
     let back: Report = serde_json::from_str(&text).unwrap();
     assert_eq!(back, report);
 }
+
+/// Route: the lines worked out by hand from a synthetic profile. Ours: faer at 50 GFLOP/s, a DP+ K=1 step of 1e9
+/// multiply-adds = 2 GFLOP, so 40 ms for its products alone; JAX: XLA at 80 GFLOP/s, whole step 30 ms: XLA /
+/// faer = 1.60x, 40 / 30 = 1.33x, the products alone outlast JAX's step. Without a peer, no such line.
+#[test]
+fn markdown_explains_the_jax_targets_by_the_gemm_rate() {
+    use super::profile::Profile;
+    let profile = |step_s: f64, gemm_gflops: f64| Profile {
+        step_s,
+        gemm_gflops,
+        phases_s: BTreeMap::new(),
+    };
+    let mut report = sample(Peer::Ran { jax: "0".into() });
+    let f32_report = report.floats.get_mut("f32").unwrap();
+    f32_report
+        .profile
+        .insert(EstimatorId::DpPlusK1, profile(0.12, 50.0));
+    if let Some(peer) = f32_report.peer.as_mut() {
+        peer.profile
+            .insert(EstimatorId::DpPlusK1, profile(0.03, 80.0));
+    }
+    let md = report.to_markdown();
+    let line = "- f32, DP+ K=1: XLA's products run at 80.0 GFLOP/s at this step's shapes, faer's at 50.0 \
+                (XLA / faer = 1.60x). Our step's products alone (1.000e9 multiply-adds) take 40.00 ms at faer's \
+                rate against 30.00 ms for JAX's whole step (1.33x), so at faer's rate our products alone take \
+                longer than JAX's whole step";
+    assert!(md.contains(line), "missing {line:?} in\n{md}");
+    let mut alone = sample(Peer::NotRun);
+    alone
+        .floats
+        .get_mut("f32")
+        .unwrap()
+        .profile
+        .insert(EstimatorId::DpPlusK1, profile(0.12, 50.0));
+    assert!(!alone.to_markdown().contains("Why the targets against JAX"));
+}

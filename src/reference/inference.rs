@@ -215,13 +215,35 @@ pub fn infer_with<T: Scalar>(
     let scale = (1..=depth)
         .map(|k| to_f64(feed_forward[k].max_abs()))
         .fold(1.0, f64::max);
-    let bound = cfg.divergence_growth * scale;
+    let (trajectory, verdict) = run_passes(net, cfg, &mut state, y, &frozen_gradient, opts, scale);
+    Ok(Inference {
+        states: state,
+        feed_forward,
+        trajectory,
+        verdict,
+        frozen_gradient,
+    })
+}
+
+/// The K passes of [`infer_with`] from `state`, then the probe pass; returns the record of each pass and the
+/// verdict. `scale` is the feed-forward scale the growth bound and the residuals are relative to.
+fn run_passes<T: Scalar>(
+    net: &Network<T>,
+    cfg: &Config,
+    state: &mut DualState<T>,
+    y: &Matrix<T>,
+    frozen_gradient: &Matrix<T>,
+    opts: InferOptions,
+    scale: f64,
+) -> (Vec<IterationRecord>, Verdict) {
+    let depth = net.depth();
     let mut trajectory = Vec::with_capacity(cfg.iterations);
+    let bound = cfg.divergence_growth * scale;
     // Exact runs: the first pass that crossed the growth bound (the verdict), computed on to pass K.
     let mut first_crossing = None;
     for iteration in 1..=cfg.iterations {
         let before = state.clone();
-        iterate(net, cfg, &mut state, y, &frozen_gradient);
+        iterate(net, cfg, state, y, frozen_gradient);
         let layer_max_abs: Vec<f64> = (1..=depth)
             .map(|k| to_f64(state.layer_max_abs(k)))
             .collect();
@@ -233,36 +255,21 @@ pub fn infer_with<T: Scalar>(
             layer_max_abs: layer_max_abs.clone(),
             change,
         });
-        let verdict = match judge_iteration(&state, iteration, &layer_max_abs, bound) {
+        match judge_iteration(state, iteration, &layer_max_abs, bound) {
             Some(v @ Verdict::Diverged { .. }) if !opts.stop_at_growth_bound => {
                 first_crossing.get_or_insert(v);
-                None
             }
-            v => v,
-        };
-        if let Some(verdict) = verdict {
-            return Ok(Inference {
-                states: state,
-                feed_forward,
-                trajectory,
-                verdict,
-                frozen_gradient,
-            });
+            Some(verdict) => return (trajectory, verdict),
+            None => {}
         }
     }
     if let Some(verdict) = first_crossing {
-        return Ok(Inference {
-            states: state,
-            feed_forward,
-            trajectory,
-            verdict,
-            frozen_gradient,
-        });
+        return (trajectory, verdict);
     }
     // Probe pass: is the final state a fixed point? Find the first iteration from which nothing moved.
     let mut probe = state.clone();
-    iterate(net, cfg, &mut probe, y, &frozen_gradient);
-    let residual = to_f64(probe.max_change(&state)) / scale;
+    iterate(net, cfg, &mut probe, y, frozen_gradient);
+    let residual = to_f64(probe.max_change(state)) / scale;
     let tol = fixed_point_tolerance::<T>();
     let verdict = if residual <= tol {
         let settled = trajectory
@@ -271,7 +278,7 @@ pub fn infer_with<T: Scalar>(
             .map_or(0, |i| i + 1);
         Verdict::Converged {
             iterations: settled,
-            exact: probe == state,
+            exact: probe == *state,
         }
     } else if residual.is_finite() {
         Verdict::Bounded { residual }
@@ -283,13 +290,7 @@ pub fn infer_with<T: Scalar>(
                 .unwrap_or(depth),
         }
     };
-    Ok(Inference {
-        states: state,
-        feed_forward,
-        trajectory,
-        verdict,
-        frozen_gradient,
-    })
+    (trajectory, verdict)
 }
 
 fn judge_iteration<T: Scalar>(

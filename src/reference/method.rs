@@ -111,29 +111,26 @@ impl OutputRule {
     /// The coefficients of each output rule (abar = 1 - alpha computed in `T`).
     pub fn unit<T: Scalar>(self, alpha: T, beta: T) -> OutputUnit<T> {
         let abar = T::one() - alpha;
+        // Eq. 16 weights g by abar in z+ and alpha in z-; the original-DP linearisation swaps them.
+        let linear = |eq16_weights: bool, frozen: bool| {
+            let (plus, minus) = if eq16_weights {
+                (abar, alpha)
+            } else {
+                (alpha, abar)
+            };
+            OutputUnit::Linear {
+                plus,
+                minus,
+                frozen,
+            }
+        };
         match self {
             // Eq. 16: z+ = a - abar g, z- = a + alpha g.
-            OutputRule::Eq16 => OutputUnit::Linear {
-                plus: abar,
-                minus: alpha,
-                frozen: false,
-            },
-            OutputRule::Eq16FrozenGradient => OutputUnit::Linear {
-                plus: abar,
-                minus: alpha,
-                frozen: true,
-            },
+            OutputRule::Eq16 => linear(true, false),
+            OutputRule::Eq16FrozenGradient => linear(true, true),
             // Some public original-DP code: z+ = a - alpha g, z- = a + abar g.
-            OutputRule::OriginalLinearized => OutputUnit::Linear {
-                plus: alpha,
-                minus: abar,
-                frozen: false,
-            },
-            OutputRule::OriginalLinearizedFrozenGradient => OutputUnit::Linear {
-                plus: alpha,
-                minus: abar,
-                frozen: true,
-            },
+            OutputRule::OriginalLinearized => linear(false, false),
+            OutputRule::OriginalLinearizedFrozenGradient => linear(false, true),
             OutputRule::OriginalExact => OutputUnit::Exact {
                 ab: alpha * beta,
                 bb: abar * beta,

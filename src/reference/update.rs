@@ -58,16 +58,16 @@ pub fn feedback<T: Scalar>(net: &Network<T>, k: usize, multiplier_above: &Matrix
     multiplier_above.mul(&net.layers[k].w)
 }
 
-/// Applies a per-unit rule (z+, z-) = rule(u, v) to every unit of a layer.
+/// Applies a per-unit rule (z+, z-) = rule(i, u_i, v_i) to every unit i of a layer.
 fn per_unit<T: Scalar>(
     u: &Matrix<T>,
     v: &Matrix<T>,
-    rule: impl Fn(T, T) -> (T, T),
+    rule: impl Fn(usize, T, T) -> (T, T),
 ) -> (Matrix<T>, Matrix<T>) {
     let mut plus = u.clone();
     let mut minus = u.clone();
     for (i, (&ui, &vi)) in u.as_slice().iter().zip(v.as_slice()).enumerate() {
-        let (p, m) = rule(ui, vi);
+        let (p, m) = rule(i, ui, vi);
         plus.as_mut_slice()[i] = p;
         minus.as_mut_slice()[i] = m;
     }
@@ -87,7 +87,7 @@ pub fn hidden_states<T: Scalar>(
     let rule = cfg.method.hidden_rule(cfg.alpha);
     let (pw, mw) = rule.coefficients::<T>();
     let f = |x: T| net.activation.apply(x);
-    per_unit(a, b, |a, b| {
+    per_unit(a, b, |_, a, b| {
         rules::hidden_unit(rule.placement, f, pw, mw, a, b)
     })
 }
@@ -104,15 +104,10 @@ pub fn hidden_states_dampened<T: Scalar>(
 ) -> (Matrix<T>, Matrix<T>) {
     let (pw, mw) = cfg.method.hidden_rule(cfg.alpha).coefficients::<T>();
     let f = |x: T| net.activation.apply(x);
-    let (mut plus, mut minus) = (a.clone(), a.clone());
-    let units = a.as_slice().iter().zip(b.as_slice());
-    let previous = prev.0.as_slice().iter().zip(prev.1.as_slice());
-    for (i, ((&ai, &bi), (&zp, &zm))) in units.zip(previous).enumerate() {
-        let (p, m) = rules::hidden_dampened(f, pw, mw, l, ai, bi, zp, zm);
-        plus.as_mut_slice()[i] = p;
-        minus.as_mut_slice()[i] = m;
-    }
-    (plus, minus)
+    let (zp, zm) = (prev.0.as_slice(), prev.1.as_slice());
+    per_unit(a, b, |i, ai, bi| {
+        rules::hidden_dampened(f, pw, mw, l, ai, bi, zp[i], zm[i])
+    })
 }
 
 /// New (z_L^+, z_L^-) of the linear output layer given a_L (Eq. 16 or Eq. 3's min/max, or a named convention).
@@ -143,9 +138,9 @@ pub fn output_states<T: Scalar>(
                 current = net.loss.weighted_gradient(a, y, beta);
                 &current
             };
-            per_unit(a, g, |a, g| rules::output_linear(plus, minus, a, g))
+            per_unit(a, g, |_, a, g| rules::output_linear(plus, minus, a, g))
         }
-        OutputUnit::Exact { ab, bb } => per_unit(a, y, |a, t| rules::output_exact(ab, bb, a, t)),
+        OutputUnit::Exact { ab, bb } => per_unit(a, y, |_, a, t| rules::output_exact(ab, bb, a, t)),
     }
 }
 

@@ -9,24 +9,6 @@ use crate::reference::state::DualState;
 use crate::reference::update::{feedback, multiplier, pre_activation};
 use crate::reference::widen::{network_f64, state_f64};
 
-/// The pre-activation a_k of hidden layer k at `state`, and the pattern about `kink` of every unit's nudged
-/// pre-activations under `method`'s hidden rule (Eq. 8 or Eq. 3's), with b the rule's feedback from the state.
-pub(crate) fn layer_patterns(
-    net: &Network<f64>,
-    state: &DualState<f64>,
-    method: Method,
-    alpha: f64,
-    k: usize,
-    kink: f64,
-) -> (Matrix<f64>, Vec<UnitPattern>) {
-    let (a, nudged) = layer_nudged(net, state, method, alpha, k);
-    let patterns = nudged
-        .iter()
-        .map(|&(up, down)| UnitPattern::of(kink, up, down))
-        .collect();
-    (a, patterns)
-}
-
 /// Pre-activations a_k and every unit's nudged pair (a + plus b, a - minus b) of layer `k` under `method`'s rule at
 /// `state`, with b = W_k^T delta_{k+1} from the state itself.
 pub(crate) fn layer_nudged(
@@ -64,7 +46,13 @@ pub fn dp_plus_patterns<T: Scalar>(
     // The kink of ReLU (the patterns are read for ReLU networks).
     let kink = net.activation.kink().unwrap_or(0.0);
     (1..net.depth())
-        .map(|k| layer_patterns(&net, &state, Method::DpPlus, alpha, k, kink).1)
+        .map(|k| {
+            let (_, nudged) = layer_nudged(&net, &state, Method::DpPlus, alpha, k);
+            nudged
+                .iter()
+                .map(|&(up, down)| UnitPattern::of(kink, up, down))
+                .collect()
+        })
         .collect()
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{draw_err, panel, png, register_font, Series, COLORS};
+use super::{draw_err, panel, png, Series, COLORS};
 use crate::error::{Error, Result};
 use crate::experiments::metrics::{EpochMetrics, LoopGainRecord, RunResult, Status};
 use crate::experiments::spec::Algorithm;
@@ -196,19 +196,22 @@ where
     root.present().map_err(draw_err)
 }
 
+/// Figure 3 of some runs.
+struct GainFigure<'a>(&'a [GainRun]);
+
+impl png::Figure for GainFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(root, self.0)
+    }
+}
+
 /// Writes `fig3.png` and `fig3.svg` into `out`; returns the paths.
 pub fn write(runs: &[GainRun], out: &Path) -> Result<Vec<PathBuf>> {
-    register_font();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let size = (1100u32, 800u32);
     let (png_path, svg_path) = (out.join("fig3.png"), out.join("fig3.svg"));
-    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
-    draw(
-        BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area(),
-        runs,
-    )?;
-    std::fs::write(&png_path, png::encode_rgb(&rgb, size.0, size.1)?)
-        .map_err(|e| Error::io(&png_path, e))?;
-    draw(SVGBackend::new(&svg_path, size).into_drawing_area(), runs)?;
+    png::write_png_and_svg(&GainFigure(runs), (1100, 800), &png_path, &svg_path)?;
     Ok(vec![png_path, svg_path])
 }

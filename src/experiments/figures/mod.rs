@@ -180,13 +180,7 @@ where
             )
         });
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 11))
-        .draw()
-        .map_err(draw_err)?;
+    png::legend(&mut chart).draw().map_err(draw_err)?;
     Ok(())
 }
 
@@ -266,29 +260,32 @@ where
     root.present().map_err(draw_err)
 }
 
+/// Figure 1 or 2 of some curves.
+struct AlignmentFigure<'a> {
+    which: u8,
+    curves: &'a [AlphaCurves],
+}
+
+impl png::Figure for AlignmentFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        if self.which == 1 {
+            fig1(root, self.curves)
+        } else {
+            fig2(root, self.curves)
+        }
+    }
+}
+
 /// Writes `<name>.png` and `<name>.svg` of Figure 1 or 2 into `out`; returns the paths.
 pub fn write(which: u8, curves: &[AlphaCurves], out: &Path) -> Result<Vec<PathBuf>> {
-    register_font();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let name = format!("fig{which}");
     let size = if which == 1 { (1100, 420) } else { (1100, 800) };
     let png = out.join(format!("{name}.png"));
     let svg = out.join(format!("{name}.svg"));
-    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-        if which == 1 {
-            fig1(root, curves)?;
-        } else {
-            fig2(root, curves)?;
-        }
-    }
-    std::fs::write(&png, png::encode_rgb(&rgb, size.0, size.1)?).map_err(|e| Error::io(&png, e))?;
-    let svg_root = SVGBackend::new(&svg, size).into_drawing_area();
-    if which == 1 {
-        fig1(svg_root, curves)?;
-    } else {
-        fig2(svg_root, curves)?;
-    }
+    png::write_png_and_svg(&AlignmentFigure { which, curves }, size, &png, &svg)?;
     Ok(vec![png, svg])
 }

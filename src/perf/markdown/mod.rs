@@ -1,5 +1,5 @@
 //! The report as Markdown (docs/performance.md): the tables of each float type, the targets, what bounds the
-//! numbers, and the JAX peer.
+//! numbers ([`bounds`]), and the JAX peer.
 
 use std::fmt::Write as _;
 
@@ -8,6 +8,8 @@ use super::peer::Peer;
 use super::profile::{Phase, Profile};
 use super::report::{FloatReport, Report};
 use super::workload::EstimatorId;
+
+mod bounds;
 
 const MIB: f64 = 1048576.0;
 
@@ -21,6 +23,7 @@ impl Report {
         }
         self.targets_table(&mut s);
         self.bounds(&mut s);
+        self.jax_gap(&mut s);
         self.peer_section(&mut s);
         how_to_run(&mut s);
         s
@@ -341,44 +344,6 @@ impl Report {
                 );
             }
         }
-    }
-
-    /// What bounds these numbers: counts and design facts computed from the run's shapes, no measurement.
-    fn bounds(&self, s: &mut String) {
-        let p: usize = self.widths.windows(2).map(|w| w[0] * w[1]).sum();
-        let macs = |id| {
-            self.floats
-                .values()
-                .find_map(|r| r.step(Mode::Default, id).map(|st| st.macs))
-        };
-        let _ = writeln!(s, "What bounds these numbers (counts, not measurements):\n");
-        if let (Some(bp), Some(dp)) = (
-            macs(EstimatorId::BackPropagation),
-            macs(EstimatorId::DpPlusK1),
-        ) {
-            let same = if bp == dp { "the same" } else { "not the same" };
-            let _ = writeln!(
-                s,
-                "- A DP+ K=1 step executed {dp:.3e} multiply-adds in its dense products and a back-propagation \
-                 step {bp:.3e}: {same} products. Beyond them it sets up the dual states and runs the fused layer \
-                 updates of one up-down sweep over {} x {} states.",
-                self.widths[1..].iter().sum::<usize>(),
-                self.batch,
-            );
-        }
-        let _ = writeln!(
-            s,
-            "- Adam reads and writes 7 values per parameter (parameter, gradient, two moments): {:.0} MB per step \
-             in f32 and {:.0} MB in f64 for the {p} weights, memory-bound work no product's GFLOP/s covers.\n\
-             - faer's `Par::rayon(n)` runs each product as one fork-join over the threads, so a product waits for \
-             its slowest share; the row-block tasks (`KernelOptions::row_tasks`) split it into independent tasks \
-             instead. The tables above give each mode's times in this run.\n\
-             - The reference is compared at a small batch: at batch 1 or so the kernel's products are \
-             matrix-vector products bound by reading the weights, so its speed-up over the reference grows with \
-             the batch.\n",
-            7.0 * p as f64 * 4.0 / 1e6,
-            7.0 * p as f64 * 8.0 / 1e6,
-        );
     }
 }
 
