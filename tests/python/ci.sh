@@ -89,7 +89,8 @@ PYEOF
 echo "== dampened original DP on generated cases (the committed vector ran above)"
 # The chain x -> z1 = z0 + 0.1 -> 1.5 z1 + 0.1 -> 1.5 z2 + 0.1 (tests/spec_dampened.rs, docs/oracle.md "When damping
 # helps"), and the committed original-DP case with its weights doubled (the first diverging case above).
-"$PY" - "$WORK/chain.safetensors" "$V/original_dp_ahalf_k30_relu_f64.case.safetensors" "$WORK/scaled.safetensors" <<'PYEOF'
+"$PY" - "$WORK/chain.safetensors" "$V/original_dp_ahalf_k30_relu_f64.case.safetensors" \
+    "$WORK/scaled.safetensors" <<'PYEOF'
 import sys
 import numpy as np
 from safetensors.numpy import load_file, save_file
@@ -107,7 +108,8 @@ dampened() {
     "$PY" -W ignore tests/python/dp_numpy.py "$case" "$WORK/damp.json" "$WORK/damp_out.safetensors" $float
     "$BIN" verify "$case" "$WORK/damp_out.safetensors" --config "$WORK/damp.json" > "$WORK/damp_report.json" || code=$?
     if [ "$code" != "$expect" ]; then
-        echo "FAIL: verify exited $code on $config ${float:-float64} (expected $expect)"; cat "$WORK/damp_report.json"; exit 1
+        echo "FAIL: verify exited $code on $config ${float:-float64} (expected $expect)"
+        cat "$WORK/damp_report.json"; exit 1
     fi
     "$PY" - "$WORK/damp_oracle.json" "$WORK/damp_report.json" "$verdict" "$config ${float}" <<'PYEOF'
 import json, sys
@@ -121,14 +123,16 @@ sys.exit(0 if verdict == sys.argv[3] else f"FAIL: the oracle's verdict is {verdi
 PYEOF
 }
 CHAIN='"beta":0.5,"K":200,"activation":"identity","output":"original_exact"'
+DAMPED='"method":"original_dp_dampened"'
 dampened "$WORK/chain.safetensors" "{\"method\":\"original_dp\",\"alpha\":1,$CHAIN}" diverged 3
-dampened "$WORK/chain.safetensors" "{\"method\":\"original_dp_dampened\",\"alpha\":1,$CHAIN}" converged 0
-dampened "$WORK/chain.safetensors" "{\"method\":\"original_dp_dampened\",\"alpha\":0,$CHAIN}" diverged 3
-SCALED='"beta":0.5,"K":30,"activation":"identity"'
-dampened "$WORK/scaled.safetensors" "{\"method\":\"original_dp_dampened\",\"alpha\":1,$SCALED}" bounded 0
-dampened "$WORK/scaled.safetensors" "{\"method\":\"original_dp_dampened\",\"alpha\":1,$SCALED}" bounded 0 --float32
-dampened "$WORK/scaled.safetensors" "{\"method\":\"original_dp_dampened\",\"alpha\":1,$SCALED,\"damping\":{\"power_iteration\":{\"iterations\":300,\"seed\":0}}}" bounded 0
-dampened "$WORK/scaled.safetensors" "{\"method\":\"original_dp_dampened\",\"alpha\":0.5,\"beta\":0.5,\"K\":30,\"activation\":\"tanh\"}" bounded 0
+dampened "$WORK/chain.safetensors" "{$DAMPED,\"alpha\":1,$CHAIN}" converged 0
+dampened "$WORK/chain.safetensors" "{$DAMPED,\"alpha\":0,$CHAIN}" diverged 3
+SCALED='"beta":0.5,"K":30'
+POWER='"damping":{"power_iteration":{"iterations":300,"seed":0}}'
+dampened "$WORK/scaled.safetensors" "{$DAMPED,\"alpha\":1,$SCALED,\"activation\":\"identity\"}" bounded 0
+dampened "$WORK/scaled.safetensors" "{$DAMPED,\"alpha\":1,$SCALED,\"activation\":\"identity\"}" bounded 0 --float32
+dampened "$WORK/scaled.safetensors" "{$DAMPED,\"alpha\":1,$SCALED,\"activation\":\"identity\",$POWER}" bounded 0
+dampened "$WORK/scaled.safetensors" "{$DAMPED,\"alpha\":0.5,$SCALED,\"activation\":\"tanh\"}" bounded 0
 
 echo "== deliberately wrong implementations (expect exit 1 and the equation named)"
 expect_rejection dp_plus_a0_k1_relu_f64 swapped-alpha "Eq. 10 (+)"
