@@ -153,7 +153,8 @@ def dual_propagation(W, b, x, y, cfg, wrong=None):
         if outside:
             zp[k], zm[k] = f(a) + wp * fb, f(a) - wm * fb
         elif damp[k]:
-            # The dampened update: each nudged pre-activation averaged with the state it replaces, weight L_k.
+            # Eq. 3's update dampened (follow-up code): z = f((a +- b + L_k z_prev) / (1 + L_k)), z_prev the state
+            # this update replaces.
             l, prev_p, prev_m = damp[k], zp[k], zm[k]
             if wrong == "damping-crossed":
                 prev_p, prev_m = prev_m, prev_p
