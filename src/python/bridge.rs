@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::oracle::case::Case;
 use crate::oracle::compute;
 use crate::oracle::config::OracleConfig;
+use crate::reference::damping::DampingValues;
 use crate::reference::scalar::FloatType;
 use crate::store::{Tensor, TensorSet};
 
@@ -81,6 +82,14 @@ pub fn config(json: &str) -> Result<(OracleConfig, String)> {
     })?;
     let normalized = cfg.to_json();
     Ok((cfg, normalized))
+}
+
+/// Checks explicit damping weights L_k with the crate's own constructor, so that a bad weight (negative, not
+/// finite, too many) fails as `Error::Unsupported` as it does for a Rust caller, not as the JSON parser's wrapping
+/// of it (JSON has no NaN to carry).
+pub fn damping_values(values: &[f64]) -> Result<()> {
+    DampingValues::new(values)?;
+    Ok(())
 }
 
 fn tensor(a: Array) -> Tensor {

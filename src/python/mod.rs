@@ -172,6 +172,12 @@ fn check_config(config: &str) -> PyResult<String> {
     bridge::config(config).map(|(_, json)| json).map_err(raise)
 }
 
+/// Checks explicit damping weights L_1..L_{L-1} (`Config(damping={"explicit": [...]})`).
+#[pyfunction]
+fn check_damping(values: Vec<f64>) -> PyResult<()> {
+    bridge::damping_values(&values).map_err(raise)
+}
+
 /// Runs the oracle: returns (tensors by name, summary JSON, metadata).
 #[pyfunction]
 fn oracle<'py>(
@@ -240,6 +246,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<UnrepresentableError>(),
     )?;
     m.add_function(wrap_pyfunction!(check_config, m)?)?;
+    m.add_function(wrap_pyfunction!(check_damping, m)?)?;
     m.add_function(wrap_pyfunction!(oracle, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

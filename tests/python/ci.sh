@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The oracle's Python example in CI: an independent numpy implementation (tests/python/dp_numpy.py) must pass
-# `dualprop verify` on every committed vector (exit 0), and two deliberately wrong variants must fail it (exit 1)
-# with the violated equation named. Needs Python 3.11 with pip (venv) and network access to PyPI.
+# `dualprop verify` on every committed vector (exit 0), on diverging original DP (exit 3 or 4) and on dampened
+# original DP, converging where undamped original DP diverges (exit 0); deliberately wrong variants must fail it
+# (exit 1) with the violated equation named. Needs Python 3.11 with pip (venv) and network access to PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=target/py-oracle-venv
@@ -85,8 +86,58 @@ PYEOF
     echo "ok   --wrong $wrong rejected on $name, naming $equation"
 }
 
+echo "== dampened original DP on generated cases (the committed vector ran above)"
+# The chain x -> z1 = z0 + 0.1 -> 1.5 z1 + 0.1 -> 1.5 z2 + 0.1 (tests/spec_dampened.rs, docs/oracle.md "When damping
+# helps"), and the committed original-DP case with its weights doubled (the first diverging case above).
+"$PY" - "$WORK/chain.safetensors" "$V/original_dp_ahalf_k30_relu_f64.case.safetensors" \
+    "$WORK/scaled.safetensors" <<'PYEOF'
+import sys
+import numpy as np
+from safetensors.numpy import load_file, save_file
+m = lambda v: np.array([[v]])
+save_file({"W.0": m(1.0), "W.1": m(1.5), "W.2": m(1.5), "b.0": np.array([0.1]), "b.1": np.array([0.1]),
+           "b.2": np.array([0.1]), "x": m(0.7), "y": m(-1.0)}, sys.argv[1])
+save_file({k: v * 2.0 if k.startswith("W.") else v for k, v in load_file(sys.argv[2]).items()}, sys.argv[3])
+PYEOF
+# dampened CASE CONFIG VERDICT EXIT [--float32]: the oracle's own verdict on CASE must be VERDICT, and verify must
+# exit EXIT on the numpy implementation's output.
+dampened() {
+    local case=$1 config=$2 verdict=$3 expect=$4 float=${5:-} code=0
+    echo "$config" > "$WORK/damp.json"
+    "$BIN" oracle "$case" --config "$WORK/damp.json" --out "$WORK/damp_oracle.safetensors" > "$WORK/damp_oracle.json"
+    "$PY" -W ignore tests/python/dp_numpy.py "$case" "$WORK/damp.json" "$WORK/damp_out.safetensors" $float
+    "$BIN" verify "$case" "$WORK/damp_out.safetensors" --config "$WORK/damp.json" > "$WORK/damp_report.json" || code=$?
+    if [ "$code" != "$expect" ]; then
+        echo "FAIL: verify exited $code on $config ${float:-float64} (expected $expect)"
+        cat "$WORK/damp_report.json"; exit 1
+    fi
+    "$PY" - "$WORK/damp_oracle.json" "$WORK/damp_report.json" "$verdict" "$config ${float}" <<'PYEOF'
+import json, sys
+verdict = json.load(open(sys.argv[1]))["verdict"]["verdict"]
+r = json.load(open(sys.argv[2]))
+worst = max(r["tensors"], key=lambda t: t["max_relative"])
+tol = min(t["tolerance"]["relative"] for t in r["tensors"])
+print(f"ok   {sys.argv[4]}\n     oracle {verdict}; verify {r['outcome']}: largest relative deviation "
+      f"{worst['max_relative']:.2g} ({worst['name']}), smallest tolerance {tol:.2g}")
+sys.exit(0 if verdict == sys.argv[3] else f"FAIL: the oracle's verdict is {verdict}, expected {sys.argv[3]}")
+PYEOF
+}
+CHAIN='"beta":0.5,"K":200,"activation":"identity","output":"original_exact"'
+DAMPED='"method":"original_dp_dampened"'
+dampened "$WORK/chain.safetensors" "{\"method\":\"original_dp\",\"alpha\":1,$CHAIN}" diverged 3
+dampened "$WORK/chain.safetensors" "{$DAMPED,\"alpha\":1,$CHAIN}" converged 0
+dampened "$WORK/chain.safetensors" "{$DAMPED,\"alpha\":0,$CHAIN}" diverged 3
+SCALED='"beta":0.5,"K":30'
+POWER='"damping":{"power_iteration":{"iterations":300,"seed":0}}'
+dampened "$WORK/scaled.safetensors" "{$DAMPED,\"alpha\":1,$SCALED,\"activation\":\"identity\"}" bounded 0
+dampened "$WORK/scaled.safetensors" "{$DAMPED,\"alpha\":1,$SCALED,\"activation\":\"identity\"}" bounded 0 --float32
+dampened "$WORK/scaled.safetensors" "{$DAMPED,\"alpha\":1,$SCALED,\"activation\":\"identity\",$POWER}" bounded 0
+dampened "$WORK/scaled.safetensors" "{$DAMPED,\"alpha\":0.5,$SCALED,\"activation\":\"tanh\"}" bounded 0
+
 echo "== deliberately wrong implementations (expect exit 1 and the equation named)"
 expect_rejection dp_plus_a0_k1_relu_f64 swapped-alpha "Eq. 10 (+)"
 expect_rejection dp_plus_a0_k1_relu_f64 swapped-alpha "fixed point of Eq. 8"
 expect_rejection eq21_ahalf_k30_tanh_f64 eq21-printed-sign "Eq. 20 multiplier"
+expect_rejection original_dp_dampened_a1_k30_tanh_f64 damping-undivided "fixed point of Eq. 3's update dampened"
+expect_rejection original_dp_dampened_a1_k30_tanh_f64 damping-crossed "fixed point of Eq. 3's update dampened"
 echo "python oracle CI: all checks passed"

@@ -3,11 +3,13 @@
 `dualprop verify` checks. It reads a case and a configuration in the oracle's format (docs/oracle.md) and writes
 the oracle's tensor names.
 
-    python dp_numpy.py CASE.safetensors CONFIG.json OUT.safetensors [--float32] [--wrong swapped-alpha|eq21-printed-sign]
+    python dp_numpy.py CASE.safetensors CONFIG.json OUT.safetensors [--float32] [--wrong MISTAKE]
 
 --wrong introduces a deliberate mistake, to show that `verify` catches it and names the violated equation:
   swapped-alpha      DP+ with original DP's feedback weights (alpha and 1 - alpha swapped in Eq. 8)
   eq21-printed-sign  Eq. 21 with its printed feedback sign (z- - z+) instead of (z+ - z-)
+  damping-undivided  dampened original DP without the division by 1 + L_k
+  damping-crossed    dampened original DP with z+ averaged with z-'s previous state and z- with z+'s
 """
 import argparse
 import json
@@ -46,6 +48,33 @@ def loss_gradient(loss, z, y):
     return p / p.sum(axis=1, keepdims=True) - y
 
 
+def damping_weights(spec, W, b):
+    """L_1..L_{L-1} of dampened original DP (docs/oracle.md, "Dampened original DP"): L_k = max(0, (gamma_k^2 - 1)/2)
+    with gamma_k the spectral norm of W_k, the weight whose transpose carries layer k's feedback, or given."""
+    spec = spec or "spectral_norm"
+    from_norm = lambda gamma: max(0.0, (gamma * gamma - 1.0) / 2.0)
+    if spec == "spectral_norm":
+        return [from_norm(np.linalg.norm(w, 2)) for w in W[1:]]
+    (name, params), = spec.items()
+    if name == "explicit":
+        if len(params) != len(W) - 1 or not all(np.isfinite(l) and l >= 0 for l in params):
+            raise SystemExit(f"need {len(W) - 1} finite damping weights >= 0, got {params}")
+        return [float(l) for l in params]
+    if name == "power_iteration":
+        # The follow-up code's estimate: v <- W^T (W v [+ c]) / ||.|| from a random start, then ||W v [+ c]||.
+        # numpy's random stream is not the oracle's, so this matches only once the iteration has converged.
+        gammas = []
+        for k, w in enumerate(W[1:], start=1):
+            c = b[k] if params.get("with_bias") else 0.0
+            v = np.random.default_rng(params["seed"] + k).standard_normal(w.shape[1])
+            for _ in range(params["iterations"]):
+                v = w.T @ (w @ v + c)
+                v /= np.linalg.norm(v)
+            gammas.append(np.linalg.norm(w @ v + c))
+        return [from_norm(g) for g in gammas]
+    raise SystemExit(f"unknown damping {spec}")
+
+
 def layer_order(schedule, L):
     # The follow-up code's names are aliases of ours (docs/oracle.md).
     schedule = {"fwbwK": "up_down", "fwK": "forward_only", "bwK": "backward_only",
@@ -76,7 +105,8 @@ def dual_propagation(W, b, x, y, cfg, wrong=None):
     abar = 1.0 - alpha
     f, df = activation(cfg["activation"])
     loss = cfg.get("loss", "least_squares")
-    output = cfg.get("output") or ("original_exact" if method == "original_dp" else "eq16")
+    output = cfg.get("output") or {"original_dp": "original_exact",
+                                   "original_dp_dampened": "original_linearized_frozen_gradient"}.get(method, "eq16")
     act = lambda k, a: a if k == L else f(a)
     dact = lambda k, a: np.ones_like(a) if k == L else df(a)
 
@@ -94,13 +124,16 @@ def dual_propagation(W, b, x, y, cfg, wrong=None):
     if method == "dp_plus":  # Eq. 8
         wp, wm = (alpha, abar) if wrong == "swapped-alpha" else (abar, alpha)
         outside = False
-    elif method == "original_dp":  # Eq. 3's stationarity
+    elif method in ("original_dp", "original_dp_dampened"):  # Eq. 3's stationarity
         wp, wm, outside = alpha, abar, False
     elif method in ("eq21", "eq21_printed", "lagrangian_settled", "lagrangian_printed"):  # Eq. 21
         sign = -1.0 if (method in ("eq21_printed", "lagrangian_printed") or wrong == "eq21-printed-sign") else 1.0
         wp, wm, outside = sign * abar, sign * alpha, True
     else:
         raise SystemExit(f"unknown method {method}")
+
+    # Damping weight of hidden layer k (0 = original DP's update).
+    damp = [0.0] + damping_weights(cfg.get("damping"), W, b) if method == "original_dp_dampened" else [0.0] * L
 
     def update(k):
         a = pre(k)
@@ -109,8 +142,8 @@ def dual_propagation(W, b, x, y, cfg, wrong=None):
                 zp[k] = (a + alpha * beta * y) / (1 + alpha * beta)
                 zm[k] = (a - abar * beta * y) / (1 - abar * beta)
                 return
-            g = frozen_g if output == "eq16_frozen_gradient" else beta * loss_gradient(loss, a, y)
-            cp, cm = (alpha, abar) if output == "original_linearized" else (abar, alpha)
+            g = frozen_g if output.endswith("frozen_gradient") else beta * loss_gradient(loss, a, y)
+            cp, cm = (alpha, abar) if output.startswith("original_linearized") else (abar, alpha)
             zp[k], zm[k] = a - cp * g, a + cm * g  # Eq. 16 (or the named convention)
             return
         d = zp[k + 1] - zm[k + 1]
@@ -119,6 +152,14 @@ def dual_propagation(W, b, x, y, cfg, wrong=None):
         fb = d @ W[k]  # W_k^T delta_{k+1}, one row per sample
         if outside:
             zp[k], zm[k] = f(a) + wp * fb, f(a) - wm * fb
+        elif damp[k]:
+            # Eq. 3's update dampened (follow-up code): z = f((a +- b + L_k z_prev) / (1 + L_k)), z_prev the state
+            # this update replaces.
+            l, prev_p, prev_m = damp[k], zp[k], zm[k]
+            if wrong == "damping-crossed":
+                prev_p, prev_m = prev_m, prev_p
+            n = 1.0 if wrong == "damping-undivided" else 1.0 + l
+            zp[k], zm[k] = f((a + wp * fb + l * prev_p) / n), f((a - wm * fb + l * prev_m) / n)
         else:
             zp[k], zm[k] = f(a + wp * fb), f(a - wm * fb)
 
@@ -152,7 +193,7 @@ def main():
     p.add_argument("config")
     p.add_argument("out")
     p.add_argument("--float32", action="store_true", help="write float32 tensors")
-    p.add_argument("--wrong", choices=["swapped-alpha", "eq21-printed-sign"])
+    p.add_argument("--wrong", choices=["swapped-alpha", "eq21-printed-sign", "damping-undivided", "damping-crossed"])
     args = p.parse_args()
     # Imported here so that the implementation itself needs only numpy (tests/python/test_package.py imports it).
     from safetensors.numpy import load_file, save_file

@@ -197,6 +197,84 @@ def test_an_unknown_configuration_field_is_refused():
         dualprop.Config(method="dp_plus", alpha=0.5, beta=0.5, iterations=3, activation="relu", aplha=1)
 
 
+DAMPED = "original_dp_dampened_a1_k30_tanh_f64"
+
+
+def damped_config(**changes):
+    """The committed dampened vector's configuration built from keywords."""
+    fields = dict(method="original_dp_dampened", alpha=1.0, beta=0.5, iterations=30, activation="tanh",
+                  float="case", damping={"explicit": [1.0, 2.0]})
+    return dualprop.Config(**{**fields, **changes})
+
+
+def test_damping_from_keywords_is_the_committed_configuration():
+    """Route: the committed vector's JSON (written by the crate's serializer) against the keyword constructor; a
+    list, a tuple and a numpy array of explicit weights give the same configuration, and every variant survives
+    to_dict/from_dict and replace()."""
+    w, b, x, y, committed = load(DAMPED)
+    assert damped_config() == committed and committed.damping == {"explicit": [1.0, 2.0]}
+    assert damped_config(damping={"explicit": (1, 2)}) == committed
+    assert damped_config(damping={"explicit": np.array([1.0, 2.0], dtype=np.float32)}) == committed
+    power = {"power_iteration": {"iterations": 50, "seed": 7, "with_bias": True}}
+    for damping, normalized in [(None, None), ("spectral_norm", "spectral_norm"), (power, power)]:
+        cfg = damped_config(damping=damping)
+        assert cfg.damping == normalized
+        assert dualprop.Config.from_dict(cfg.to_dict()) == cfg == committed.replace(damping=damping)
+    assert "damping" not in dualprop.Config(method="dp_plus", alpha=0.5, beta=0.5, iterations=3,
+                                            activation="relu").to_dict()
+
+
+def test_dampened_numpy_implementation_agrees_with_spectral_norm_damping():
+    """Route: dp_numpy.py's L_k from numpy's LAPACK 2-norm against the crate's from faer's SVD, on the committed
+    dampened case with the default damping; and the module's oracle with the committed L_k bit for bit equal to
+    its run with the same L_k given as a numpy array."""
+    w, b, x, y, committed = load(DAMPED)
+    cfg = committed.replace(damping=None)
+    report = dualprop.verify(w, b, x, y, numpy_implementation(w, b, x, y, cfg), cfg)
+    assert report.agrees, report.summary()
+    other = dualprop.oracle(w, b, x, y, damped_config(damping={"explicit": np.array([1.0, 2.0])}))
+    same = dualprop.oracle(w, b, x, y, committed)
+    assert all(np.array_equal(other.tensors[n], t) for n, t in same.tensors.items())
+
+
+@pytest.mark.parametrize(
+    "damping, error, words",
+    [
+        ({"explicit": [-1.0, 1.0]}, dualprop.UnsupportedError, "finite and >= 0"),
+        ({"explicit": [float("nan"), 1.0]}, dualprop.UnsupportedError, "finite and >= 0"),
+        ({"explicit": np.array([1.0, np.inf])}, dualprop.UnsupportedError, "finite and >= 0"),
+        ({"explicit": [0.0] * 13}, dualprop.UnsupportedError, "at most 12"),
+        ({"power_iteration": {"iterations": 0, "seed": 0}}, dualprop.UnsupportedError, "at least 1 step"),
+        ({"explicit": "1, 2"}, dualprop.ConfigError, "invalid type"),
+        ({"newton": {}}, dualprop.ConfigError, "newton"),
+        ("spectral", dualprop.ConfigError, "spectral"),
+    ],
+)
+def test_a_bad_damping_is_refused_on_construction(damping, error, words):
+    """Route: the crate's DampingValues::new and Damping::validate (UnsupportedError, as for a Rust caller) and its
+    JSON reader (ConfigError for a name or shape it does not know), reached from Python keywords."""
+    with pytest.raises(error, match=words):
+        damped_config(damping=damping)
+    with pytest.raises(error, match=words):
+        dualprop.Config.from_dict({**damped_config().to_dict(), "damping": damping})
+
+
+def test_damping_on_another_method_or_the_wrong_depth_raises_unsupported_error():
+    """Route: Config::validate (damping with an undamped method) on construction, and the inference's check of
+    one explicit weight per hidden layer, which needs the network, in oracle() and verify()."""
+    with pytest.raises(dualprop.UnsupportedError, match="original_dp_dampened only"):
+        damped_config(method="original_dp")
+    with pytest.raises(dualprop.UnsupportedError, match="original_dp_dampened only"):
+        dualprop.Config(method="dp_plus", alpha=0.5, beta=0.5, iterations=3, activation="relu",
+                        damping="spectral_norm")
+    w, b, x, y, _ = load(DAMPED)
+    three = damped_config(damping={"explicit": [1.0, 2.0, 3.0]})
+    with pytest.raises(dualprop.UnsupportedError, match="3 explicit damping weights for a network with 2"):
+        dualprop.oracle(w, b, x, y, three)
+    with pytest.raises(dualprop.UnsupportedError, match="explicit damping weights"):
+        dualprop.verify(w, b, x, y, {"grad_W.0": np.zeros_like(w[0])}, three)
+
+
 def test_shapes_that_do_not_chain_raise_shape_error(case):
     """Route: the crate's shape checks (Network::new, validate_batch) and the binding's rank check, each
     provoked by slicing one array of a valid case."""

@@ -18,6 +18,9 @@ class UnrepresentableError(DualpropError): ...
 def check_config(config: str) -> str:
     """Validates a configuration (``--config`` JSON) and returns it normalized."""
 
+def check_damping(values: List[float]) -> None:
+    """Checks explicit damping weights (finite, >= 0, at most 12); raises UnsupportedError."""
+
 def oracle(
     weights: List[np.ndarray], biases: List[np.ndarray], x: np.ndarray, y: np.ndarray, config: str
 ) -> Tuple[Dict[str, np.ndarray], str, Dict[str, str]]:
