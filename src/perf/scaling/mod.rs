@@ -4,8 +4,8 @@
 //! memory-bound terms (Adam, the weights each product reads, the state passes) at the bandwidth Adam reaches on
 //! the paper's network. Writes Markdown, JSON, PNG and SVG.
 //!
-//! Pieces: [`measure`] (the rates and the interleaved timing of every point), [`table`] (the Markdown),
-//! [`figure`] (the plot); this module holds the report, its points and the cost model.
+//! Pieces: [`measure`] (the rates and the interleaved timing of every point), `table` (the Markdown),
+//! `figure` (the plot); this module holds the report, its points and the cost model.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

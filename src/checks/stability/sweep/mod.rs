@@ -3,7 +3,7 @@
 //! (method, alpha, activation, seed) the scale at which each crosses its threshold.
 //!
 //! The network family of one case is He-normal weights (zero biases) times a scale s applied to every layer. For
-//! each s on a geometric grid the sweep records the outcome of [`infer_with`] after K passes and a predicted loop
+//! each s on a geometric grid the sweep records the outcome of [`infer_with`](crate::reference::inference::infer_with) after K passes and a predicted loop
 //! gain ([`predict`]); then it finds, by a scan of the grid and bisection inside the first interval that changes,
 //! - the observed divergence boundary: the smallest s whose run ends diverged or non-finite;
 //! - the observed settling boundary: the smallest s whose run does not end converged (exactly or to rounding);

@@ -34,7 +34,7 @@ pub struct SweepSpec {
     pub scales: Vec<f64>,
     /// Bisection stops when hi / lo - 1 is at most this.
     pub resolution: f64,
-    /// Power-iteration steps of [`loop_gain_estimate`].
+    /// Power-iteration steps of [`loop_gain_estimate`](crate::checks::stability::loop_gain_estimate).
     pub estimator_steps: usize,
 }
 
