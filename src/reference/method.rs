@@ -268,7 +268,8 @@ pub const DEFAULT_DIVERGENCE_GROWTH: f64 = 1e4;
 pub struct Config {
     /// The variant whose hidden and output rules are used.
     pub method: Method,
-    /// Weight of z+ in the mean zbar = alpha z+ + (1 - alpha) z-; in [0, 1].
+    /// Weight of z+ in the mean zbar = alpha z+ + (1 - alpha) z-; in [0, 1]. The output layer's, and every
+    /// layer's unless [`Config::hidden_alpha`] is set.
     pub alpha: f64,
     /// Nudging strength beta > 0 (the loss is beta-weighted).
     pub beta: f64,
