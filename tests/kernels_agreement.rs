@@ -115,3 +115,19 @@ proptest! {
         if std::env::var("KERNELS_REPORT").is_ok() { eprintln!("ratio f32 {w:.3e}"); }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(150), ..ProptestConfig::default() })]
+
+    /// The same agreement with the hidden layers' alpha drawn apart from the output's (`Config::hidden_alpha`).
+    /// Independent route: the reference reads each layer's alpha per matrix operation (`Config::alpha_of_layer`
+    /// at the mean, the rule and the gradient), the kernels in their fused workspace updates; the tolerance is
+    /// the module's, which does not depend on alpha.
+    #[test]
+    fn inference_and_gradient_agree_with_hidden_alpha(case in case(), hidden in alpha()) {
+        let mut case = case;
+        case.cfg.hidden_alpha = Some(hidden);
+        agree::<f64>(&case)?;
+        agree::<f32>(&case)?;
+    }
+}

@@ -321,6 +321,18 @@ fn bad_inputs_give_their_exit_code_and_message() {
             "outside [0, 1]",
         ),
         (
+            "hidden_alpha = 1.5",
+            v(&["--hidden-alpha", "1.5"], case, expected),
+            2,
+            "hidden_alpha = 1.5 is outside [0, 1]",
+        ),
+        (
+            "hidden_alpha = nan",
+            v(&["--hidden-alpha", "nan"], case, expected),
+            2,
+            "bad configuration",
+        ),
+        (
             "beta = 0",
             v(&["--beta", "0"], case, expected),
             2,

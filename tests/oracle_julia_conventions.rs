@@ -3,7 +3,8 @@
 //!
 //! - its "new style DP" (mode 2) is `dp_plus` with the `original_linearized` output, up-down, K = rounds + 1;
 //! - its "old style DP" (mode 1) is `original_dp` (exact output) only at alpha = 1/2, because it nudges the output
-//!   with alpha but weighs every hidden layer with 1/2; at other alpha no single alpha of ours matches.
+//!   with alpha but weighs every hidden layer with 1/2; at other alpha no single alpha of ours matches, but
+//!   `original_dp` with `hidden_alpha` = 1/2 (alpha only at the output) does at every alpha.
 //!
 //! Independent route: the script's inference is re-implemented here per sample with plain loops, in its own
 //! order of updates (output first, then `rounds` times layers 2, 1, 2, 3, then 2, 1) and its own output formulas,
@@ -242,5 +243,28 @@ fn old_style_dp_is_original_dp_only_at_alpha_one_half() {
         eprintln!("old style, alpha {alpha}: hidden/gradients {hidden:.2e}, output {output:.2e}");
         let agrees = hidden <= tolerance() && output <= tolerance();
         assert_eq!(agrees, alpha == 0.5, "alpha {alpha}: {hidden} {output}");
+    }
+}
+
+/// Mode 1 at any alpha is `original_dp` with the exact output and `hidden_alpha` = 1/2: alpha only in the output's
+/// min/max, 1/2 in every hidden rule and mean. Independent route: the script re-implemented above (its own
+/// order of updates, hidden rule f(a +- W^T delta / 2), means (z+ + z-)/2), against the oracle's reference.
+#[test]
+fn old_style_dp_is_original_dp_with_hidden_alpha_one_half() {
+    let beta = 0.5;
+    for alpha in [0.0, 0.3, 0.5, 1.0] {
+        let json = format!(
+            r#"{{"method":"original_dp","alpha":{alpha},"hidden_alpha":0.5,"beta":{beta},"K":{},"activation":"relu","output":"original_exact"}}"#,
+            ROUNDS + 1
+        );
+        let (case, cfg) = setup(&json);
+        let (hidden, output) = deviation(&case, &cfg, alpha, beta, Mode::OldStyle);
+        eprintln!(
+            "old style against hidden_alpha 1/2, alpha {alpha}: hidden/gradients {hidden:.2e}, output {output:.2e}"
+        );
+        assert!(
+            hidden <= tolerance() && output <= tolerance(),
+            "alpha {alpha}: {hidden} {output}"
+        );
     }
 }

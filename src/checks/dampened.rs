@@ -59,9 +59,10 @@ pub fn dampened_hidden_residuals<T: Scalar>(
         )));
     }
     state.validate_for(net, cfg, y)?;
-    let rule = cfg.method.hidden_rule(cfg.alpha);
+    // Hidden layers only: every alpha read here (the rule, zbar_{k-1}, zbar_k) is the hidden layers'.
+    let rule = cfg.method.hidden_rule(cfg.hidden_layer_alpha());
     let (plus, minus) = (rule.plus, rule.minus);
-    let alpha = c::<T>(cfg.alpha);
+    let alpha = c::<T>(cfg.hidden_layer_alpha());
     let mut out = Vec::new();
     for k in 1..net.depth() {
         let l = cfg.damping().weight(net, k)?;

@@ -140,20 +140,22 @@ fn layer_terms<T: Scalar>(
     state: &DualState<T>,
     k: usize,
 ) -> LayerTerms {
-    let alpha = c::<T>(cfg.alpha);
+    // zbar_{k-1} and zbar_k with their layers' alphas (Eq. 6), as the update reads them.
+    let below = c::<T>(cfg.alpha_of_layer(k - 1, net.depth()));
     let abs = |m: &Matrix<T>| m.map(|v| v.abs());
     let layer = &net.layers[k - 1];
-    let a = pre_activation(net, state, k, alpha);
-    let a_abs = abs(&state.mean(k - 1, alpha))
+    let a = pre_activation(net, state, k, below);
+    let a_abs = abs(&state.mean(k - 1, below))
         .mul_transpose(&abs(&layer.w))
         .add_row(&layer.b.iter().map(|v| v.abs()).collect::<Vec<_>>());
     let (b, b_abs) = if k < net.depth() {
         // The feedback as the update reads it (update::feedback), with the magnitudes of its terms.
         let through = cfg
             .method
-            .hidden_rule(cfg.alpha)
+            .hidden_rule(cfg.hidden_layer_alpha())
             .feedback_through_derivative;
-        let d = multiplier(net, state, k + 1, alpha, through);
+        let own = c::<T>(cfg.alpha_of_layer(k, net.depth()));
+        let d = multiplier(net, state, k + 1, own, through);
         let w = &net.layers[k].w;
         (to_vec(&d.mul(w)), to_vec(&abs(&d).mul(&abs(w))))
     } else {
@@ -192,16 +194,18 @@ pub fn kkt_report<T: Scalar>(
     let mut layers = Vec::with_capacity(depth);
     for k in 1..=depth {
         let t = layer_terms(net, cfg, state, k);
-        let rule = cfg.method.hidden_rule(cfg.alpha);
+        // The hidden conditions with the hidden layers' alpha; the output's own alpha in `output_conditions`.
+        let hidden_alpha = cfg.hidden_layer_alpha();
+        let rule = cfg.method.hidden_rule(hidden_alpha);
         let equations = if k < depth {
             match cfg.method {
-                Method::DpPlus => dp_plus_hidden(net.activation, cfg.alpha, &rule, &t),
+                Method::DpPlus => dp_plus_hidden(net.activation, hidden_alpha, &rule, &t),
                 // Dampened original DP is judged against Eq. 3 too; its own conditions: `checks::dampened`.
                 Method::OriginalDp | Method::OriginalDpDampened => {
-                    original_hidden(net.activation, cfg.alpha, &t)
+                    original_hidden(net.activation, hidden_alpha, &t)
                 }
                 Method::Eq21 | Method::Eq21Printed => {
-                    lagrangian_hidden(net.activation, cfg.alpha, &t)
+                    lagrangian_hidden(net.activation, hidden_alpha, &t)
                 }
             }
         } else {
@@ -287,7 +291,7 @@ fn original_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationRes
     let mut plus = Acc::new(Equation::Eq3StationarityPlus);
     let mut minus = Acc::new(Equation::Eq3StationarityMinus);
     for i in 0..t.a.len() {
-        // The condition from cfg.alpha, written out (not through Method::hidden_rule or rules::nudged), so that
+        // The condition from the hidden alpha, written out (not through Method::hidden_rule or rules::nudged), so that
         // it checks the update independently.
         for (acc, z, target, w) in [
             (&mut plus, t.plus[i], t.a[i] + alpha * t.b[i], alpha),

@@ -76,6 +76,10 @@ pub struct RunSpec {
     pub algorithm: Algorithm,
     /// Weight of z+ in zbar = alpha z+ + (1 - alpha) z- (Eq. 6), in [0, 1] (ignored by back-propagation).
     pub alpha: f64,
+    /// Alpha of the hidden layers apart from the output's ([`Config::hidden_alpha`]); absent means `alpha`, and
+    /// from spec.json files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_alpha: Option<f64>,
     /// Nudging strength beta > 0 (the paper's 1/2; ignored by back-propagation).
     pub beta: f64,
     /// Inference iterations K (ignored by back-propagation).
@@ -134,6 +138,7 @@ impl RunSpec {
         Self {
             algorithm,
             alpha,
+            hidden_alpha: None,
             beta: PAPER_BETA,
             iterations,
             schedule: Schedule::UpDown,
@@ -160,8 +165,9 @@ impl RunSpec {
         match self.algorithm.method() {
             None => Ok(Estimator::Backprop),
             Some(method) => {
-                let cfg = Config::new(method, self.alpha, self.beta, self.iterations)
+                let mut cfg = Config::new(method, self.alpha, self.beta, self.iterations)
                     .with_schedule(self.schedule);
+                cfg.hidden_alpha = self.hidden_alpha;
                 cfg.validate(crate::reference::Loss::LeastSquares)?;
                 Ok(Estimator::Dual(cfg))
             }
@@ -173,9 +179,12 @@ impl RunSpec {
         match self.algorithm {
             Algorithm::Backprop => format!("backprop_seed{}", self.seed),
             a => format!(
-                "{}_alpha{}_K{}_seed{}",
+                "{}_alpha{}{}_K{}_seed{}",
                 a.name(),
                 self.alpha,
+                // Only when set, so that the ids of runs without it are unchanged.
+                self.hidden_alpha
+                    .map_or(String::new(), |h| format!("_hidden{h}")),
                 self.iterations,
                 self.seed
             ),

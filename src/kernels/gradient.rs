@@ -25,7 +25,7 @@ pub fn dual_gradient<T: KernelFloat>(
     let scale = -T::one() / (c::<T>(cfg.beta) * c::<T>(batch as f64));
     let through = cfg
         .method
-        .hidden_rule(cfg.alpha)
+        .hidden_rule(cfg.hidden_layer_alpha())
         .feedback_through_derivative;
     for k in 1..=depth {
         let (out, inp) = (ws.widths[k], ws.widths[k - 1]);

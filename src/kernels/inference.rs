@@ -97,17 +97,19 @@ fn init_from_feed_forward<T: KernelFloat>(
     batch: usize,
 ) {
     let depth = net.depth();
-    let alpha = c::<T>(cfg.alpha);
-    let abar = T::one() - alpha;
+    // Each layer's zbar with its own alpha (the input's and the hidden layers', then the output's).
+    let alpha_of = |k: usize| c::<T>(cfg.alpha_of_layer(k, depth));
     let w = &ws.widths;
     let tags = &mut ws.tags;
     tags.zbar_ver.iter_mut().for_each(|v| *v = 0);
     tags.delta_ver.iter_mut().for_each(|v| *v = 0);
     tags.a_ver.iter_mut().for_each(|v| *v = 0);
+    let (alpha, abar) = (alpha_of(0), T::one() - alpha_of(0));
     let same0 = init_state(x, alpha, abar, None, &mut ws.zbar[0][..w[0] * batch], None);
     tags.a_src[1] = if same0 { 0 } else { STALE };
     for k in 1..=depth {
         let len = w[k] * batch;
+        let (alpha, abar) = (alpha_of(k), T::one() - alpha_of(k));
         let same = init_state(
             &ws.plus[k][..len],
             alpha,
@@ -234,13 +236,14 @@ fn update_hidden<T: KernelFloat>(
     batch: usize,
     par: Exec,
 ) -> PassStats {
-    let rule = cfg.method.hidden_rule(cfg.alpha);
+    let alpha = cfg.hidden_layer_alpha();
+    let rule = cfg.method.hidden_rule(alpha);
     ensure_pre_activation(net, ws, k, batch, par);
     ensure_feedback(net, ws, k, rule.feedback_through_derivative, batch, par);
     let (pw, mw) = rule.coefficients::<T>();
     let len = ws.widths[k] * batch;
     let (a, b) = (&ws.a[k][..len], &ws.fb[k][..len]);
-    let out = layer_out!(ws, k, len, c::<T>(cfg.alpha));
+    let out = layer_out!(ws, k, len, c::<T>(alpha));
     // A damping not validated against the network gives NaN states, as in the reference (`update::layer_update`);
     // the public entries resolve and validate it first, so this is an index lookup.
     let l = if rule.damped {
@@ -267,7 +270,8 @@ fn update_hidden<T: KernelFloat>(
     })
 }
 
-/// Updates the linear output layer L in place ([`crate::reference::update::output_states`]'s twin).
+/// Updates the linear output layer L in place ([`crate::reference::update::output_states`]'s twin), with the
+/// output's alpha (the hidden layers' may differ: [`Config::alpha_of_layer`]).
 fn update_output<T: KernelFloat>(
     net: &Network<T>,
     cfg: &Config,

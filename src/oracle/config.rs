@@ -91,6 +91,10 @@ pub struct OracleConfig {
     /// `{"power_iteration": {"iterations": 50, "seed": 0, "with_bias": true}}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub damping: Option<Damping>,
+    /// Alpha of the hidden layers, in [0, 1]; absent means `alpha` (the output layer always uses `alpha`).
+    /// [`Config::hidden_alpha`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_alpha: Option<f64>,
 }
 
 fn default_schedule() -> Schedule {
@@ -144,10 +148,11 @@ impl OracleConfig {
             .with_schedule(self.schedule);
         cfg.output = self.output;
         cfg.damping = self.damping;
+        cfg.hidden_alpha = self.hidden_alpha;
         cfg
     }
 
-    /// Checks alpha, beta, K, the output rule against the loss, and the activation's parameters.
+    /// Checks alpha, hidden_alpha, beta, K, the output rule against the loss, and the activation's parameters.
     pub fn validate(&self) -> Result<()> {
         self.activation.validate()?;
         self.reference().validate(self.loss)

@@ -61,6 +61,7 @@ fn spec(
             // Vectors are computed in the case's own type, so the f32 reference is pinned too.
             float: ComputeFloat::Case,
             damping: None,
+            hidden_alpha: None,
         },
     }
 }

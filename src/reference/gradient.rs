@@ -30,18 +30,20 @@ pub fn dual_gradient<T: Scalar>(
     cfg: &Config,
     state: &DualState<T>,
 ) -> Gradients<T> {
-    let alpha = c::<T>(cfg.alpha);
+    let depth = net.depth();
     let batch = c::<T>(state.plus[0].rows() as f64);
     let scale = -T::one() / (c::<T>(cfg.beta) * batch);
     let through = cfg
         .method
-        .hidden_rule(cfg.alpha)
+        .hidden_rule(cfg.hidden_layer_alpha())
         .feedback_through_derivative;
     let mut w = Vec::with_capacity(net.depth());
     let mut b = Vec::with_capacity(net.depth());
     for k in 1..=net.depth() {
-        let delta = multiplier(net, state, k, alpha, through);
-        let below = state.mean(k - 1, alpha);
+        // zbar_{k-1} with layer k-1's alpha (Eq. 6), as the pre-activation a_k reads it.
+        let alpha_below = c::<T>(cfg.alpha_of_layer(k - 1, depth));
+        let delta = multiplier(net, state, k, alpha_below, through);
+        let below = state.mean(k - 1, alpha_below);
         w.push(delta.transpose_mul(&below).scale(scale));
         b.push(delta.column_sums().into_iter().map(|v| v * scale).collect());
     }

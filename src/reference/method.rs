@@ -268,7 +268,8 @@ pub const DEFAULT_DIVERGENCE_GROWTH: f64 = 1e4;
 pub struct Config {
     /// The variant whose hidden and output rules are used.
     pub method: Method,
-    /// Weight of z+ in the mean zbar = alpha z+ + (1 - alpha) z-; in [0, 1].
+    /// Weight of z+ in the mean zbar = alpha z+ + (1 - alpha) z-; in [0, 1]. The output layer's, and every
+    /// layer's unless [`Config::hidden_alpha`] is set.
     pub alpha: f64,
     /// Nudging strength beta > 0 (the loss is beta-weighted).
     pub beta: f64,
@@ -284,6 +285,11 @@ pub struct Config {
     /// Refused for the other methods. Absent from files written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub damping: Option<Damping>,
+    /// Weight of z+ in the mean and the hidden rule of every hidden layer k < L (and of the input's mean);
+    /// `None` means `alpha`. The output layer always uses `alpha`. Set to 1/2 with the exact output, it is the
+    /// follow-up Julia script's "old style DP" (docs/oracle.md). Absent from files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_alpha: Option<f64>,
 }
 
 impl Config {
@@ -298,7 +304,30 @@ impl Config {
             output: None,
             divergence_growth: DEFAULT_DIVERGENCE_GROWTH,
             damping: None,
+            hidden_alpha: None,
         }
+    }
+
+    /// This configuration with the hidden layers' alpha set apart from the output's.
+    pub fn with_hidden_alpha(mut self, hidden_alpha: f64) -> Self {
+        self.hidden_alpha = Some(hidden_alpha);
+        self
+    }
+
+    /// The alpha of layer k of a network of `depth` layers: `alpha` on the output layer L = `depth`,
+    /// [`Config::hidden_alpha`] (default `alpha`) on the hidden layers and the input (k < L). It weights the
+    /// layer's mean zbar_k (Eq. 6), hence the next pre-activation and the gradient, and its hidden rule.
+    pub fn alpha_of_layer(&self, k: usize, depth: usize) -> f64 {
+        if k < depth {
+            self.hidden_layer_alpha()
+        } else {
+            self.alpha
+        }
+    }
+
+    /// The alpha of every hidden layer (and the input): [`Config::hidden_alpha`], or `alpha` when it is unset.
+    pub fn hidden_layer_alpha(&self) -> f64 {
+        self.hidden_alpha.unwrap_or(self.alpha)
     }
 
     /// This configuration with the damping weights of [`Method::OriginalDpDampened`] taken from `damping`.
@@ -334,13 +363,20 @@ impl Config {
         1.0 - self.alpha
     }
 
-    /// Checks alpha, beta, K, the growth bound and the output rule against the loss.
+    /// Checks alpha, hidden_alpha, beta, K, the growth bound and the output rule against the loss.
     ///
     /// Proved (proofs/): `OrigOutput.v` `orig_out_minus_unbounded`, `orig_out_minus_degenerate`
     /// (`Error::IllPosedOriginalOutput`).
     pub fn validate(&self, loss: Loss) -> Result<()> {
         if !(self.alpha.is_finite() && (0.0..=1.0).contains(&self.alpha)) {
             return Err(Error::Alpha(self.alpha));
+        }
+        if let Some(h) = self.hidden_alpha {
+            if !(h.is_finite() && (0.0..=1.0).contains(&h)) {
+                return Err(Error::Unsupported(format!(
+                    "hidden_alpha = {h} is outside [0, 1]"
+                )));
+            }
         }
         if !(self.beta.is_finite() && self.beta > 0.0) {
             return Err(Error::Beta(self.beta));

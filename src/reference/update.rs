@@ -8,7 +8,8 @@ use crate::reference::rules;
 use crate::reference::scalar::{c, Scalar};
 use crate::reference::state::DualState;
 
-/// Pre-activation a_k = W_{k-1} zbar_{k-1} + b_{k-1} from the current states.
+/// Pre-activation a_k = W_{k-1} zbar_{k-1} + b_{k-1} from the current states; `alpha` is layer k-1's
+/// ([`Config::alpha_of_layer`]).
 pub fn pre_activation<T: Scalar>(
     net: &Network<T>,
     state: &DualState<T>,
@@ -33,7 +34,8 @@ pub fn times_derivative<T: Scalar>(
 }
 
 /// The multiplier of layer k as the feedback and the gradient read it: delta_k, or D_k delta_k at the current
-/// pre-activation a_k for the Eq. 20 variants (`through_derivative`).
+/// pre-activation a_k for the Eq. 20 variants (`through_derivative`); `alpha` is layer k-1's, as in
+/// [`pre_activation`].
 pub fn multiplier<T: Scalar>(
     net: &Network<T>,
     state: &DualState<T>,
@@ -74,7 +76,8 @@ fn per_unit<T: Scalar>(
     (plus, minus)
 }
 
-/// New (z_k^+, z_k^-) of a hidden layer k < L given a_k and the feedback b (Eq. 8, Eq. 3's, or Eq. 21).
+/// New (z_k^+, z_k^-) of a hidden layer k < L given a_k and the feedback b (Eq. 8, Eq. 3's, or Eq. 21), with
+/// the hidden layers' alpha ([`Config::alpha_of_layer`]).
 ///
 /// Proved (proofs/): `HiddenLayer.v` `vector_affine_prop31`; `Relu.v` `relu_layer_no_straddle`; `Objectives.v`
 /// `affine_eq8_stationary_for_eq7`.
@@ -84,7 +87,7 @@ pub fn hidden_states<T: Scalar>(
     a: &Matrix<T>,
     b: &Matrix<T>,
 ) -> (Matrix<T>, Matrix<T>) {
-    let rule = cfg.method.hidden_rule(cfg.alpha);
+    let rule = cfg.method.hidden_rule(cfg.hidden_layer_alpha());
     let (pw, mw) = rule.coefficients::<T>();
     let f = |x: T| net.activation.apply(x);
     per_unit(a, b, |_, a, b| {
@@ -102,7 +105,10 @@ pub fn hidden_states_dampened<T: Scalar>(
     prev: (&Matrix<T>, &Matrix<T>),
     l: T,
 ) -> (Matrix<T>, Matrix<T>) {
-    let (pw, mw) = cfg.method.hidden_rule(cfg.alpha).coefficients::<T>();
+    let (pw, mw) = cfg
+        .method
+        .hidden_rule(cfg.hidden_layer_alpha())
+        .coefficients::<T>();
     let f = |x: T| net.activation.apply(x);
     let (zp, zm) = (prev.0.as_slice(), prev.1.as_slice());
     per_unit(a, b, |i, ai, bi| {
@@ -169,14 +175,15 @@ pub fn layer_update<T: Scalar>(
     y: &Matrix<T>,
     frozen_g: &Matrix<T>,
 ) -> (Matrix<T>, Matrix<T>) {
-    let alpha = c::<T>(cfg.alpha);
-    let a = pre_activation(net, state, k, alpha);
-    if k == net.depth() {
+    let depth = net.depth();
+    let a = pre_activation(net, state, k, c::<T>(cfg.alpha_of_layer(k - 1, depth)));
+    if k == depth {
         output_states(net, cfg, &a, y, frozen_g)
     } else {
-        let rule = cfg.method.hidden_rule(cfg.alpha);
+        let rule = cfg.method.hidden_rule(cfg.alpha_of_layer(k, depth));
         let through = rule.feedback_through_derivative;
-        let b = feedback(net, k, &multiplier(net, state, k + 1, alpha, through));
+        let below_next = c::<T>(cfg.alpha_of_layer(k, depth));
+        let b = feedback(net, k, &multiplier(net, state, k + 1, below_next, through));
         if rule.damped {
             // A damping not validated against this network (explicit weights of the wrong length) gives NaN
             // states; every public entry (`infer`, the checks) validates first and reports it as an error.

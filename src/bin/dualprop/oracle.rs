@@ -11,7 +11,7 @@ use dualprop::store::TensorSet;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConfigArgs {
     /// JSON configuration file (fields: method, alpha, beta, iterations, schedule, activation, loss, output, float,
-    /// damping).
+    /// damping, hidden_alpha).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// dp_plus | original_dp | eq21 | eq21_printed | original_dp_dampened
@@ -22,6 +22,9 @@ pub struct ConfigArgs {
     pub alpha: Option<String>,
     #[arg(long, allow_negative_numbers = true)]
     pub beta: Option<String>,
+    /// Alpha of the hidden layers apart from the output's (default: alpha).
+    #[arg(long = "hidden-alpha", allow_negative_numbers = true)]
+    pub hidden_alpha: Option<String>,
     /// Number of inference iterations K.
     #[arg(long, short = 'K')]
     pub iterations: Option<String>,
@@ -65,6 +68,7 @@ impl ConfigArgs {
             ("output", &self.output_rule),
             ("float", &self.float),
             ("damping", &self.damping),
+            ("hidden_alpha", &self.hidden_alpha),
         ];
         let overrides: Vec<(&str, String)> = fields
             .iter()

@@ -138,6 +138,9 @@ pub struct Args {
     /// Weight of z+ in the mean state, in [0, 1].
     #[arg(long, default_value_t = 0.0)]
     pub alpha: f64,
+    /// Alpha of the hidden layers apart from the output's, in [0, 1] (default: --alpha).
+    #[arg(long = "hidden-alpha")]
+    pub hidden_alpha: Option<f64>,
     /// Inference iterations K.
     #[arg(long = "iterations", short = 'K', default_value_t = 1)]
     pub iterations: usize,
@@ -156,6 +159,7 @@ pub fn run(args: Args) -> dualprop::Result<i32> {
     let mut spec = args.common.base_spec(&source, 1);
     spec.algorithm = args.method;
     spec.alpha = args.alpha;
+    spec.hidden_alpha = args.hidden_alpha;
     spec.iterations = args.iterations;
     spec.seed = args.seed;
     spec.alignment_every = args.common.alignment_every.unwrap_or(0);

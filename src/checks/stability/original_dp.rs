@@ -54,13 +54,15 @@ pub fn original_dp_identity_gain<T: Scalar>(net: &Network<T>, alpha: f64, beta: 
 /// N_k = W_{L-1} D_{L-1} ... W_k D_k and D_k = f'(a_k) (for ReLU the 0/1 mask of active units).
 /// None when some unit straddles a kink or has a nudged pre-activation exactly on it (there the pass has only
 /// one-sided derivatives: a layer of units at the kink, e.g. above a dead layer with zero biases, passes a
-/// perturbation in one direction and not the other), or f is not piecewise linear.
+/// perturbation in one direction and not the other), or f is not piecewise linear, or the hidden layers have an
+/// alpha of their own ([`Config::hidden_alpha`]).
 pub fn original_dp_masked_gain<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
     state: &DualState<T>,
 ) -> Option<f64> {
-    if !net.activation.is_piecewise_linear() {
+    // The gain is derived for one alpha in every layer.
+    if !net.activation.is_piecewise_linear() || cfg.hidden_layer_alpha() != cfg.alpha {
         return None;
     }
     let net = network_f64(net);

@@ -73,7 +73,8 @@ fn comparison_matrix(
 }
 
 /// The DP+ contraction bounds for ReLU hidden layers, up-down schedule, alpha in [0, 1], Eq. 16 output
-/// (or its frozen-gradient convention). None for other methods, activations or schedules.
+/// (or its frozen-gradient convention). None for other methods, activations or schedules, or a hidden alpha apart
+/// from alpha ([`Config::hidden_alpha`]: the bounds are derived for one alpha).
 pub fn dp_plus_relu_bound<T: Scalar>(
     net: &Network<T>,
     cfg: &Config,
@@ -82,6 +83,7 @@ pub fn dp_plus_relu_bound<T: Scalar>(
     if cfg.method != Method::DpPlus
         || net.activation != Activation::Relu
         || cfg.schedule != Schedule::UpDown
+        || cfg.hidden_layer_alpha() != cfg.alpha
     {
         return None;
     }
