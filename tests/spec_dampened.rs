@@ -450,3 +450,107 @@ fn power_iteration_with_bias_is_the_follow_up_codes_estimate() {
     assert!((power_norm(&w, None, 50, 3) - 2.0).abs() <= 4.0 * f64::EPSILON);
     assert!(power_norm(&w, Some(&bias), 50, 3) > 2.0);
 }
+
+/// One hidden unit's dampened residual as the test computes it: the residual and its normalization.
+struct UnitResidual {
+    residual: f64,
+    scale: f64,
+}
+
+/// The dampened stationarity of one state value z with target s = a +- c b: (1 + L) f^-1(z) - L z - s, or, on
+/// ReLU's flat piece (z = 0, where f^-1 is the set (-inf, 0]), the distance max(s, 0) of s from that set; None
+/// where f^-1 is undefined (ReLU below 0). f^-1 written out here: identity, atanh, ReLU's z.
+fn unit_residual(f: Activation, l: f64, z: f64, a: f64, b: f64, s: f64) -> Option<UnitResidual> {
+    let inv = match f {
+        Activation::Identity => z,
+        Activation::Tanh => z.atanh(),
+        Activation::Relu if z < 0.0 => return None,
+        Activation::Relu => z,
+        other => unreachable!("{other:?}"),
+    };
+    let residual = if f == Activation::Relu && z == 0.0 {
+        s.max(0.0)
+    } else {
+        (1.0 + l) * inv - l * z - s
+    };
+    // The checker's stated normalization: the magnitudes of the terms, with |alpha| + |abar| = 1 on b.
+    let scale = (1.0 + l) * inv.abs() + l * z.abs() + a.abs() + b.abs();
+    Some(UnitResidual { residual, scale })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(48)))]
+
+    /// Route: the dampened stationarity (1 + L_k) f^-1(z) - L_k z = a +- c b (proofs/Dampened.v
+    /// `dampened_fixed_point_iff`) written out unit by unit in the test, at arbitrary states (not fixed points):
+    /// a_k = W_{k-1} zbar_{k-1} + b_{k-1} and b_k = W_k^T (z+_{k+1} - z-_{k+1}) summed in loops, f^-1 by its formula,
+    /// targets a + alpha b for z+ and a - abar b for z- with alpha drawn inside (0, 1) so that both carry b, explicit
+    /// L_k, ReLU states with exact zeros (the flat piece) and negative values (excluded). The checker's max_abs,
+    /// max_relative (against its stated normalization) and excluded count must match. Tolerance: both sides add the
+    /// same few terms after one dot product of length <= n, so `derivative_agreement` (4 (n + 4) eps) of the scale.
+    #[test]
+    fn dampened_residuals_are_the_dampened_equation_unit_by_unit(
+        (widths, batch, seed) in arb_shape(),
+        act in 0usize..3, alpha in 0.05f64..0.95, state_seed in any::<u64>(),
+    ) {
+        let f = [Activation::Identity, Activation::Tanh, Activation::Relu][act];
+        let c = case(&widths, batch, f, Loss::LeastSquares, seed);
+        let depth = c.net.depth();
+        prop_assume!(depth >= 2);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(state_seed);
+        let ls: Vec<f64> = (1..depth).map(|_| rng.random_range(0.0..3.0)).collect();
+        let cfg = Config::new(Method::OriginalDpDampened, alpha, 0.5, 1)
+            .with_damping(Damping::Explicit(DampingValues::new(&ls).unwrap()));
+        let mut s = DualState::feed_forward(&c.net, &c.x);
+        for k in 1..=depth {
+            for m in [&mut s.plus[k], &mut s.minus[k]] {
+                for v in m.as_mut_slice() {
+                    *v = match f {
+                        Activation::Tanh => rng.random_range(-0.95..0.95),
+                        Activation::Relu if rng.random_bool(0.25) => 0.0,
+                        _ => rng.random_range(-0.5..1.5),
+                    };
+                }
+            }
+        }
+        let res = dampened_hidden_residuals(&c.net, &cfg, &s, &c.y).unwrap();
+        prop_assert_eq!(res.len(), depth - 1);
+        let tol = dualprop::checks::tolerance::derivative_agreement::<f64>(common::max_width(&c.net));
+        let abar = 1.0 - alpha;
+        for (k, got) in (1..depth).zip(&res) {
+            let (w_in, bias, w_out) = (&c.net.layers[k - 1].w, &c.net.layers[k - 1].b, &c.net.layers[k].w);
+            let (mut max_abs, mut max_rel, mut max_scale, mut excluded) = (0.0f64, 0.0f64, 0.0f64, 0usize);
+            for r in 0..batch {
+                for (j, &bias_j) in bias.iter().enumerate() {
+                    let mut a = bias_j;
+                    for i in 0..w_in.cols() {
+                        let zbar = alpha * s.plus[k - 1].get(r, i) + abar * s.minus[k - 1].get(r, i);
+                        a += w_in.get(j, i) * zbar;
+                    }
+                    let mut b = 0.0;
+                    for i in 0..w_out.rows() {
+                        b += w_out.get(i, j) * (s.plus[k + 1].get(r, i) - s.minus[k + 1].get(r, i));
+                    }
+                    for (z, target) in [(s.plus[k].get(r, j), a + alpha * b), (s.minus[k].get(r, j), a - abar * b)] {
+                        match unit_residual(f, ls[k - 1], z, a, b, target) {
+                            None => excluded += 1,
+                            Some(u) => {
+                                max_abs = max_abs.max(u.residual.abs());
+                                max_scale = max_scale.max(u.scale);
+                                if u.scale > 0.0 {
+                                    max_rel = max_rel.max(u.residual.abs() / u.scale);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            prop_assert_eq!(got.excluded, excluded, "layer {}", k);
+            prop_assert_eq!(got.weight, ls[k - 1]);
+            prop_assert!((got.max_abs - max_abs).abs() <= tol * max_scale,
+                "{f:?} layer {k}: checker max_abs {} vs {max_abs}", got.max_abs);
+            prop_assert!((got.max_relative - max_rel).abs() <= tol,
+                "{f:?} layer {k}: checker max_relative {} vs {max_rel}", got.max_relative);
+        }
+    }
+}
