@@ -366,6 +366,8 @@ pub fn dump(p: &Problem, dir: &std::path::Path) -> dualprop::Result<()> {
         loss: p.net.loss,
         output: p.cfg.output,
         float: ComputeFloat::Fixed(FloatType::F64),
+        damping: p.cfg.damping,
+        hidden_alpha: p.cfg.hidden_alpha,
     };
     write_atomic(&dir.join("problem.case.safetensors"), &set.to_bytes()?)?;
     write_atomic(&dir.join("problem.config.json"), cfg.to_json().as_bytes())

@@ -117,18 +117,21 @@ def dual_propagation(W, b, x, y, cfg, wrong=None):
     zp, zm = [z.copy() for z in zs], [z.copy() for z in zs]
     frozen_g = beta * loss_gradient(loss, zs[L], y)
 
-    mean = lambda k: alpha * zp[k] + abar * zm[k]
+    # The hidden layers' alpha (rules and means), apart from the output's when `hidden_alpha` is given.
+    ha = alpha if cfg.get("hidden_alpha") is None else cfg["hidden_alpha"]
+    hbar = 1.0 - ha
+    mean = lambda k: alpha * zp[k] + abar * zm[k] if k == L else ha * zp[k] + hbar * zm[k]
     pre = lambda k: mean(k - 1) @ W[k - 1].T + b[k - 1]  # a_k = W_{k-1} zbar_{k-1} + b_{k-1}
 
     # Hidden-rule weights (z+ gets +wp * feedback, z- gets -wm * feedback) and where the feedback enters.
     if method == "dp_plus":  # Eq. 8
-        wp, wm = (alpha, abar) if wrong == "swapped-alpha" else (abar, alpha)
+        wp, wm = (ha, hbar) if wrong == "swapped-alpha" else (hbar, ha)
         outside = False
     elif method in ("original_dp", "original_dp_dampened"):  # Eq. 3's stationarity
-        wp, wm, outside = alpha, abar, False
+        wp, wm, outside = ha, hbar, False
     elif method in ("eq21", "eq21_printed", "lagrangian_settled", "lagrangian_printed"):  # Eq. 21
         sign = -1.0 if (method in ("eq21_printed", "lagrangian_printed") or wrong == "eq21-printed-sign") else 1.0
-        wp, wm, outside = sign * abar, sign * alpha, True
+        wp, wm, outside = sign * hbar, sign * ha, True
     else:
         raise SystemExit(f"unknown method {method}")
 

@@ -403,3 +403,29 @@ def test_the_example_passes_and_its_swapped_alpha_copy_fails_naming_the_equation
     bad = run_example(wrong)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "AssertionError" in bad.stdout and "layer 1: Eq. 10 (+)" in bad.stdout, bad.stdout
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_hidden_alpha_agrees_with_the_numpy_implementation(alpha):
+    """Route: dp_numpy.py, whose hidden rules and hidden means take `hidden_alpha` written from the equations,
+    against the module's oracle: original DP on the committed ReLU case with alpha only at the output (hidden
+    layers at 1/2, the Julia script's "old style DP"), K = 6; the plain original DP's result differs, and
+    hidden_alpha = alpha is bit for bit the configuration without it."""
+    w, b, x, y, committed = load("original_dp_ahalf_k30_relu_f64")
+    cfg = committed.replace(alpha=alpha, iterations=6, hidden_alpha=0.5)
+    assert cfg.hidden_alpha == 0.5 and dualprop.Config.from_dict(cfg.to_dict()) == cfg
+    report = dualprop.verify(w, b, x, y, numpy_implementation(w, b, x, y, cfg), cfg)
+    assert report.agrees, report.summary()
+    plain = cfg.replace(hidden_alpha=None)
+    assert not dualprop.verify(w, b, x, y, numpy_implementation(w, b, x, y, plain), cfg).agrees
+    same = dualprop.oracle(w, b, x, y, cfg.replace(hidden_alpha=alpha))
+    none = dualprop.oracle(w, b, x, y, plain)
+    assert all(np.array_equal(same.tensors[n], t) for n, t in none.tensors.items())
+
+
+@pytest.mark.parametrize("value, words", [(1.5, "hidden_alpha"), (-0.1, "hidden_alpha"), (float("nan"), "")])
+def test_a_bad_hidden_alpha_is_refused_on_construction(value, words):
+    """Route: Config::validate (outside [0, 1]) and the JSON reader (NaN), reached from a Python keyword."""
+    with pytest.raises(dualprop.DualpropError, match=words):
+        dualprop.Config(method="original_dp", alpha=0.0, beta=0.5, iterations=3, activation="relu",
+                        hidden_alpha=value)

@@ -11,7 +11,10 @@ from . import _native
 Activation = Union[str, Mapping[str, Mapping[str, float]]]
 Damping = Union[str, Mapping[str, Any]]
 
-_FIELDS = ("method", "alpha", "beta", "iterations", "schedule", "activation", "loss", "output", "float", "damping")
+_FIELDS = (
+    "method", "alpha", "beta", "iterations", "schedule", "activation", "loss", "output", "float", "damping",
+    "hidden_alpha",
+)
 
 
 def _plain(value: Any) -> Any:
@@ -69,6 +72,9 @@ class Config:
         max(0, (sigma_max(W_k)^2 - 1) / 2), the default), ``{"power_iteration": {"iterations": n, "seed": s,
         "with_bias": b}}`` (the follow-up code's estimate of sigma_max) or ``{"explicit": [L_1, ..., L_{L-1}]}``
         (one per hidden layer, finite, >= 0; a list, tuple or numpy array).
+    hidden_alpha: None (the hidden layers use ``alpha``) or the alpha of the hidden layers' rules and mean states
+        in [0, 1], apart from the output's ``alpha`` (e.g. 0.5: alpha only at the output, the Julia script's "old
+        style DP"; docs/oracle.md); outside [0, 1] it raises ``UnsupportedError``.
     """
 
     __slots__ = ("_fields",)
@@ -86,6 +92,7 @@ class Config:
         output: Optional[str] = None,
         float: str = "f64",
         damping: Optional[Damping] = None,
+        hidden_alpha: Optional[float] = None,
     ) -> None:
         given = {
             "method": method,
@@ -98,6 +105,7 @@ class Config:
             "output": output,
             "float": float,
             "damping": damping,
+            "hidden_alpha": hidden_alpha,
         }
         self._fields = _validated(given)
 
@@ -138,6 +146,7 @@ class Config:
     output = property(lambda self: self._fields["output"])
     float = property(lambda self: self._fields["float"])
     damping = property(lambda self: self._fields.get("damping"))
+    hidden_alpha = property(lambda self: self._fields.get("hidden_alpha"))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Config) and self._fields == other._fields
