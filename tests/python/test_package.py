@@ -423,7 +423,7 @@ def test_hidden_alpha_agrees_with_the_numpy_implementation(alpha):
     assert all(np.array_equal(same.tensors[n], t) for n, t in none.tensors.items())
 
 
-@pytest.mark.parametrize("value, words", [(1.5, "hidden_alpha"), (-0.1, "hidden_alpha"), (float("nan"), "")])
+@pytest.mark.parametrize("value, words", [(1.5, "hidden_alpha"), (-0.1, "hidden_alpha"), (float("nan"), "not JSON")])
 def test_a_bad_hidden_alpha_is_refused_on_construction(value, words):
     """Route: Config::validate (outside [0, 1]) and the JSON reader (NaN), reached from a Python keyword."""
     with pytest.raises(dualprop.DualpropError, match=words):
