@@ -251,10 +251,12 @@ fn markdown_explains_the_jax_targets_by_the_gemm_rate() {
             .insert(EstimatorId::DpPlusK1, profile(0.03, 80.0));
     }
     let md = report.to_markdown();
+    // 1e9 multiply-adds: 40 ms at 50 GFLOP/s, 25 ms at 80; steps 120 ms and 30 ms.
     let line = "- f32, DP+ K=1: XLA's products run at 80.0 GFLOP/s at this step's shapes, faer's at 50.0 \
-                (XLA / faer = 1.60x). Our step's products alone (1.000e9 multiply-adds) take 40.00 ms at faer's \
-                rate against 30.00 ms for JAX's whole step (1.33x), so at faer's rate our products alone take \
-                longer than JAX's whole step";
+                (XLA / faer = 1.60x). Charged at those rates, the step's products (1.000e9 multiply-adds) take \
+                40.00 ms ours and 25.00 ms JAX's (+15.00 ms); the whole steps take 120.00 ms and 30.00 ms \
+                (+90.00 ms), so the GEMM rate accounts for 15.00 ms of the 90.00 ms gap and the other 75.00 ms \
+                lie outside the products.";
     assert!(md.contains(line), "missing {line:?} in\n{md}");
     let mut alone = sample(Peer::NotRun);
     alone
