@@ -24,14 +24,18 @@ env -u DUALPROP_MNIST "$BIN" reproduce table1 "${TINY[@]}" --out "$TMP/ok" --doc
   || fail "reproduce table1 exited non-zero"
 
 check "output files exist"
-for f in table1.md table1.csv fig1.png fig1.svg fig2.png fig2.svg; do
+for f in table1.md table1.csv fig1.png fig1.svg fig2.png fig2.svg accuracy.png accuracy.svg; do
   [ -s "$TMP/ok/$f" ] || fail "missing or empty $f"
 done
-for f in reproduction.md figures/fig1.png figures/fig1.svg figures/fig2.png figures/fig2.svg; do
+for f in reproduction.md figures/fig1.png figures/fig1.svg figures/fig2.png figures/fig2.svg figures/accuracy.png figures/accuracy.svg; do
   [ -s "$TMP/doc/$f" ] || fail "missing or empty report file $f"
 done
 head -c 4 "$TMP/ok/fig1.png" | grep -q PNG || fail "fig1.png is not a PNG"
 grep -q "<svg" "$TMP/ok/fig2.svg" || fail "fig2.svg is not an SVG"
+head -c 4 "$TMP/doc/figures/accuracy.png" | grep -q PNG || fail "accuracy.png is not a PNG"
+grep -q "<svg" "$TMP/doc/figures/accuracy.svg" || fail "accuracy.svg is not an SVG"
+sed -n '/### Test accuracy after each epoch (%)/,/^## /p' "$TMP/doc/reproduction.md" | grep '](figures/accuracy.png)' >/dev/null \
+  || fail "the report does not embed the accuracy figure under the per-epoch table"
 
 check "report's per-epoch table: one row per run, each cell the run's metrics.jsonl test accuracy (read by python)"
 python3 - "$TMP/doc/reproduction.md" "$TMP/ok/runs" <<'PY' || fail "per-epoch table differs from metrics.jsonl"

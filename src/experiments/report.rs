@@ -25,6 +25,9 @@ pub struct ReportContext<'a> {
     pub epochs: usize,
     /// Relative paths (from the doc) of the figure files.
     pub figures: Vec<String>,
+    /// Relative path (from the doc) of the per-epoch test-accuracy figure's PNG
+    /// ([`crate::experiments::figures::accuracy`]), if drawn.
+    pub accuracy_figure: Option<String>,
     /// Relative path (from the doc) of Figure 3's PNG and its summary table ([`crate::experiments::figures::fig3::summary`]),
     /// if drawn.
     pub fig3: Option<(String, String)>,
@@ -323,6 +326,11 @@ pub fn document(
         s += "One row per run; X where the run stopped with a diverged or non-finite step in that epoch; blank after \
               a run's last epoch (capped runs stop early).\n\n";
         s += &epochs;
+        if let Some(f) = &ctx.accuracy_figure {
+            s += &format!(
+                "\n![{f}]({f})\n\nThe same test accuracies against the epoch, one line per run (K = 1 solid, K = 30 dashed, back-propagation black; colours by method and α as in Figure 3); a run's line ends at its last epoch, and the legend says which runs were capped or stopped at an X; right, a zoom on the runs that reached the last epoch. SVG beside the PNG.\n"
+            );
+        }
     }
     if !ctx.figures.is_empty() {
         s += "\n## Figures 1 and 2 (DP+, K = 30, α ∈ {0, 1}, mean over seeds)\n\n";

@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::train::CommonArgs;
 use dualprop::error::{Error, Result};
 use dualprop::experiments::data::DataSource;
+use dualprop::experiments::figures::accuracy::{self, AccuracyRun};
 use dualprop::experiments::figures::fig3::{self, GainRun};
 use dualprop::experiments::figures::{self, AlphaCurves};
 use dualprop::experiments::metrics::{
@@ -58,7 +59,7 @@ pub struct Args {
     /// original DP at K = 30 take hours.
     #[arg(long, conflicts_with_all = ["costly_epochs", "costly_steps"])]
     pub quick: bool,
-    /// Output directory (runs/, table1.md, table1.csv, fig1.*, fig2.*).
+    /// Output directory (runs/, table1.md, table1.csv, fig1.*, fig2.*, fig3.*, accuracy.*).
     #[arg(long, value_name = "DIR", default_value = "out/reproduce")]
     pub out: PathBuf,
     /// Also write this Markdown report (e.g. docs/reproduction.md) with the figures in <its dir>/figures/.
@@ -124,6 +125,19 @@ fn gain_runs(out: &Path, results: &[RunResult]) -> Result<Vec<GainRun>> {
             continue;
         }
         runs.push(GainRun::new(r, &gains, &read_jsonl(&files.metrics)?));
+    }
+    Ok(runs)
+}
+
+/// The per-epoch test-accuracy curves of the runs among `results` that logged an epoch (metrics.jsonl).
+fn accuracy_runs(out: &Path, results: &[RunResult]) -> Result<Vec<AccuracyRun>> {
+    let mut runs = Vec::new();
+    for r in results {
+        let metrics: Vec<EpochMetrics> =
+            read_jsonl(&RunFiles::new(&run_dir(out, &r.spec)).metrics)?;
+        if !metrics.is_empty() {
+            runs.push(AccuracyRun::new(&r.spec, &metrics));
+        }
     }
     Ok(runs)
 }
@@ -361,6 +375,10 @@ pub fn run(args: Args) -> Result<i32> {
         );
         written.extend(fig3::write(&gain_runs, &args.out)?);
     }
+    let accuracy_runs = accuracy_runs(&args.out, &results)?;
+    if !accuracy_runs.is_empty() && args.target == Target::Table1 {
+        written.extend(accuracy::write(&accuracy_runs, &args.out)?);
+    }
     if let Some(doc) = &args.doc {
         let doc_dir = doc.parent().map(Path::to_path_buf).unwrap_or_default();
         let fig_dir = doc_dir.join("figures");
@@ -369,6 +387,11 @@ pub fn run(args: Args) -> Result<i32> {
         if !gain_runs.is_empty() {
             fig3::write(&gain_runs, &fig_dir)?;
             fig3_file = Some(("figures/fig3.png".to_string(), fig3::summary(&gain_runs)));
+        }
+        let mut accuracy_file = None;
+        if !accuracy_runs.is_empty() {
+            accuracy::write(&accuracy_runs, &fig_dir)?;
+            accuracy_file = Some(format!("figures/{}.png", accuracy::FILE_STEM));
         }
         if !curves.is_empty() {
             for which in [1, 2] {
@@ -403,6 +426,7 @@ pub fn run(args: Args) -> Result<i32> {
             seeds: &seeds,
             epochs: base.epochs,
             figures: figs,
+            accuracy_figure: accuracy_file,
             fig3: fig3_file,
             session_seconds: started.elapsed().as_secs_f64(),
             runs_planned: specs.len(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{draw_err, panel, png, Series, COLORS};
+use super::{draw_err, method_color, panel, png, Series};
 use crate::error::{Error, Result};
 use crate::experiments::metrics::{EpochMetrics, LoopGainRecord, RunResult, Status};
 use crate::experiments::spec::Algorithm;
@@ -73,10 +73,9 @@ impl GainRun {
         )
     }
 
-    /// One colour per (method, alpha): original DP α = 0, 1, then DP+ α = 0, 1.
+    /// One colour per (method, alpha), as in every figure.
     fn color(&self) -> RGBColor {
-        let method = usize::from(self.algorithm != Algorithm::OriginalDp);
-        COLORS[(2 * method + usize::from(self.alpha != 0.0)) % COLORS.len()]
+        method_color(self.algorithm, self.alpha)
     }
 }
 

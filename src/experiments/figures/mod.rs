@@ -10,7 +10,9 @@ use plotters::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::experiments::metrics::AlignmentRecord;
+use crate::experiments::spec::Algorithm;
 
+pub mod accuracy;
 pub mod fig3;
 pub mod png;
 
@@ -95,6 +97,18 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
 ];
+
+/// One colour per (method, alpha) in every figure: original DP alpha = 0, then alpha != 0, DP+ likewise, the
+/// Eq. 21 variant likewise; back-propagation black.
+fn method_color(algorithm: Algorithm, alpha: f64) -> RGBColor {
+    let method = match algorithm {
+        Algorithm::OriginalDp => 0,
+        Algorithm::DpPlus => 1,
+        Algorithm::Eq21 => 2,
+        Algorithm::Backprop => return BLACK,
+    };
+    COLORS[2 * method + usize::from(alpha != 0.0)]
+}
 
 struct Series {
     label: String,
