@@ -10,7 +10,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::{draw_err, method_color, png};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::experiments::metrics::EpochMetrics;
 use crate::experiments::spec::{Algorithm, RunSpec};
 
@@ -269,9 +269,5 @@ impl png::Figure for AccuracyFigure<'_> {
 
 /// Writes `accuracy.png` and `accuracy.svg` into `out`; returns the paths.
 pub fn write(runs: &[AccuracyRun], out: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let png_path = out.join(format!("{FILE_STEM}.png"));
-    let svg_path = out.join(format!("{FILE_STEM}.svg"));
-    png::write_png_and_svg(&AccuracyFigure(runs), (1100, 640), &png_path, &svg_path)?;
-    Ok(vec![png_path, svg_path])
+    png::write_into(&AccuracyFigure(runs), (1100, 640), out, FILE_STEM)
 }

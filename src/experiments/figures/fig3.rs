@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{draw_err, method_color, panel, png, Series};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::experiments::metrics::{EpochMetrics, LoopGainRecord, RunResult, Status};
 use crate::experiments::spec::Algorithm;
 
@@ -209,8 +209,5 @@ impl png::Figure for GainFigure<'_> {
 
 /// Writes `fig3.png` and `fig3.svg` into `out`; returns the paths.
 pub fn write(runs: &[GainRun], out: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let (png_path, svg_path) = (out.join("fig3.png"), out.join("fig3.svg"));
-    png::write_png_and_svg(&GainFigure(runs), (1100, 800), &png_path, &svg_path)?;
-    Ok(vec![png_path, svg_path])
+    png::write_into(&GainFigure(runs), (1100, 800), out, "fig3")
 }

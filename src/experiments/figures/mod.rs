@@ -295,11 +295,11 @@ impl png::Figure for AlignmentFigure<'_> {
 
 /// Writes `<name>.png` and `<name>.svg` of Figure 1 or 2 into `out`; returns the paths.
 pub fn write(which: u8, curves: &[AlphaCurves], out: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let name = format!("fig{which}");
     let size = if which == 1 { (1100, 420) } else { (1100, 800) };
-    let png = out.join(format!("{name}.png"));
-    let svg = out.join(format!("{name}.svg"));
-    png::write_png_and_svg(&AlignmentFigure { which, curves }, size, &png, &svg)?;
-    Ok(vec![png, svg])
+    png::write_into(
+        &AlignmentFigure { which, curves },
+        size,
+        out,
+        &format!("fig{which}"),
+    )
 }

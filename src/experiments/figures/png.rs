@@ -1,7 +1,7 @@
 //! PNG output of the figures through the `png` crate, with the best compression and adaptive row filters
 //! (plots are mostly flat colour), which keeps the committed figures small.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use plotters::chart::SeriesLabelStyle;
 use plotters::coord::Shift;
@@ -30,6 +30,22 @@ pub(crate) fn write_png_and_svg(
     figure.draw(BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area())?;
     std::fs::write(png, encode_rgb(&rgb, size.0, size.1)?).map_err(|e| Error::io(png, e))?;
     figure.draw(SVGBackend::new(svg, size).into_drawing_area())
+}
+
+/// Writes `<stem>.png` and `<stem>.svg` of `figure` at `size` into `out` (created if missing); returns the paths.
+pub(crate) fn write_into(
+    figure: &impl Figure,
+    size: (u32, u32),
+    out: &Path,
+    stem: &str,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let (png, svg) = (
+        out.join(format!("{stem}.png")),
+        out.join(format!("{stem}.svg")),
+    );
+    write_png_and_svg(figure, size, &png, &svg)?;
+    Ok(vec![png, svg])
 }
 
 /// The legend box every figure uses: translucent white on a black border, 11-point text; the caller places and
