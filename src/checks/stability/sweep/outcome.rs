@@ -85,9 +85,10 @@ pub enum GainSource {
 
 impl GainSource {
     /// The source for a configuration and hidden activation. The closed forms are derived for the up-down
-    /// schedule (Section 1), and section 2.2's for original DP's exact output rule; anything else is estimated.
+    /// schedule (Section 1), and section 2.2's for original DP's exact output rule, each with one alpha in every
+    /// layer; anything else (another schedule, a separate hidden alpha) is estimated.
     pub fn for_config(cfg: &Config, activation: Activation) -> Self {
-        if cfg.schedule != Schedule::UpDown {
+        if cfg.schedule != Schedule::UpDown || cfg.hidden_layer_alpha() != cfg.alpha {
             return GainSource::FirstPassEstimate;
         }
         let extreme = cfg.alpha == 0.0 || cfg.alpha == 1.0;
