@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use dualprop::checks::stability::loop_gain_estimate;
 use dualprop::checks::{kkt_report, tolerance};
 use dualprop::reference::*;
 use dualprop::Error;
@@ -331,5 +332,19 @@ fn bad_inputs_give_typed_errors() {
     assert!(matches!(
         kkt_report(&c.net, &ok, &state, &bad_y),
         Err(Error::Shape { .. })
+    ));
+    // The loop-gain estimator reads states from elsewhere: a wrong layer shape or a non-finite state is an error,
+    // not a panic or a NaN gain.
+    let mut short = state.clone();
+    short.minus[1] = Matrix::zeros(2, 3);
+    assert!(matches!(
+        loop_gain_estimate(&c.net, &ok, &c.x, &c.y, &short, 4),
+        Err(Error::Shape { what, .. }) if what == "z_minus.1"
+    ));
+    let mut nan_state = state.clone();
+    nan_state.plus[2].set(0, 1, f64::NAN);
+    assert!(matches!(
+        loop_gain_estimate(&c.net, &ok, &c.x, &c.y, &nan_state, 4),
+        Err(Error::NonFinite { what, .. }) if what == "z_plus.2"
     ));
 }

@@ -63,6 +63,7 @@ pub fn loop_gain_estimate<T: Scalar>(
     steps: usize,
 ) -> Result<LoopGain> {
     validate_run(net, cfg, x, y)?;
+    state.validate(net, x.rows())?;
     let net = network_f64(net);
     let y = matrix_f64(y);
     let x = matrix_f64(x);
