@@ -364,7 +364,7 @@ fn how_to_run(s: &mut String) {
          docs/performance-scaling.md, .json, .png and .svg: step time against width and batch for \
          back-propagation and DP+ K=1, ours and JAX's, beside the cost model.\n\
          - Criterion benches: `cargo bench --bench kernels` (every estimator above, f32 and f64, and faer's \
-         products at the step's shapes); phase split by hand: `cargo bench --bench phases`.\n\n\
+         products at the step's shapes); phase split by hand: `cargo bench --bench phases`.\n         - The speed ideas tried and what each gave (output layout, independent products side by side,          fork-join cost; `cargo bench --bench layout`): [performance-tried.md](performance-tried.md); what XLA          compiles for the same steps: [performance-xla.md](performance-xla.md).\n\n\
          ## Thread determinism\n\n\
          The thread modes above change speed, never results: `tests/kernels_threads.rs` (in `cargo test`) checks \
          that one thread, faer's two threads and two threads as row-block tasks give bitwise the same states, \
