@@ -27,6 +27,17 @@ pub enum Exec {
     RowTasks,
 }
 
+impl Exec {
+    /// Threads this mode uses: 1 for `Par::Seq`, else the rayon pool's.
+    pub fn threads(self) -> usize {
+        match self {
+            Exec::Faer(Par::Seq) => 1,
+            Exec::Faer(Par::Rayon(n)) => n.get(),
+            Exec::RowTasks => rayon::current_num_threads(),
+        }
+    }
+}
+
 /// Number of row blocks of [`Exec::RowTasks`].
 pub const ROW_TASKS: usize = 16;
 /// Rows below which a block is not split further: above 48, where faer's AVX-512 f64 kernel changes its tile, so

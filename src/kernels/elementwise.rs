@@ -177,16 +177,50 @@ pub(crate) struct LayerOut<'a, T> {
     pub minus: &'a mut [T],
     pub zbar: &'a mut [T],
     pub delta: &'a mut [T],
+    /// Split the pass into rayon tasks (the kernels' two-thread modes). Every element is computed alone and the
+    /// statistics are bit-ORs and maxima, so a split pass gives bitwise the same states and [`PassStats`].
+    pub split: bool,
 }
 
-impl<T: KernelFloat> LayerOut<'_, T> {
+/// Elements below which a fused pass is not split further: a task of 2^15 elements takes tens of microseconds,
+/// against about 5 microseconds for a rayon fork-join (benches/layout.rs).
+const SPLIT_MIN: usize = 1 << 15;
+
+/// The reductions of a fused pass over some elements, in integers (see [`LayerOut::update`]).
+#[derive(Clone, Copy, Default)]
+struct Partial {
+    state_diff: u64,
+    zbar_diff: u64,
+    delta_diff: u64,
+    max_abs: u64,
+    change: u64,
+}
+
+impl Partial {
+    fn merge(self, o: Self) -> Self {
+        Self {
+            state_diff: self.state_diff | o.state_diff,
+            zbar_diff: self.zbar_diff | o.zbar_diff,
+            delta_diff: self.delta_diff | o.delta_diff,
+            max_abs: self.max_abs.max(o.max_abs),
+            change: self.change.max(o.change),
+        }
+    }
+}
+
+impl<'a, T: KernelFloat> LayerOut<'a, T> {
     /// The fused update of one layer: (z+, z-) = rule(u_i, v_i) for every element i, then zbar, delta, the change
     /// flags and the verdict's statistics, in one pass. `rule` (a per-unit rule of [`rules`]) and its two inputs
     /// (a and the feedback, or a and g or y on the output) are the only things that differ between layers and
     /// variants. Written over equal-length slices with integer reductions (bit differences,
     /// [`KernelFloat::abs_bits`] maxima) so that it vectorises.
     #[inline(always)]
-    pub(crate) fn update(self, rule: impl Fn(T, T) -> (T, T), u: &[T], v: &[T]) -> PassStats {
+    pub(crate) fn update(
+        self,
+        rule: impl Fn(T, T) -> (T, T) + Sync,
+        u: &[T],
+        v: &[T],
+    ) -> PassStats {
         self.update_from_previous(|u, v, _, _| rule(u, v), u, v)
     }
 
@@ -194,29 +228,65 @@ impl<T: KernelFloat> LayerOut<'_, T> {
     #[inline(always)]
     pub(crate) fn update_from_previous(
         self,
-        rule: impl Fn(T, T, T, T) -> (T, T),
+        rule: impl Fn(T, T, T, T) -> (T, T) + Sync,
         u: &[T],
         v: &[T],
     ) -> PassStats {
+        let len = self.plus.len();
+        let split = self.split;
+        let p = self.fused(&rule, &u[..len], &v[..len], split);
+        let non_finite = p.max_abs >= T::INFINITY_BITS;
+        PassStats {
+            state_changed: p.state_diff != 0,
+            zbar_changed: p.zbar_diff != 0,
+            delta_changed: p.delta_diff != 0,
+            max_abs: if non_finite {
+                f64::INFINITY
+            } else {
+                to_f64(T::from_abs_bits(p.max_abs))
+            },
+            non_finite,
+            change: to_f64(T::from_abs_bits(p.change.min(T::INFINITY_BITS))),
+        }
+    }
+
+    /// The pass over these elements, halved into rayon tasks while `split` and the halves stay above
+    /// [`SPLIT_MIN`].
+    fn fused(
+        self,
+        rule: &(impl Fn(T, T, T, T) -> (T, T) + Sync),
+        u: &[T],
+        v: &[T],
+        split: bool,
+    ) -> Partial {
+        let len = self.plus.len();
+        if split && len >= 2 * SPLIT_MIN {
+            let (lo, hi) = self.split_at(len / 2);
+            let (u0, u1) = u.split_at(len / 2);
+            let (v0, v1) = v.split_at(len / 2);
+            let (a, b) = rayon::join(
+                || lo.fused(rule, u0, v0, true),
+                || hi.fused(rule, u1, v1, true),
+            );
+            return a.merge(b);
+        }
         let (alpha, abar, plus) = (self.alpha, self.abar, self.plus);
-        let len = plus.len();
-        let (u, v) = (&u[..len], &v[..len]);
         let (minus, zbar, delta) = (
             &mut self.minus[..len],
             &mut self.zbar[..len],
             &mut self.delta[..len],
         );
-        let (mut state_diff, mut zbar_diff, mut delta_diff) = (0u64, 0u64, 0u64);
-        let (mut max_abs, mut change) = (0u64, 0u64);
+        let mut r = Partial::default();
         for i in 0..len {
             let (old_p, old_m) = (plus[i], minus[i]);
             let (p, m) = rule(u[i], v[i], old_p, old_m);
             let (zb, d) = rules::mean_and_delta(alpha, abar, p, m);
-            state_diff |= (p.bits() ^ old_p.bits()) | (m.bits() ^ old_m.bits());
-            zbar_diff |= zb.bits() ^ zbar[i].bits();
-            delta_diff |= d.bits() ^ delta[i].bits();
-            max_abs = max_abs.max(p.abs_bits()).max(m.abs_bits());
-            change = change
+            r.state_diff |= (p.bits() ^ old_p.bits()) | (m.bits() ^ old_m.bits());
+            r.zbar_diff |= zb.bits() ^ zbar[i].bits();
+            r.delta_diff |= d.bits() ^ delta[i].bits();
+            r.max_abs = r.max_abs.max(p.abs_bits()).max(m.abs_bits());
+            r.change = r
+                .change
                 .max((p - old_p).abs_bits())
                 .max((m - old_m).abs_bits());
             plus[i] = p;
@@ -224,19 +294,27 @@ impl<T: KernelFloat> LayerOut<'_, T> {
             zbar[i] = zb;
             delta[i] = d;
         }
-        let non_finite = max_abs >= T::INFINITY_BITS;
-        PassStats {
-            state_changed: state_diff != 0,
-            zbar_changed: zbar_diff != 0,
-            delta_changed: delta_diff != 0,
-            max_abs: if non_finite {
-                f64::INFINITY
-            } else {
-                to_f64(T::from_abs_bits(max_abs))
-            },
-            non_finite,
-            change: to_f64(T::from_abs_bits(change.min(T::INFINITY_BITS))),
-        }
+        r
+    }
+
+    /// The first `mid` elements of every buffer (each cut to the length of `plus` first), and the rest.
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let len = self.plus.len();
+        let (p0, p1) = self.plus.split_at_mut(mid);
+        let (m0, m1) = self.minus[..len].split_at_mut(mid);
+        let (z0, z1) = self.zbar[..len].split_at_mut(mid);
+        let (d0, d1) = self.delta[..len].split_at_mut(mid);
+        let (alpha, abar, split) = (self.alpha, self.abar, self.split);
+        let half = |plus, minus, zbar, delta| LayerOut {
+            alpha,
+            abar,
+            plus,
+            minus,
+            zbar,
+            delta,
+            split,
+        };
+        (half(p0, m0, z0, d0), half(p1, m1, z1, d1))
     }
 }
 

@@ -215,7 +215,7 @@ fn ensure_feedback<T: KernelFloat>(
 /// The fused-update target of layer `$k` ([`LayerOut`]): disjoint fields of the workspace, so the inputs of the
 /// update (a_k, the feedback, g) can be borrowed beside it.
 macro_rules! layer_out {
-    ($ws:expr, $k:expr, $len:expr, $alpha:expr) => {
+    ($ws:expr, $k:expr, $len:expr, $alpha:expr, $par:expr) => {
         LayerOut {
             alpha: $alpha,
             abar: T::one() - $alpha,
@@ -223,6 +223,7 @@ macro_rules! layer_out {
             minus: &mut $ws.minus[$k],
             zbar: &mut $ws.zbar[$k],
             delta: &mut $ws.delta[$k],
+            split: $par.threads() > 1,
         }
     };
 }
@@ -243,7 +244,7 @@ fn update_hidden<T: KernelFloat>(
     let (pw, mw) = rule.coefficients::<T>();
     let len = ws.widths[k] * batch;
     let (a, b) = (&ws.a[k][..len], &ws.fb[k][..len]);
-    let out = layer_out!(ws, k, len, c::<T>(alpha));
+    let out = layer_out!(ws, k, len, c::<T>(alpha), par);
     // A damping not validated against the network gives NaN states, as in the reference (`update::layer_update`);
     // the public entries resolve and validate it first, so this is an index lookup.
     let l = if rule.damped {
@@ -289,7 +290,7 @@ fn update_output<T: KernelFloat>(
     let [g_buf, _] = &mut ws.tmp;
     let a = &ws.a[depth][..len];
     let y = &y[..len];
-    let out = layer_out!(ws, depth, len, alpha);
+    let out = layer_out!(ws, depth, len, alpha, par);
     match cfg.output_rule().unit(alpha, beta) {
         OutputUnit::Linear {
             plus,
