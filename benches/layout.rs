@@ -164,9 +164,14 @@ fn main() {
         .build_global()
         .ok();
     println!("1. Output layout (ratio: batch-contiguous + transpose over the states' layout)");
-    for (out, inp) in [(1000, 784), (1000, 1000)] {
-        let o = Operands::new(out, inp, 100);
-        let (mut dst, mut tmp) = (vec![0.0; out * 100], vec![0.0; out * 100]);
+    for (out, inp, batch) in [
+        (1000, 784, 100),
+        (1000, 1000, 10),
+        (1000, 1000, 100),
+        (1000, 1000, 1000),
+    ] {
+        let o = Operands::new(out, inp, batch);
+        let (mut dst, mut tmp) = (vec![0.0; out * batch], vec![0.0; out * batch]);
         for (threads, par) in [(1, Par::Seq), (2, two)] {
             let cell = std::cell::RefCell::new((&mut dst, &mut tmp));
             let run = |by_batch: bool| {
@@ -174,7 +179,7 @@ fn main() {
                 let (d, t) = &mut *c;
                 seconds(|| o.forward(d, t, by_batch, par))
             };
-            let what = format!("W [{out}, {inp}] z, batch 100, {threads} thread(s)");
+            let what = format!("W [{out}, {inp}] z, batch {batch}, {threads} thread(s)");
             let m = paired(rounds, || run(false), || run(true));
             line(
                 &what,
