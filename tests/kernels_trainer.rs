@@ -328,7 +328,10 @@ fn threads_do_not_change_results() {
             threads: 1,
             ..KernelOptions::default()
         },
-        KernelOptions::default(),
+        KernelOptions {
+            row_tasks: false,
+            ..KernelOptions::default()
+        },
         KernelOptions {
             row_tasks: true,
             ..KernelOptions::default()

@@ -99,8 +99,9 @@ pub struct KernelOptions {
     /// Stop an inference as soon as a whole iteration leaves every state bitwise unchanged
     /// (results are bitwise identical either way; see [`inference`]).
     pub early_exit: bool,
-    /// With threads > 1: split each product into row blocks run as rayon tasks ([`dense::Exec::RowTasks`])
-    /// instead of faer's `Par::rayon(threads)`.
+    /// With threads > 1: split each product into row blocks run as rayon tasks ([`dense::Exec::RowTasks`]; the
+    /// default) instead of faer's `Par::rayon(threads)`. Both give bitwise the same results; the row blocks were
+    /// the faster in every measured run on the 2-core machine (docs/performance.md, docs/performance-tried.md).
     pub row_tasks: bool,
     /// Opt-in: stop an inference after the first iteration that moves no state by more than this many ulps of
     /// the feed-forward scale ([`stop_tolerance`](crate::checks::tolerance::stop_tolerance)), and judge it
@@ -116,7 +117,7 @@ impl Default for KernelOptions {
         Self {
             threads: 2,
             early_exit: true,
-            row_tasks: false,
+            row_tasks: true,
             stop_within_ulps: None,
         }
     }

@@ -25,19 +25,19 @@ pub const INFERENCE_K: [usize; 2] = [1, 30];
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// The run's own options (`Plan::threads`, faer's parallel product).
+    /// The run's own options (`Plan::threads`, the products as row-block tasks).
     Default,
     /// One thread.
     OneThread,
-    /// The run's threads as row-block tasks (`KernelOptions::row_tasks`).
-    RowTasks,
+    /// The run's threads as faer's own parallel products (`KernelOptions::row_tasks` off).
+    FaerParallel,
 }
 
 impl Mode {
-    /// The modes a run measures: the default, and when it is parallel, one thread and row-block tasks.
+    /// The modes a run measures: the default, and when it is parallel, one thread and faer's parallel products.
     pub fn measured(threads: usize) -> Vec<Mode> {
         if threads > 1 {
-            vec![Self::Default, Self::OneThread, Self::RowTasks]
+            vec![Self::Default, Self::OneThread, Self::FaerParallel]
         } else {
             vec![Self::Default]
         }
@@ -48,7 +48,7 @@ impl Mode {
         match self {
             Self::Default => None,
             Self::OneThread => Some("1 thread"),
-            Self::RowTasks => Some("row-block tasks"),
+            Self::FaerParallel => Some("faer's parallel products"),
         }
     }
 
@@ -57,8 +57,8 @@ impl Mode {
         match self {
             Self::Default => base,
             Self::OneThread => KernelOptions { threads: 1, ..base },
-            Self::RowTasks => KernelOptions {
-                row_tasks: true,
+            Self::FaerParallel => KernelOptions {
+                row_tasks: false,
                 ..base
             },
         }
@@ -68,7 +68,7 @@ impl Mode {
     pub fn estimators(self) -> &'static [EstimatorId] {
         match self {
             Self::Default => &EstimatorId::ALL,
-            Self::OneThread | Self::RowTasks => {
+            Self::OneThread | Self::FaerParallel => {
                 &[EstimatorId::BackPropagation, EstimatorId::DpPlusK1]
             }
         }

@@ -35,9 +35,10 @@ impl Report {
             s,
             "- Adam reads and writes 7 values per parameter (parameter, gradient, two moments): {:.0} MB per step \
              in f32 and {:.0} MB in f64 for the {p} weights, memory-bound work no product's GFLOP/s covers.\n\
-             - faer's `Par::rayon(n)` runs each product as one fork-join over the threads, so a product waits for \
-             its slowest share; the row-block tasks (`KernelOptions::row_tasks`) split it into independent tasks \
-             instead. The tables above give each mode's times in this run.\n\
+             - The products run as row-block tasks (`KernelOptions::row_tasks`, the default): independent \
+             sequential faer products on blocks of output rows, which rayon balances; faer's `Par::rayon(n)` runs \
+             each product as one fork-join over the threads instead, so a product waits for its slowest share. \
+             The tables above give each mode's times in this run.\n\
              - The reference is compared at a small batch: at batch 1 or so the kernel's products are \
              matrix-vector products bound by reading the weights, so its speed-up over the reference grows with \
              the batch.\n",
