@@ -59,6 +59,8 @@ pub trait KernelFloat: StoredFloat + faer::traits::RealField + Copy {
     fn from_abs_bits(bits: u64) -> Self;
     /// `abs_bits` of infinity: at or above it a value is not finite.
     const INFINITY_BITS: u64;
+    /// `bits` of -0.
+    const NEG_ZERO_BITS: u64;
 }
 
 impl KernelFloat for f32 {
@@ -74,6 +76,7 @@ impl KernelFloat for f32 {
         f32::from_bits(bits as u32)
     }
     const INFINITY_BITS: u64 = 0x7f80_0000;
+    const NEG_ZERO_BITS: u64 = 0x8000_0000;
 }
 
 impl KernelFloat for f64 {
@@ -89,6 +92,7 @@ impl KernelFloat for f64 {
         f64::from_bits(bits)
     }
     const INFINITY_BITS: u64 = 0x7ff0_0000_0000_0000;
+    const NEG_ZERO_BITS: u64 = 0x8000_0000_0000_0000;
 }
 
 /// Tuning knobs shared by every kernel.

@@ -56,6 +56,8 @@ pub(crate) struct Tags {
     /// Largest |z| over both states of layer k, and whether it holds a NaN or an infinity.
     pub layer_max: Vec<f64>,
     pub layer_non_finite: Vec<bool>,
+    /// Layer k's states are still bitwise those [`super::inference`] set from the feed-forward pass.
+    pub at_feed_forward: Vec<bool>,
 }
 
 impl<T: KernelFloat> Workspace<T> {
@@ -114,6 +116,7 @@ impl<T: KernelFloat> Workspace<T> {
                 fb_src_a: vec![STALE; n],
                 layer_max: vec![0.0; n],
                 layer_non_finite: vec![false; n],
+                at_feed_forward: vec![false; n],
             },
             macs: 0,
         })
