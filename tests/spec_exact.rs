@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use dualprop::checks::{kkt_report, tolerance, Equation};
+use dualprop::reference::damping::spectral_norm;
 use dualprop::reference::update::layer_update;
 use dualprop::reference::*;
 use proptest::prelude::*;
@@ -35,7 +36,24 @@ fn estimate_rounding_scale(net: &Network<f64>, s: &DualState<f64>, beta: f64) ->
     let depth = net.depth();
     let batch = s.plus[0].rows() as f64;
     let magnitude = |l: usize| s.plus[l].zip(&s.minus[l], |p, m| p.abs() + m.abs());
-    let mut p = magnitude(depth);
+    let abs_w = |l: usize| net.layers[l].w.map(f64::abs);
+    // Forward: A_{l+1} bounds the rounding carried into a_{l+1} by the mean states below (each zbar_l is f(a_l),
+    // |f'| <= 1, plus its own rounding M_l) and by the product itself: A_1 = (M_0 + M_0) |W_0|^T + |b_0|,
+    // A_{l+1} = (A_l + 2 M_l) |W_l|^T + |b_l|.
+    let mut carried = magnitude(0);
+    let mut fwd = vec![Matrix::zeros(0, 0); depth + 1];
+    for l in 0..depth {
+        let m = magnitude(l);
+        let input = carried.zip(&m, |e, m| e + 2.0 * m);
+        fwd[l + 1] = input
+            .mul_transpose(&abs_w(l))
+            .add_row(&net.layers[l].b.iter().map(|b| b.abs()).collect::<Vec<_>>());
+        carried = fwd[l + 1].clone();
+    }
+    // Backward: delta_L moves with a_L at rate beta (Eq. 16's delta_L = -beta l'(a_L), l'' = 1 for least
+    // squares), so P_L = M_L + beta A_L; below, P_l = M_l + P_{l+1} |W_l| + (A_{l+1} o |delta_{l+1}|) |W_l|, the
+    // last term the error of D_{l+1} (|f''| <= 1 for every activation here) times the feedback it scales.
+    let mut p = magnitude(depth).zip(&fwd[depth], |m, a| m + beta * a);
     let (mut w, mut b) = (vec![Matrix::zeros(0, 0); depth], vec![Vec::new(); depth]);
     for k in (0..depth).rev() {
         let below = magnitude(k);
@@ -46,7 +64,9 @@ fn estimate_rounding_scale(net: &Network<f64>, s: &DualState<f64>, beta: f64) ->
             .map(|v| v / (beta * batch))
             .collect();
         if k > 0 {
-            p = magnitude(k).zip(&p.mul(&net.layers[k].w.map(f64::abs)), |m, fed| m + fed);
+            let d_err = fwd[k + 1].zip(&s.delta(k + 1), |a, d| a * d.abs());
+            let fed = p.zip(&d_err, |p, d| p + d).mul(&abs_w(k));
+            p = magnitude(k).zip(&fed, |m, fed| m + fed);
         }
     }
     Gradients { w, b }
@@ -90,9 +110,14 @@ fn settled_and_printed_eq21(
     let settled_states = inf.states.clone();
     let report = kkt_report(&c.net, &settled, &inf.states, &c.y).unwrap();
     let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
+    // The residual carries the rounding of every layer below, amplified by the layers between: with the gains
+    // measured (sigma_max(W_l); |f'| <= 1 here) rather than assumed O(1). A ReLU draw of depth 6 exceeded the O(1)
+    // bound by 3% (`settled_and_printed_eq21_through_six_layers`).
+    let gains: Vec<f64> = c.net.layers.iter().map(|l| spectral_norm(&l.w)).collect();
+    let eq20_tol = tolerance::rounding_with_gains::<f64>(max_width(&c.net), &gains);
     prop_assert!(
-        report.max_relative() <= tol,
-        "Eq. 20 residual {} > {tol}",
+        report.max_relative() <= eq20_tol,
+        "Eq. 20 residual {} > {eq20_tol}",
         report.max_relative()
     );
     let settled_est = dual_gradient(&c.net, &settled, &inf.states);
@@ -158,6 +183,37 @@ fn settled_and_printed_eq21_where_the_differences_cancel() {
         Activation::Relu,
         0.6848190855727351,
         6.3772257649542805,
+    )
+    .unwrap();
+}
+
+/// A draw of `settled_eq21_is_exact_printed_is_not` found in 60,000 fresh draws: ReLU, depth 6, where the Eq. 20
+/// residual of the settled states was 1.03x the tolerance that assumes layer gains of 1. Kept with its exact values.
+#[test]
+fn settled_and_printed_eq21_through_six_layers() {
+    settled_and_printed_eq21(
+        &[1, 16, 25, 19, 12, 3, 7],
+        6,
+        7721602547923722626,
+        Activation::Relu,
+        0.03647913307942262,
+        3.690884815459666,
+    )
+    .unwrap();
+}
+
+/// A draw of `settled_eq21_is_exact_printed_is_not` found by a fresh seed (softplus, a width-1 layer): the printed
+/// W_2 estimate was -bp to 1.33x the earlier componentwise bound, which left out the rounding of the mean states
+/// carried forward into a_L (docs/mutation.md). Kept with its exact values.
+#[test]
+fn settled_and_printed_eq21_through_a_width_one_layer() {
+    settled_and_printed_eq21(
+        &[11, 15, 1, 31],
+        1,
+        5663630311028912867,
+        Activation::Softplus,
+        0.27005880217391215,
+        6.0267216404587804,
     )
     .unwrap();
 }
