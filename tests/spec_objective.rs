@@ -769,3 +769,304 @@ proptest! {
         })?;
     }
 }
+
+/// Every derived residual of `method`'s report, all layers together (DP+: Eq. 10, Eq. 11, Eq. 19 and Eq. 15;
+/// original DP: Eq. 3's stationarity; Eq. 21: Eq. 20's conditions), as in the per-equation tests above.
+fn all_expected(
+    c: &Case<f64>,
+    cfg: &Config,
+    s: &DualState<f64>,
+    lifted: &mut Lifted,
+) -> Vec<Expected> {
+    let depth = c.net.depth();
+    let mut all = Vec::new();
+    for k in 1..=depth {
+        match cfg.method {
+            Method::DpPlus if k < depth => {
+                let (e, _) = dp_plus_hidden_expected(c, cfg, s, lifted, k);
+                all.extend(e.into_iter().flatten());
+            }
+            Method::DpPlus => all.extend(
+                dp_plus_output_expected(c, cfg, s, lifted)
+                    .into_iter()
+                    .flatten(),
+            ),
+            Method::OriginalDp => all.extend(
+                original_expected(c, cfg, s, lifted, k)
+                    .into_iter()
+                    .flatten(),
+            ),
+            _ => all.extend(eq20_expected(c, cfg, s, lifted, k).into_iter().flatten()),
+        }
+    }
+    all
+}
+
+/// The range of f, written out (not through `Activation::inverse`): where f^-1 is defined. The states drawn
+/// below keep a margin of 0.05 from every end, so rounding cannot move a state across one.
+fn in_range(f: Activation, z: f64) -> bool {
+    match f {
+        Activation::Tanh => z.abs() < 1.0,
+        Activation::Sigmoid => z > 0.0 && z < 1.0,
+        Activation::Softplus => z > 0.0,
+        _ => unreachable!("only the activations with a bounded range are drawn"),
+    }
+}
+
+/// A state whose hidden units lie inside the range of f or (unit 0 of every row, and a third of the others)
+/// outside it, z^+ and z^- on the same side with a margin, so that zbar lies there too for every alpha.
+fn state_partly_outside_the_range(c: &Case<f64>, rng: &mut StdRng) -> DualState<f64> {
+    let (widths, depth, batch) = (c.net.widths(), c.net.depth(), c.x.rows());
+    let f = c.net.activation;
+    let mut state = DualState::feed_forward(&c.net, &c.x);
+    for k in 1..=depth {
+        let (mut plus, mut minus) = (Vec::new(), Vec::new());
+        for _row in 0..batch {
+            for j in 0..widths[k] {
+                let outside = k < depth && (j == 0 || rng.random_bool(1.0 / 3.0));
+                let range = match (f, outside, rng.random_bool(0.5)) {
+                    _ if k == depth => -1.5..1.5,
+                    (Activation::Tanh, false, _) => -0.9..0.9,
+                    (Activation::Tanh, true, high) => {
+                        if high {
+                            1.05..2.0
+                        } else {
+                            -2.0..-1.05
+                        }
+                    }
+                    (Activation::Sigmoid, false, _) => 0.05..0.95,
+                    (Activation::Sigmoid, true, high) => {
+                        if high {
+                            1.05..2.0
+                        } else {
+                            -1.0..-0.05
+                        }
+                    }
+                    (Activation::Softplus, false, _) => 0.05..2.0,
+                    (_, true, _) => -1.5..-0.05,
+                    _ => unreachable!(),
+                };
+                plus.push(rng.random_range(range.clone()));
+                minus.push(rng.random_range(range));
+            }
+        }
+        state.plus[k] = Matrix::from_vec(batch, widths[k], plus).unwrap();
+        state.minus[k] = Matrix::from_vec(batch, widths[k], minus).unwrap();
+    }
+    state
+}
+
+proptest! {
+    #![proptest_config(config(12))]
+
+    /// `KktReport::max_abs` and `max_relative` are the largest residual over every layer and equation of the
+    /// report: at arbitrary states, for DP+, original DP and Eq. 21, they equal the largest of the residuals derived
+    /// from the objectives (and the largest ratio to the checker's stated normalization), to `derivative_agreement`
+    /// x the magnitudes. Independent route: forward mode on `ObjectivePoint` (as in the tests above), maxima taken
+    /// in the test. Power: counts the (point, method) pairs whose largest residual exceeds 100 x its allowance
+    /// (a report of 0, or of the first layer alone, fails there), at least one per draw.
+    #[test]
+    fn report_maxima_are_the_largest_derived_residuals(problem in arb_problem()) {
+        let mut telling = 0usize;
+        for_each_point(problem, |c, alpha, beta, s| {
+            let mut lifted = Lifted::new(c, s, alpha, beta);
+            let tol = derivative_agreement::<f64>(max_width(&c.net));
+            for method in [Method::DpPlus, Method::OriginalDp, Method::Eq21] {
+                if method == Method::OriginalDp && c.net.activation == Activation::Softplus {
+                    continue; // Eq. 3 has no value to differentiate (no closed-form potential)
+                }
+                let cfg = checker_config(method, alpha, beta);
+                let report = kkt_report(&c.net, &cfg, s, &c.y).unwrap();
+                let all = all_expected(c, &cfg, s, &mut lifted);
+                let max = |g: &dyn Fn(&Expected) -> f64| all.iter().fold(0.0f64, |m, e| m.max(g(e)));
+                let want_abs = max(&|e| e.residual.abs());
+                let want_rel = max(&|e| e.residual.abs() / e.scale);
+                let (mag, mag_rel) = (max(&|e| e.magnitude), max(&|e| e.magnitude / e.scale));
+                let what = format!("{method:?} {:?} {:?} alpha {alpha} beta {beta}", c.net.activation, c.net.loss);
+                prop_assert!(
+                    (report.max_abs() - want_abs).abs() <= tol * mag,
+                    "{}: max_abs {:e}, derived {:e}", what, report.max_abs(), want_abs
+                );
+                prop_assert!(
+                    (report.max_relative() - want_rel).abs() <= tol * mag_rel,
+                    "{}: max_relative {:e}, derived {:e}", what, report.max_relative(), want_rel
+                );
+                if want_abs > 100.0 * tol * mag && want_rel > 100.0 * tol * mag_rel {
+                    telling += 1;
+                }
+            }
+            Ok(())
+        })?;
+        prop_assert!(telling >= 1, "no point had a residual above rounding");
+    }
+
+    /// Units whose state lies outside the range of f (where f^-1, hence Eq. 10 and Eq. 3's stationarity, is
+    /// undefined) are counted as excluded, the others as evaluated: per DP+ hidden equation, the units whose zbar
+    /// is outside; per original-DP equation, those whose z^+ (resp. z^-) is. Tanh, sigmoid and softplus. Independent
+    /// route: the range of f written out in the test ([`in_range`]). Unit 0 of every hidden row is drawn outside, so
+    /// every draw with a hidden layer excludes at least one unit (counted, must be above 0).
+    #[test]
+    fn units_outside_the_range_of_f_are_excluded_and_counted(problem in arb_problem()) {
+        let (widths, batch, seed, drawn_alpha) = problem;
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x0e8c_1d0e);
+        let mut excluded_seen = 0usize;
+        for f in [Activation::Tanh, Activation::Sigmoid, Activation::Softplus] {
+            let c = case(&widths, batch, f, Loss::LeastSquares, seed);
+            for alpha in ALPHAS.into_iter().chain([drawn_alpha]) {
+                let s = state_partly_outside_the_range(&c, &mut rng);
+                for k in 1..c.net.depth() {
+                    let zbar = s.mean(k, alpha);
+                    let outside = |m: &Matrix<f64>| m.as_slice().iter().filter(|&&z| !in_range(f, z)).count();
+                    let n = zbar.as_slice().len();
+                    let dp = kkt_report(&c.net, &checker_config(Method::DpPlus, alpha, 0.5), &s, &c.y).unwrap();
+                    for e in [Equation::Eq10Plus, Equation::Eq10Minus, Equation::Eq11] {
+                        let r = dp.get(k, e).unwrap();
+                        prop_assert_eq!(r.excluded, outside(&zbar), "DP+ {:?} alpha {} layer {} {:?}", f, alpha, k, e);
+                        prop_assert_eq!(r.units, n - outside(&zbar), "DP+ {:?} layer {} {:?}", f, k, e);
+                    }
+                    let orig = kkt_report(&c.net, &checker_config(Method::OriginalDp, alpha, 0.5), &s, &c.y).unwrap();
+                    for (e, z) in [(Equation::Eq3StationarityPlus, &s.plus[k]), (Equation::Eq3StationarityMinus, &s.minus[k])] {
+                        let r = orig.get(k, e).unwrap();
+                        prop_assert_eq!(r.excluded, outside(z), "original DP {:?} alpha {} layer {} {:?}", f, alpha, k, e);
+                        prop_assert_eq!(r.units, n - outside(z), "original DP {:?} layer {} {:?}", f, k, e);
+                    }
+                    excluded_seen += outside(&zbar);
+                }
+            }
+        }
+        prop_assert!(widths.len() < 3 || excluded_seen > 0, "no unit was drawn outside the range");
+    }
+
+    /// With a separate hidden alpha h (`Config::hidden_alpha`), the output layer's pre-activation reads the last
+    /// hidden layer's mean with h and the output's own mean with alpha: at arbitrary states, Eq. 20's output
+    /// constraint is max |alpha z_L^+ + (1 - alpha) z_L^- - W (h z_{L-1}^+ + (1 - h) z_{L-1}^-) - b|, and the DP+
+    /// output residuals Eq. 15 for least squares are alpha g + zbar - a + alpha delta and abar g - zbar + a + abar
+    /// delta with g = beta (zbar - y). Independent route: the pre-activation and the least-squares gradient
+    /// recomputed unit by unit in the test (no `pre_activation`, `DualState::mean` or `Loss::gradient`).
+    #[test]
+    fn output_conditions_read_the_hidden_layers_mean_with_the_hidden_alpha(problem in arb_problem()) {
+        let (widths, batch, seed, drawn_alpha) = problem;
+        prop_assume!(widths.len() >= 3);
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x41fa);
+        for f in ACTIVATIONS {
+            let c = case(&widths, batch, f, Loss::LeastSquares, seed);
+            let (depth, out, below) = (c.net.depth(), widths[widths.len() - 1], widths[widths.len() - 2]);
+            let layer = &c.net.layers[depth - 1];
+            for (alpha, h) in [(drawn_alpha, 1.0 - drawn_alpha), (1.0, 0.0), (0.0, 1.0), (0.5, 0.2)] {
+                let beta = 0.5;
+                let s = arbitrary_state(&c, &mut rng);
+                let mean = |k: usize, a: f64, r: usize, j: usize| {
+                    a * s.plus[k].get(r, j) + (1.0 - a) * s.minus[k].get(r, j)
+                };
+                let (mut constraint, mut eq15) = (0.0f64, [0.0f64; 2]);
+                let mut magnitude = 0.0f64;
+                for r in 0..batch {
+                    for i in 0..out {
+                        let (mut a, mut a_abs) = (layer.b[i], layer.b[i].abs());
+                        for j in 0..below {
+                            let zb = mean(depth - 1, h, r, j);
+                            a += layer.w.get(i, j) * zb;
+                            a_abs += (layer.w.get(i, j) * zb).abs();
+                        }
+                        let (zp, zm) = (s.plus[depth].get(r, i), s.minus[depth].get(r, i));
+                        let (zb, delta) = (mean(depth, alpha, r, i), zp - zm);
+                        let g = beta * (zb - c.y.get(r, i));
+                        constraint = constraint.max((zb - a).abs());
+                        eq15[0] = eq15[0].max((alpha * g + zb - a + alpha * delta).abs());
+                        eq15[1] = eq15[1].max(((1.0 - alpha) * g - zb + a + (1.0 - alpha) * delta).abs());
+                        magnitude = magnitude.max(a_abs + zb.abs() + g.abs() + delta.abs() + beta * c.y.get(r, i).abs());
+                    }
+                }
+                let tol = derivative_agreement::<f64>(max_width(&c.net)) * magnitude;
+                let at = |method: Method, e: Equation| {
+                    let cfg = Config::new(method, alpha, beta, 1).with_hidden_alpha(h);
+                    kkt_report(&c.net, &cfg, &s, &c.y).unwrap().get(depth, e).unwrap().max_abs
+                };
+                let what = format!("{f:?} alpha {alpha} h {h}");
+                let got = at(Method::Eq21, Equation::Eq20OutputConstraint);
+                prop_assert!((got - constraint).abs() <= tol, "{}: Eq. 20 output constraint {:e}, recomputed {:e}", what, got, constraint);
+                for (e, want) in [(Equation::Eq15Plus, eq15[0]), (Equation::Eq15Minus, eq15[1])] {
+                    let got = at(Method::DpPlus, e);
+                    prop_assert!((got - want).abs() <= tol, "{}: {:?} {:e}, recomputed {:e}", what, e, got, want);
+                }
+            }
+        }
+    }
+}
+
+/// `KktReport::max_abs` and `max_relative` on reports written out by hand: the largest entry over every layer
+/// (not only the first or the last), and NaN wherever one entry is NaN, first or later. Independent route: the
+/// maxima worked out in the test.
+#[test]
+fn report_maxima_closed_form() {
+    use dualprop::checks::{EquationResidual, LayerKkt};
+    let report = |entries: &[(f64, f64)]| KktReport {
+        method: Method::DpPlus,
+        layers: entries
+            .iter()
+            .enumerate()
+            .map(|(k, &(max_abs, max_relative))| LayerKkt {
+                layer: k + 1,
+                equations: vec![EquationResidual {
+                    equation: Equation::Eq10Plus,
+                    max_abs,
+                    max_relative,
+                    units: 1,
+                    excluded: 0,
+                }],
+            })
+            .collect(),
+        output_saddle: None,
+    };
+    let r = report(&[(0.25, 1e-3), (3.0, 2e-3), (0.5, 4e-4)]);
+    assert_eq!((r.max_abs(), r.max_relative()), (3.0, 2e-3));
+    let empty = report(&[]);
+    assert_eq!((empty.max_abs(), empty.max_relative()), (0.0, 0.0));
+    for at in 0..3 {
+        let mut entries = [(0.25, 1e-3), (3.0, 2e-3), (0.5, 4e-4)];
+        entries[at] = (f64::NAN, f64::NAN);
+        let r = report(&entries);
+        assert!(
+            r.max_abs().is_nan() && r.max_relative().is_nan(),
+            "NaN at {at}: {r:?}"
+        );
+    }
+}
+
+/// An overflowing hidden pre-activation is left unclassified (not put on ReLU's inactive piece, where Eq. 19 would
+/// report a small residual): a = W x = -inf and the feedback b = W^T delta = -inf, so the DP+ nudged pre-activations
+/// are a + abar b = -inf and a - alpha b = -inf + inf = NaN. The unit must reach Eq. 10, where its residuals are
+/// inf and NaN, and the report's maxima must be NaN. Independent route: IEEE arithmetic worked out in the test.
+#[test]
+fn an_overflowing_pre_activation_reaches_the_report() {
+    let big = -1e308;
+    let layers = vec![
+        Layer {
+            w: Matrix::from_vec(1, 2, vec![big, big]).unwrap(),
+            b: vec![0.0],
+        },
+        Layer {
+            w: Matrix::from_vec(2, 1, vec![big, big]).unwrap(),
+            b: vec![0.0, 0.0],
+        },
+    ];
+    let net = Network::new(layers, Activation::Relu, Loss::LeastSquares).unwrap();
+    let x = Matrix::from_vec(1, 2, vec![1.0, 1.0]).unwrap();
+    let y = Matrix::zeros(1, 2);
+    let mut s = DualState::feed_forward(&net, &x);
+    s.plus[1] = Matrix::from_vec(1, 1, vec![0.5]).unwrap();
+    s.minus[1] = s.plus[1].clone();
+    s.plus[2] = Matrix::from_vec(1, 2, vec![1.0, 1.0]).unwrap();
+    s.minus[2] = Matrix::zeros(1, 2);
+    let cfg = Config::new(Method::DpPlus, 0.5, 1.0, 1);
+    let report = kkt_report(&net, &cfg, &s, &y).unwrap();
+    let get = |e| report.get(1, e).unwrap();
+    assert_eq!(get(Equation::Eq19InactiveRelu).units, 0, "{report:?}");
+    assert_eq!(get(Equation::Eq10Plus).units, 1, "{report:?}");
+    assert_eq!(get(Equation::Eq10Plus).max_abs, f64::INFINITY, "{report:?}");
+    assert!(get(Equation::Eq10Minus).max_abs.is_nan(), "{report:?}");
+    assert!(
+        report.max_abs().is_nan() && report.max_relative().is_nan(),
+        "{report:?}"
+    );
+}
