@@ -338,4 +338,31 @@ proptest! {
         // A fixed point after one pass (after none when the loss gradient vanishes, e.g. a single softmax output).
         prop_assert!(matches!(b.verdict, Verdict::Converged { iterations: 0..=1, exact: true }), "{:?}", b.verdict);
     }
+
+    /// Claim 7 with a separate hidden alpha h (`Config::hidden_alpha`, alpha on the output only): Eq. 21's hidden
+    /// rule with h keeps zbar_k (weighted by h) at f(a_k), so the settled states still meet Eq. 20 and the gradient
+    /// estimate (zbar_{k-1} weighted by h, zbar_L by alpha) still equals back-propagation's, for every activation and
+    /// any alpha, h and beta. Independent route: back-propagation (itself checked against forward mode in
+    /// spec_derivative) and the derived KKT conditions; a layer reading its mean with the wrong alpha is off by
+    /// (alpha - h) delta, first order in beta, far above the rounding scale.
+    #[test]
+    fn settled_eq21_with_a_hidden_alpha_is_exact(
+        (widths, batch, seed) in arb_shape(),
+        act in 0usize..6, alpha in 0.0f64..=1.0, h in 0.0f64..=1.0, beta in 1e-2f64..10.0,
+    ) {
+        let c = case(&widths, batch, ACTIVATIONS[act], Loss::LeastSquares, seed);
+        let depth = c.net.depth();
+        let (_, bp) = backprop(&c.net, &c.x, &c.y);
+        let cfg = Config::new(Method::Eq21, alpha, beta, 2).with_hidden_alpha(h);
+        let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
+        let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
+        let report = kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap();
+        prop_assert!(report.max_relative() <= tol, "Eq. 20 residual {} > {tol}", report.max_relative());
+        let est = dual_gradient(&c.net, &cfg, &inf.states);
+        let scale = estimate_rounding_scale(&c.net, &inf.states, beta);
+        for w in 0..depth {
+            let (worst, _) = scaled_mismatch(&est, &bp, &scale, w, 1.0);
+            prop_assert!(worst <= tol, "layer {w}: differs from bp by {worst} x its rounding scale > {tol}");
+        }
+    }
 }
