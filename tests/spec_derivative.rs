@@ -393,6 +393,17 @@ fn loss_closed_forms() {
     }
 }
 
+/// Rows with no outputs (n = 0, a shape a network refuses but `Loss` is public): the loss is the empty sum 0 and
+/// the gradient the empty matrix, for both losses, not a panic. Independent route: the empty sum, worked out.
+#[test]
+fn loss_of_rows_without_outputs_is_empty() {
+    let (z, y) = (Matrix::<f64>::zeros(3, 0), Matrix::<f64>::zeros(3, 0));
+    for loss in LOSSES {
+        assert_eq!(loss.value(&z, &y), 0.0, "{loss:?}");
+        assert_eq!(loss.gradient(&z, &y).shape(), (3, 0), "{loss:?}");
+    }
+}
+
 /// A direction shaped unlike the network is a typed error, not a panic.
 #[test]
 fn misshapen_direction_is_a_typed_error() {

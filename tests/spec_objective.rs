@@ -1070,3 +1070,40 @@ fn an_overflowing_pre_activation_reaches_the_report() {
         "{report:?}"
     );
 }
+
+/// The kink convention of the DP+ checker's ReLU classification (Eqs. 10, 19; Prop. 3.1 holds on one piece): a
+/// nudged pre-activation counts as above the kink only when strictly greater (f'(0) = 0), so a unit with both at or
+/// below 0 is inactive (Eq. 19), one with exactly one above straddles, and one with both above is on the active
+/// piece. Width-1 layers with exact small-integer pre-activations a and feedbacks b (alpha = 1/2, so the nudged
+/// values a + b/2 and a - b/2 are exact): rows (a, b) = (-1, 2) up 0 down -2, (0, 0) both at 0: inactive; (1, 2) up 2
+/// down 0, (0, -2) up -1 down 1: straddling; (2, 2) up 3 down 1: active. Independent route: the classification
+/// worked out in the test.
+#[test]
+fn relu_units_at_the_kink_are_classified_by_the_strict_convention() {
+    let rows = [(-1.0, 2.0), (0.0, 0.0), (1.0, 2.0), (0.0, -2.0), (2.0, 2.0)];
+    let one = || Layer {
+        w: Matrix::from_vec(1, 1, vec![1.0]).unwrap(),
+        b: vec![0.0],
+    };
+    let net = Network::new(vec![one(), one()], Activation::Relu, Loss::LeastSquares).unwrap();
+    let n = rows.len();
+    let x = Matrix::from_vec(n, 1, rows.iter().map(|r| r.0).collect()).unwrap();
+    let y = Matrix::zeros(n, 1);
+    let mut s = DualState::feed_forward(&net, &x);
+    s.plus[1] = Matrix::from_vec(n, 1, vec![0.5; n]).unwrap();
+    s.minus[1] = s.plus[1].clone();
+    s.plus[2] = Matrix::from_vec(n, 1, rows.iter().map(|r| r.1).collect()).unwrap();
+    s.minus[2] = Matrix::zeros(n, 1);
+    let report = kkt_report(&net, &Config::new(Method::DpPlus, 0.5, 1.0, 1), &s, &y).unwrap();
+    let units = |e| report.get(1, e).map_or(0, |r| r.units);
+    use Equation::*;
+    assert_eq!(units(Eq19InactiveRelu), 2, "{report:?}");
+    for (on_piece, straddling) in [
+        (Eq10Plus, Eq10PlusStraddling),
+        (Eq10Minus, Eq10MinusStraddling),
+        (Eq11, Eq11Straddling),
+    ] {
+        assert_eq!(units(on_piece), 1, "{on_piece:?}: {report:?}");
+        assert_eq!(units(straddling), 2, "{straddling:?}: {report:?}");
+    }
+}
