@@ -18,7 +18,7 @@
 mod common;
 
 use common::*;
-use dualprop::checks::tolerance::derivative_agreement;
+use dualprop::checks::tolerance::{derivative_agreement, rounding};
 use dualprop::checks::{kkt_report, Equation, KktReport, ObjectivePoint};
 use dualprop::reference::dual::Dual;
 use dualprop::reference::rules;
@@ -1105,5 +1105,105 @@ fn relu_units_at_the_kink_are_classified_by_the_strict_convention() {
     ] {
         assert_eq!(units(on_piece), 1, "{on_piece:?}: {report:?}");
         assert_eq!(units(straddling), 2, "{straddling:?}: {report:?}");
+    }
+}
+
+/// At states without nudging (z_k^+ = z_k^- on every layer) every delta_k is 0, so Eq. 7 and the Lagrangian of
+/// Eq. 20 are beta l(z_L) and Eq. 3 is alpha l(z_L) + abar l(z_L) = l(z_L) (its energy differences cancel), for any
+/// alpha and beta; Eq. 3 has no value with softplus (no closed-form potential). Eq. 7 drops the term of a ReLU unit
+/// whose zbar lies outside the range of f when its delta is 0 (Eq. 19 makes it vanish there) and has no value when
+/// that delta is not 0. Independent route: least squares 1/2 sum (z - y)^2 written out in the test; the values are
+/// read through the f64 report functions (`eq7_value`, `eq3_value`, `eq20_value`).
+#[test]
+fn objective_values_without_nudging_are_the_loss() {
+    for f in ACTIVATIONS {
+        for seed in 0..3u64 {
+            let c = case(&[3, 4, 3, 2], 3, f, Loss::LeastSquares, seed);
+            let depth = c.net.depth();
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut s = arbitrary_state(&c, &mut rng);
+            for k in 1..=depth {
+                s.minus[k] = s.plus[k].clone();
+            }
+            let (z, y) = (s.plus[depth].as_slice(), c.y.as_slice());
+            let loss: f64 = z.iter().zip(y).map(|(z, y)| 0.5 * (z - y) * (z - y)).sum();
+            let size: f64 = z
+                .iter()
+                .zip(y)
+                .map(|(z, y)| (z.abs() + y.abs()).powi(2))
+                .sum();
+            let tol = rounding::<f64>(z.len(), 1) * size;
+            // Eq. 3 adds and subtracts (1/beta) (G(z) - z a) per unit: its rounding is relative to their sum.
+            let (mut energies, mut terms) = (0.0, z.len());
+            for k in 1..=depth {
+                let a = pre_activation(&c.net, &s, k, 0.5);
+                for (&zi, &ai) in s.plus[k].as_slice().iter().zip(a.as_slice()) {
+                    let g = if k == depth {
+                        0.5 * zi * zi
+                    } else {
+                        f.potential(zi).unwrap_or(0.0)
+                    };
+                    energies += 2.0 * (g.abs() + (zi * ai).abs());
+                    terms += 2;
+                }
+            }
+            for (alpha, beta) in [(0.0, 0.5), (0.7, 2.0), (1.0, 0.01)] {
+                let eq3_tol = tol + rounding::<f64>(terms, 1) * energies / beta;
+                let p = ObjectivePoint {
+                    net: &c.net,
+                    alpha,
+                    beta,
+                    state: &s,
+                    y: &c.y,
+                };
+                let what = format!("{f:?} seed {seed} alpha {alpha} beta {beta}");
+                let eq7 = p.eq7_value().unwrap();
+                assert!(
+                    (eq7 - beta * loss).abs() <= beta * tol,
+                    "{what}: Eq. 7 {eq7} vs {}",
+                    beta * loss
+                );
+                let eq20 = p.eq20_value();
+                assert!(
+                    (eq20 - beta * loss).abs() <= beta * tol,
+                    "{what}: Eq. 20 {eq20} vs {}",
+                    beta * loss
+                );
+                match p.eq3_value() {
+                    Some(eq3) => {
+                        assert!(
+                            (eq3 - loss).abs() <= eq3_tol,
+                            "{what}: Eq. 3 {eq3} vs {loss}"
+                        )
+                    }
+                    None => assert_eq!(f, Activation::Softplus, "{what}: Eq. 3 has no value"),
+                }
+            }
+            if f == Activation::Relu {
+                let point = |s: &DualState<f64>| {
+                    let p = ObjectivePoint {
+                        net: &c.net,
+                        alpha: 0.5,
+                        beta: 1.0,
+                        state: s,
+                        y: &c.y,
+                    };
+                    p.eq7_value()
+                };
+                s.plus[1].as_mut_slice()[0] = -0.5;
+                s.minus[1].as_mut_slice()[0] = -0.5;
+                let eq7 = point(&s).expect("a unit outside the range with delta 0 is dropped");
+                assert!(
+                    (eq7 - loss).abs() <= tol,
+                    "ReLU seed {seed}: Eq. 7 {eq7} vs {loss}"
+                );
+                s.minus[1].as_mut_slice()[0] = -0.25;
+                assert_eq!(
+                    point(&s),
+                    None,
+                    "ReLU seed {seed}: delta != 0 outside the range"
+                );
+            }
+        }
     }
 }
