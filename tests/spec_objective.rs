@@ -1207,3 +1207,42 @@ fn objective_values_without_nudging_are_the_loss() {
         }
     }
 }
+
+/// The KKT conditions' names as reports and oracle files spell them: every wording is distinct and starts with
+/// its equation number ("Eq. "), is the condition's Display and Deref, parses back to it (`FromStr`) and survives a
+/// JSON round trip (`Serialize`, `Deserialize`); an unknown wording is a typed error. The straddling variants are
+/// exactly Eq. 10's and Eq. 11's, worded as their base condition "straddling the kink", and exactly the conditions
+/// `is_straddling` names. Independent route: properties of the table (distinct, read back), not its contents.
+#[test]
+fn equation_wordings_are_distinct_and_read_back() {
+    use Equation::*;
+    let mut seen = std::collections::HashSet::new();
+    for e in Equation::ALL {
+        let w = e.wording();
+        assert!(w.starts_with("Eq. ") && seen.insert(w), "{e:?}: {w:?}");
+        assert_eq!((e.to_string().as_str(), &*e), (w, w), "{e:?}");
+        assert_eq!(w.parse::<Equation>().unwrap(), e);
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(json, format!("{w:?}"));
+        assert_eq!(serde_json::from_str::<Equation>(&json).unwrap(), e);
+    }
+    let straddling: Vec<Equation> = Equation::ALL
+        .iter()
+        .filter_map(|e| e.straddling())
+        .collect();
+    assert_eq!(
+        straddling,
+        [Eq10PlusStraddling, Eq10MinusStraddling, Eq11Straddling]
+    );
+    for e in Equation::ALL {
+        assert_eq!(e.is_straddling(), straddling.contains(&e), "{e:?}");
+        if let Some(s) = e.straddling() {
+            assert_eq!(s.wording(), format!("{e} straddling the kink"));
+        }
+    }
+    assert!(matches!(
+        "Eq. 99".parse::<Equation>(),
+        Err(dualprop::Error::Format(_))
+    ));
+    assert!(serde_json::from_str::<Equation>("\"Eq. 99\"").is_err());
+}
