@@ -1246,3 +1246,74 @@ fn equation_wordings_are_distinct_and_read_back() {
     ));
     assert!(serde_json::from_str::<Equation>("\"Eq. 99\"").is_err());
 }
+
+proptest! {
+    #![proptest_config(config(12))]
+
+    /// `fixed_point_residuals_of_state` at arbitrary states is the distance to one more DP+ update of each layer,
+    /// recomputed unit by unit in the test: hidden layers Eq. 8, z+ = f(a + abar b), z- = f(a - alpha b) with
+    /// a = W zbar + b_bias and b = W^T delta summed in loops (identity, ReLU as max(0, .), tanh as f64::tanh);
+    /// the output Eq. 16, z+ = a - abar g, z- = a + alpha g, least squares, with g = beta (a_L - y) (`Eq16`) or
+    /// g = beta (feed-forward output - y) (`Eq16FrozenGradient`, the frozen gradient the function recomputes from
+    /// z_0). One entry per layer, in order. Independent route: the updates written out in the test.
+    #[test]
+    fn fixed_point_residuals_of_a_state_are_the_distance_to_one_more_update(problem in arb_problem()) {
+        let (widths, batch, seed, alpha) = problem;
+        let mut rng = StdRng::seed_from_u64(seed ^ 0xf1_0ed);
+        let abar = 1.0 - alpha;
+        for (f, apply) in [
+            (Activation::Identity, (|v| v) as fn(f64) -> f64),
+            (Activation::Relu, |v: f64| v.max(0.0)),
+            (Activation::Tanh, f64::tanh),
+        ] {
+            let c = case(&widths, batch, f, Loss::LeastSquares, seed);
+            let depth = c.net.depth();
+            let ff = c.net.forward(&c.x);
+            for rule in [OutputRule::Eq16, OutputRule::Eq16FrozenGradient] {
+                let beta = 0.5;
+                let cfg = Config::new(Method::DpPlus, alpha, beta, 1).with_output(rule);
+                let s = arbitrary_state(&c, &mut rng);
+                let got = dualprop::checks::fixed_point_residuals_of_state(&c.net, &cfg, &s, &c.y).unwrap();
+                prop_assert_eq!(got.len(), depth);
+                for k in 1..=depth {
+                    let layer = &c.net.layers[k - 1];
+                    let (mut worst, mut mag) = ([0.0f64; 2], 0.0f64);
+                    for r in 0..batch {
+                        for i in 0..widths[k] {
+                            let mut a = layer.b[i];
+                            let mut a_abs = layer.b[i].abs();
+                            for j in 0..widths[k - 1] {
+                                let zb = alpha * s.plus[k - 1].get(r, j) + abar * s.minus[k - 1].get(r, j);
+                                a += layer.w.get(i, j) * zb;
+                                a_abs += (layer.w.get(i, j) * zb).abs();
+                            }
+                            let (up, down) = if k < depth {
+                                let (mut b, mut b_abs) = (0.0, 0.0);
+                                for o in 0..widths[k + 1] {
+                                    let d = s.plus[k + 1].get(r, o) - s.minus[k + 1].get(r, o);
+                                    b += c.net.layers[k].w.get(o, i) * d;
+                                    b_abs += (c.net.layers[k].w.get(o, i) * d).abs();
+                                }
+                                mag = mag.max(a_abs + b_abs);
+                                (apply(a + abar * b), apply(a - alpha * b))
+                            } else {
+                                let at = if rule == OutputRule::Eq16 { a } else { ff[depth].get(r, i) };
+                                let g = beta * (at - c.y.get(r, i));
+                                mag = mag.max(a_abs + g.abs() + beta * c.y.get(r, i).abs());
+                                (a - abar * g, a + alpha * g)
+                            };
+                            worst[0] = worst[0].max((up - s.plus[k].get(r, i)).abs());
+                            worst[1] = worst[1].max((down - s.minus[k].get(r, i)).abs());
+                            mag = mag.max(s.plus[k].get(r, i).abs() + s.minus[k].get(r, i).abs());
+                        }
+                    }
+                    let tol = rounding::<f64>(max_width(&c.net), depth) * mag;
+                    let e = &got[k - 1];
+                    prop_assert_eq!(e.layer, k);
+                    prop_assert!((e.plus - worst[0]).abs() <= tol, "{:?} {:?} layer {}: plus {:e} vs {:e}", f, rule, k, e.plus, worst[0]);
+                    prop_assert!((e.minus - worst[1]).abs() <= tol, "{:?} {:?} layer {}: minus {:e} vs {:e}", f, rule, k, e.minus, worst[1]);
+                }
+            }
+        }
+    }
+}
