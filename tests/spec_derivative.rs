@@ -415,7 +415,13 @@ fn misshapen_direction_is_a_typed_error() {
     };
     let mut wrong = g.clone();
     wrong.b[1].push(0.0);
-    for d in [short, wrong] {
+    // Only one of the two lists short: each alone is a misshapen direction.
+    let (mut short_w, mut short_b) = (g.clone(), g.clone());
+    short_w.w.pop();
+    short_b.b.pop();
+    let mut wrong_w = g.clone();
+    wrong_w.w[0] = Matrix::zeros(1, 1);
+    for d in [short, wrong, short_w, short_b, wrong_w] {
         assert!(matches!(
             directional_derivative(&c.net, &c.x, &c.y, &d),
             Err(dualprop::Error::Shape { .. })
