@@ -393,6 +393,17 @@ fn loss_closed_forms() {
     }
 }
 
+/// Rows with no outputs (n = 0, a shape a network refuses but `Loss` is public): the loss is the empty sum 0 and
+/// the gradient the empty matrix, for both losses, not a panic. Independent route: the empty sum, worked out.
+#[test]
+fn loss_of_rows_without_outputs_is_empty() {
+    let (z, y) = (Matrix::<f64>::zeros(3, 0), Matrix::<f64>::zeros(3, 0));
+    for loss in LOSSES {
+        assert_eq!(loss.value(&z, &y), 0.0, "{loss:?}");
+        assert_eq!(loss.gradient(&z, &y).shape(), (3, 0), "{loss:?}");
+    }
+}
+
 /// A direction shaped unlike the network is a typed error, not a panic.
 #[test]
 fn misshapen_direction_is_a_typed_error() {
@@ -404,7 +415,13 @@ fn misshapen_direction_is_a_typed_error() {
     };
     let mut wrong = g.clone();
     wrong.b[1].push(0.0);
-    for d in [short, wrong] {
+    // Only one of the two lists short: each alone is a misshapen direction.
+    let (mut short_w, mut short_b) = (g.clone(), g.clone());
+    short_w.w.pop();
+    short_b.b.pop();
+    let mut wrong_w = g.clone();
+    wrong_w.w[0] = Matrix::zeros(1, 1);
+    for d in [short, wrong, short_w, short_b, wrong_w] {
         assert!(matches!(
             directional_derivative(&c.net, &c.x, &c.y, &d),
             Err(dualprop::Error::Shape { .. })

@@ -25,48 +25,46 @@ const ACTIVATIONS: [Activation; 6] = [
 ///
 /// Each delta_l = z+_l - z-_l is computed from states of size M_l = |z+_l| + |z-_l|, so it carries an error of
 /// order eps M_l, plus the error fed back from above through |W_l|^T (every activation here has |f'| <= 1, so
-/// |D| <= 1 bounds the derivative): P_L = M_L, P_l = M_l + P_{l+1} |W_l|. The estimate's entry (i, j) then
-/// carries at most a few eps times S_ij = (1/(beta B)) sum_b P_{k+1}[b, i] M_k[b, j] (M_k bounds |zbar_k| and its
-/// own rounding), and the bias entry i at most S_i = (1/(beta B)) sum_b P_{k+1}[b, i]. Back-propagation's
-/// gradient is a sum of terms no larger (its delta is the unnudged one, delta / beta, its states the feed-forward
-/// ones), so the two differ by at most [`tolerance::rounding`] times S, componentwise. This replaces the a-priori
-/// (1 + 1/beta) of [`difference_tolerance`], which assumed states of size 1 and |delta| ~ beta: a draw with a
-/// small loss gradient (|delta| << |z|) broke that assumption by 1.38x (tests/spec_exact.proptest-regressions).
+/// |D| <= 1 bounds the derivative). Each pre-activation a_l is a dot product whose terms have magnitude
+/// A_l = |W_{l-1}| (M_{l-1} + A_{l-1}) + |b_{l-1}| (A_0 = 0; the rounding of the means below included), so it is
+/// off by order eps A_l, and that error enters three places: the output's delta_L = -beta l'(a_L) (least squares,
+/// l'' = 1) by eps beta A_L, a hidden multiplier D_l delta_l (Eq. 21) by eps |f''| A_l |delta_l| <= eps A_l M_l
+/// (|f''| <= 1 here), and the mean zbar_l = f(a_l) by eps A_l. Hence the multiplier bound Q_L = M_L + beta A_L,
+/// Q_l = P_l + A_l M_l with P_l = M_l + Q_{l+1} |W_l|. The estimate's entry (i, j) then carries at most a few eps
+/// times S_ij = (1/(beta B)) sum_b Q_{k+1}[b, i] (M_k + A_k)[b, j], and the bias entry i at most
+/// S_i = (1/(beta B)) sum_b Q_{k+1}[b, i]. Back-propagation's gradient is a sum of terms no larger (its delta is the
+/// unnudged one, delta / beta, its states the feed-forward ones), so the two differ by at most
+/// [`tolerance::rounding`] times S, componentwise. This replaces the a-priori (1 + 1/beta) of
+/// [`difference_tolerance`], which assumed states of size 1 and |delta| ~ beta: a draw with a small loss gradient
+/// (|delta| << |z|) broke that assumption by 1.38x (tests/spec_exact.proptest-regressions). The pre-activation
+/// terms A were missing before: a draw whose output pre-activation cancels (a width-1 layer feeding 31 outputs,
+/// softplus, beta 6) broke the bound without them by 1.33x (`settled_and_printed_eq21_where_a_l_cancels`).
 fn estimate_rounding_scale(net: &Network<f64>, s: &DualState<f64>, beta: f64) -> Gradients<f64> {
     let depth = net.depth();
     let batch = s.plus[0].rows() as f64;
     let magnitude = |l: usize| s.plus[l].zip(&s.minus[l], |p, m| p.abs() + m.abs());
-    let abs_w = |l: usize| net.layers[l].w.map(f64::abs);
-    // Forward: A_{l+1} bounds the rounding carried into a_{l+1} by the mean states below (each zbar_l is f(a_l),
-    // |f'| <= 1, plus its own rounding M_l) and by the product itself: A_1 = (M_0 + M_0) |W_0|^T + |b_0|,
-    // A_{l+1} = (A_l + 2 M_l) |W_l|^T + |b_l|.
-    let mut carried = magnitude(0);
-    let mut fwd = vec![Matrix::zeros(0, 0); depth + 1];
-    for l in 0..depth {
-        let m = magnitude(l);
-        let input = carried.zip(&m, |e, m| e + 2.0 * m);
-        fwd[l + 1] = input
-            .mul_transpose(&abs_w(l))
-            .add_row(&net.layers[l].b.iter().map(|b| b.abs()).collect::<Vec<_>>());
-        carried = fwd[l + 1].clone();
+    // A_l for l = 0..=L.
+    let mut terms = vec![Matrix::zeros(s.plus[0].rows(), s.plus[0].cols())];
+    for l in 1..=depth {
+        let layer = &net.layers[l - 1];
+        let below = magnitude(l - 1).zip(&terms[l - 1], |m, a| m + a);
+        let bias: Vec<f64> = layer.b.iter().map(|v| v.abs()).collect();
+        terms.push(below.mul_transpose(&layer.w.map(f64::abs)).add_row(&bias));
     }
-    // Backward: delta_L moves with a_L at rate beta (Eq. 16's delta_L = -beta l'(a_L), l'' = 1 for least
-    // squares), so P_L = M_L + beta A_L; below, P_l = M_l + P_{l+1} |W_l| + (A_{l+1} o |delta_{l+1}|) |W_l|, the
-    // last term the error of D_{l+1} (|f''| <= 1 for every activation here) times the feedback it scales.
-    let mut p = magnitude(depth).zip(&fwd[depth], |m, a| m + beta * a);
+    let mut q = magnitude(depth).zip(&terms[depth], |m, a| m + beta * a);
     let (mut w, mut b) = (vec![Matrix::zeros(0, 0); depth], vec![Vec::new(); depth]);
     for k in (0..depth).rev() {
-        let below = magnitude(k);
-        w[k] = p.transpose_mul(&below).scale(1.0 / (beta * batch));
-        b[k] = p
+        let below = magnitude(k).zip(&terms[k], |m, a| m + a);
+        w[k] = q.transpose_mul(&below).scale(1.0 / (beta * batch));
+        b[k] = q
             .column_sums()
             .into_iter()
             .map(|v| v / (beta * batch))
             .collect();
         if k > 0 {
-            let d_err = fwd[k + 1].zip(&s.delta(k + 1), |a, d| a * d.abs());
-            let fed = p.zip(&d_err, |p, d| p + d).mul(&abs_w(k));
-            p = magnitude(k).zip(&fed, |m, fed| m + fed);
+            let p = magnitude(k).zip(&q.mul(&net.layers[k].w.map(f64::abs)), |m, fed| m + fed);
+            let through_d = magnitude(k).zip(&terms[k], |m, a| m * a);
+            q = p.zip(&through_d, |p, d| p + d);
         }
     }
     Gradients { w, b }
@@ -202,11 +200,31 @@ fn settled_and_printed_eq21_through_six_layers() {
     .unwrap();
 }
 
-/// A draw of `settled_eq21_is_exact_printed_is_not` found by a fresh seed (softplus, a width-1 layer): the printed
-/// W_2 estimate was -bp to 1.33x the earlier componentwise bound, which left out the rounding of the mean states
-/// carried forward into a_L (docs/mutation.md). Kept with its exact values.
+/// Open: a draw of `settled_eq21_is_exact_printed_is_not` (found once in about 140,000 fresh draws; tanh,
+/// alpha 0.994, beta 9.6) whose settled Eq. 20 residual is 6.4x the gain-adjusted rounding bound
+/// ([`tolerance::rounding_with_gains`]): the bound does not yet cover this case (near-saturated tanh units under a
+/// large nudge are the suspect; not analysed). Run with `--ignored` to see it fail. The property test keeps
+/// drawing fresh cases (48 a run), so it can meet such a draw again.
 #[test]
-fn settled_and_printed_eq21_through_a_width_one_layer() {
+#[ignore = "the Eq. 20 residual's rounding bound is incomplete for this draw (6.4x); see the doc comment"]
+fn settled_and_printed_eq21_near_tanh_saturation() {
+    settled_and_printed_eq21(
+        &[10, 18, 11, 20, 9],
+        4,
+        4694165774621143961,
+        Activation::Tanh,
+        0.9939394838962032,
+        9.600336118191898,
+    )
+    .unwrap();
+}
+
+/// A draw of `settled_eq21_is_exact_printed_is_not` (shrunk under a mutant of the mutation run, failing unmutated)
+/// whose output pre-activation a_L cancels: a width-1 hidden layer feeding 31 outputs, softplus, beta 6. The printed
+/// W_2 estimate differed from bp by 1.33x the rounding bound before the bound counted the pre-activations' terms A_l
+/// ([`estimate_rounding_scale`]). Kept with its exact values.
+#[test]
+fn settled_and_printed_eq21_where_a_l_cancels() {
     settled_and_printed_eq21(
         &[11, 15, 1, 31],
         1,
@@ -391,7 +409,117 @@ proptest! {
         }
         prop_assert!(a.states == b.states);
         prop_assert!(dual_gradient(&c.net, &once, &a.states) == dual_gradient(&c.net, &many, &b.states));
-        // A fixed point after one pass (after none when the loss gradient vanishes, e.g. a single softmax output).
-        prop_assert!(matches!(b.verdict, Verdict::Converged { iterations: 0..=1, exact: true }), "{:?}", b.verdict);
+        // A fixed point after one pass (after none when the loss gradient vanishes, e.g. a single softmax output):
+        // the settling pass is 1 exactly when pass 1 moved a state by more than the tolerance, measured here against
+        // the feed-forward states (scale: the largest feed-forward |z_k|, k >= 1, at least 1); every later pass
+        // moves nothing.
+        let scale = (1..=c.net.depth()).map(|k| b.feed_forward[k].max_abs()).fold(1.0, f64::max);
+        let moved = (1..=c.net.depth())
+            .map(|k| {
+                let d = |m: &Matrix<f64>| m.zip(&b.feed_forward[k], |u, v| (u - v).abs()).max_abs();
+                d(&a.states.plus[k]).max(d(&a.states.minus[k]))
+            })
+            .fold(0.0, f64::max);
+        let settled = usize::from(moved / scale > tolerance::fixed_point_tolerance::<f64>());
+        prop_assert_eq!(&b.verdict, &Verdict::Converged { iterations: settled, exact: true });
+        prop_assert_eq!(b.trajectory.len(), 30);
+        prop_assert_eq!(b.trajectory[0].change, moved);
+        prop_assert!(b.trajectory[1..].iter().all(|r| r.change == 0.0));
+    }
+
+    /// Claim 7 with a separate hidden alpha h (`Config::hidden_alpha`, alpha on the output only): Eq. 21's hidden
+    /// rule with h keeps zbar_k (weighted by h) at f(a_k), so the settled states still meet Eq. 20 and the gradient
+    /// estimate (zbar_{k-1} weighted by h, zbar_L by alpha) still equals back-propagation's, for every activation and
+    /// any alpha, h and beta. Independent route: back-propagation (itself checked against forward mode in
+    /// spec_derivative) and the derived KKT conditions; a layer reading its mean with the wrong alpha is off by
+    /// (alpha - h) delta, first order in beta, far above the rounding scale.
+    #[test]
+    fn settled_eq21_with_a_hidden_alpha_is_exact(
+        (widths, batch, seed) in arb_shape(),
+        act in 0usize..6, alpha in 0.0f64..=1.0, h in 0.0f64..=1.0, beta in 1e-2f64..10.0,
+    ) {
+        let c = case(&widths, batch, ACTIVATIONS[act], Loss::LeastSquares, seed);
+        let depth = c.net.depth();
+        let (_, bp) = backprop(&c.net, &c.x, &c.y);
+        let cfg = Config::new(Method::Eq21, alpha, beta, 2).with_hidden_alpha(h);
+        let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
+        let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
+        let report = kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap();
+        prop_assert!(report.max_relative() <= tol, "Eq. 20 residual {} > {tol}", report.max_relative());
+        let est = dual_gradient(&c.net, &cfg, &inf.states);
+        let scale = estimate_rounding_scale(&c.net, &inf.states, beta);
+        for w in 0..depth {
+            let (worst, _) = scaled_mismatch(&est, &bp, &scale, w, 1.0);
+            prop_assert!(worst <= tol, "layer {w}: differs from bp by {worst} x its rounding scale > {tol}");
+        }
+    }
+}
+
+/// The verdict's "no change" is relative to the feed-forward scale (the largest feed-forward |z_k|, at least 1): a
+/// DP+ run at alpha = 1 with identity activations (states linear in beta) whose only moving pass changes the states by
+/// half the tolerance times that scale settles after 0 passes; the same run with beta 4x larger (twice the tolerance
+/// times the scale) after 1. The network is scaled so that the feed-forward scale is far above 1, where a change
+/// measured absolutely (or multiplied by the scale) would land on the other side. Independent route: the change
+/// measured in the test against the feed-forward states.
+#[test]
+fn verdict_tolerance_is_relative_to_the_feed_forward_scale() {
+    let c = scaled(
+        case(
+            &[3, 4, 3, 2],
+            2,
+            Activation::Identity,
+            Loss::LeastSquares,
+            11,
+        ),
+        4.0,
+    );
+    let depth = c.net.depth();
+    let run = |beta: f64| {
+        infer(
+            &c.net,
+            &Config::new(Method::DpPlus, 1.0, beta, 5),
+            &c.x,
+            &c.y,
+        )
+        .unwrap()
+    };
+    let moved = |inf: &Inference<f64>| {
+        (1..=depth)
+            .map(|k| {
+                let d =
+                    |m: &Matrix<f64>| m.zip(&inf.feed_forward[k], |u, v| (u - v).abs()).max_abs();
+                d(&inf.states.plus[k]).max(d(&inf.states.minus[k]))
+            })
+            .fold(0.0, f64::max)
+    };
+    let unit = run(1.0);
+    let scale = (1..=depth)
+        .map(|k| unit.feed_forward[k].max_abs())
+        .fold(1.0, f64::max);
+    let tol = tolerance::fixed_point_tolerance::<f64>();
+    assert!(scale > 4.0, "feed-forward scale {scale}");
+    // The states are rounded to their ulps (up to eps x scale), so the change lands within an ulp or two of the
+    // target: 0.5 and 2 tolerances keep it on its side.
+    for (factor, settled) in [(0.5, 0), (2.0, 1)] {
+        let beta = factor * tol * scale / moved(&unit);
+        let inf = run(beta);
+        let relative = moved(&inf) / scale;
+        let side = if settled == 0 {
+            relative <= tol && relative * scale * scale > tol
+        } else {
+            relative > tol
+        };
+        assert!(
+            side,
+            "beta {beta}: moved {relative} x scale against tolerance {tol}"
+        );
+        assert_eq!(
+            inf.verdict,
+            Verdict::Converged {
+                iterations: settled,
+                exact: true
+            },
+            "beta {beta}"
+        );
     }
 }

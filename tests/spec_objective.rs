@@ -18,7 +18,7 @@
 mod common;
 
 use common::*;
-use dualprop::checks::tolerance::derivative_agreement;
+use dualprop::checks::tolerance::{derivative_agreement, rounding};
 use dualprop::checks::{kkt_report, Equation, KktReport, ObjectivePoint};
 use dualprop::reference::dual::Dual;
 use dualprop::reference::rules;
@@ -767,5 +767,553 @@ proptest! {
             }
             Ok(())
         })?;
+    }
+}
+
+/// Every derived residual of `method`'s report, all layers together (DP+: Eq. 10, Eq. 11, Eq. 19 and Eq. 15;
+/// original DP: Eq. 3's stationarity; Eq. 21: Eq. 20's conditions), as in the per-equation tests above.
+fn all_expected(
+    c: &Case<f64>,
+    cfg: &Config,
+    s: &DualState<f64>,
+    lifted: &mut Lifted,
+) -> Vec<Expected> {
+    let depth = c.net.depth();
+    let mut all = Vec::new();
+    for k in 1..=depth {
+        match cfg.method {
+            Method::DpPlus if k < depth => {
+                let (e, _) = dp_plus_hidden_expected(c, cfg, s, lifted, k);
+                all.extend(e.into_iter().flatten());
+            }
+            Method::DpPlus => all.extend(
+                dp_plus_output_expected(c, cfg, s, lifted)
+                    .into_iter()
+                    .flatten(),
+            ),
+            Method::OriginalDp => all.extend(
+                original_expected(c, cfg, s, lifted, k)
+                    .into_iter()
+                    .flatten(),
+            ),
+            _ => all.extend(eq20_expected(c, cfg, s, lifted, k).into_iter().flatten()),
+        }
+    }
+    all
+}
+
+/// The range of f, written out (not through `Activation::inverse`): where f^-1 is defined. The states drawn
+/// below keep a margin of 0.05 from every end, so rounding cannot move a state across one.
+fn in_range(f: Activation, z: f64) -> bool {
+    match f {
+        Activation::Tanh => z.abs() < 1.0,
+        Activation::Sigmoid => z > 0.0 && z < 1.0,
+        Activation::Softplus => z > 0.0,
+        _ => unreachable!("only the activations with a bounded range are drawn"),
+    }
+}
+
+/// A state whose hidden units lie inside the range of f or (unit 0 of every row, and a third of the others)
+/// outside it, z^+ and z^- on the same side with a margin, so that zbar lies there too for every alpha.
+fn state_partly_outside_the_range(c: &Case<f64>, rng: &mut StdRng) -> DualState<f64> {
+    let (widths, depth, batch) = (c.net.widths(), c.net.depth(), c.x.rows());
+    let f = c.net.activation;
+    let mut state = DualState::feed_forward(&c.net, &c.x);
+    for k in 1..=depth {
+        let (mut plus, mut minus) = (Vec::new(), Vec::new());
+        for _row in 0..batch {
+            for j in 0..widths[k] {
+                let outside = k < depth && (j == 0 || rng.random_bool(1.0 / 3.0));
+                let range = match (f, outside, rng.random_bool(0.5)) {
+                    _ if k == depth => -1.5..1.5,
+                    (Activation::Tanh, false, _) => -0.9..0.9,
+                    (Activation::Tanh, true, high) => {
+                        if high {
+                            1.05..2.0
+                        } else {
+                            -2.0..-1.05
+                        }
+                    }
+                    (Activation::Sigmoid, false, _) => 0.05..0.95,
+                    (Activation::Sigmoid, true, high) => {
+                        if high {
+                            1.05..2.0
+                        } else {
+                            -1.0..-0.05
+                        }
+                    }
+                    (Activation::Softplus, false, _) => 0.05..2.0,
+                    (_, true, _) => -1.5..-0.05,
+                    _ => unreachable!(),
+                };
+                plus.push(rng.random_range(range.clone()));
+                minus.push(rng.random_range(range));
+            }
+        }
+        state.plus[k] = Matrix::from_vec(batch, widths[k], plus).unwrap();
+        state.minus[k] = Matrix::from_vec(batch, widths[k], minus).unwrap();
+    }
+    state
+}
+
+proptest! {
+    #![proptest_config(config(12))]
+
+    /// `KktReport::max_abs` and `max_relative` are the largest residual over every layer and equation of the
+    /// report: at arbitrary states, for DP+, original DP and Eq. 21, they equal the largest of the residuals derived
+    /// from the objectives (and the largest ratio to the checker's stated normalization), to `derivative_agreement`
+    /// x the magnitudes. Independent route: forward mode on `ObjectivePoint` (as in the tests above), maxima taken
+    /// in the test. Power: counts the (point, method) pairs whose largest residual exceeds 100 x its allowance
+    /// (a report of 0, or of the first layer alone, fails there), at least one per draw.
+    #[test]
+    fn report_maxima_are_the_largest_derived_residuals(problem in arb_problem()) {
+        let mut telling = 0usize;
+        for_each_point(problem, |c, alpha, beta, s| {
+            let mut lifted = Lifted::new(c, s, alpha, beta);
+            let tol = derivative_agreement::<f64>(max_width(&c.net));
+            for method in [Method::DpPlus, Method::OriginalDp, Method::Eq21] {
+                if method == Method::OriginalDp && c.net.activation == Activation::Softplus {
+                    continue; // Eq. 3 has no value to differentiate (no closed-form potential)
+                }
+                let cfg = checker_config(method, alpha, beta);
+                let report = kkt_report(&c.net, &cfg, s, &c.y).unwrap();
+                let all = all_expected(c, &cfg, s, &mut lifted);
+                let max = |g: &dyn Fn(&Expected) -> f64| all.iter().fold(0.0f64, |m, e| m.max(g(e)));
+                let want_abs = max(&|e| e.residual.abs());
+                let want_rel = max(&|e| e.residual.abs() / e.scale);
+                let (mag, mag_rel) = (max(&|e| e.magnitude), max(&|e| e.magnitude / e.scale));
+                let what = format!("{method:?} {:?} {:?} alpha {alpha} beta {beta}", c.net.activation, c.net.loss);
+                prop_assert!(
+                    (report.max_abs() - want_abs).abs() <= tol * mag,
+                    "{}: max_abs {:e}, derived {:e}", what, report.max_abs(), want_abs
+                );
+                prop_assert!(
+                    (report.max_relative() - want_rel).abs() <= tol * mag_rel,
+                    "{}: max_relative {:e}, derived {:e}", what, report.max_relative(), want_rel
+                );
+                if want_abs > 100.0 * tol * mag && want_rel > 100.0 * tol * mag_rel {
+                    telling += 1;
+                }
+            }
+            Ok(())
+        })?;
+        prop_assert!(telling >= 1, "no point had a residual above rounding");
+    }
+
+    /// Units whose state lies outside the range of f (where f^-1, hence Eq. 10 and Eq. 3's stationarity, is
+    /// undefined) are counted as excluded, the others as evaluated: per DP+ hidden equation, the units whose zbar
+    /// is outside; per original-DP equation, those whose z^+ (resp. z^-) is. Tanh, sigmoid and softplus. Independent
+    /// route: the range of f written out in the test ([`in_range`]). Unit 0 of every hidden row is drawn outside, so
+    /// every draw with a hidden layer excludes at least one unit (counted, must be above 0).
+    #[test]
+    fn units_outside_the_range_of_f_are_excluded_and_counted(problem in arb_problem()) {
+        let (widths, batch, seed, drawn_alpha) = problem;
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x0e8c_1d0e);
+        let mut excluded_seen = 0usize;
+        for f in [Activation::Tanh, Activation::Sigmoid, Activation::Softplus] {
+            let c = case(&widths, batch, f, Loss::LeastSquares, seed);
+            for alpha in ALPHAS.into_iter().chain([drawn_alpha]) {
+                let s = state_partly_outside_the_range(&c, &mut rng);
+                for k in 1..c.net.depth() {
+                    let zbar = s.mean(k, alpha);
+                    let outside = |m: &Matrix<f64>| m.as_slice().iter().filter(|&&z| !in_range(f, z)).count();
+                    let n = zbar.as_slice().len();
+                    let dp = kkt_report(&c.net, &checker_config(Method::DpPlus, alpha, 0.5), &s, &c.y).unwrap();
+                    for e in [Equation::Eq10Plus, Equation::Eq10Minus, Equation::Eq11] {
+                        let r = dp.get(k, e).unwrap();
+                        prop_assert_eq!(r.excluded, outside(&zbar), "DP+ {:?} alpha {} layer {} {:?}", f, alpha, k, e);
+                        prop_assert_eq!(r.units, n - outside(&zbar), "DP+ {:?} layer {} {:?}", f, k, e);
+                    }
+                    let orig = kkt_report(&c.net, &checker_config(Method::OriginalDp, alpha, 0.5), &s, &c.y).unwrap();
+                    for (e, z) in [(Equation::Eq3StationarityPlus, &s.plus[k]), (Equation::Eq3StationarityMinus, &s.minus[k])] {
+                        let r = orig.get(k, e).unwrap();
+                        prop_assert_eq!(r.excluded, outside(z), "original DP {:?} alpha {} layer {} {:?}", f, alpha, k, e);
+                        prop_assert_eq!(r.units, n - outside(z), "original DP {:?} layer {} {:?}", f, k, e);
+                    }
+                    excluded_seen += outside(&zbar);
+                }
+            }
+        }
+        prop_assert!(widths.len() < 3 || excluded_seen > 0, "no unit was drawn outside the range");
+    }
+
+    /// With a separate hidden alpha h (`Config::hidden_alpha`), the output layer's pre-activation reads the last
+    /// hidden layer's mean with h and the output's own mean with alpha: at arbitrary states, Eq. 20's output
+    /// constraint is max |alpha z_L^+ + (1 - alpha) z_L^- - W (h z_{L-1}^+ + (1 - h) z_{L-1}^-) - b|, and the DP+
+    /// output residuals Eq. 15 for least squares are alpha g + zbar - a + alpha delta and abar g - zbar + a + abar
+    /// delta with g = beta (zbar - y). Independent route: the pre-activation and the least-squares gradient
+    /// recomputed unit by unit in the test (no `pre_activation`, `DualState::mean` or `Loss::gradient`).
+    #[test]
+    fn output_conditions_read_the_hidden_layers_mean_with_the_hidden_alpha(problem in arb_problem()) {
+        let (widths, batch, seed, drawn_alpha) = problem;
+        prop_assume!(widths.len() >= 3);
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x41fa);
+        for f in ACTIVATIONS {
+            let c = case(&widths, batch, f, Loss::LeastSquares, seed);
+            let (depth, out, below) = (c.net.depth(), widths[widths.len() - 1], widths[widths.len() - 2]);
+            let layer = &c.net.layers[depth - 1];
+            for (alpha, h) in [(drawn_alpha, 1.0 - drawn_alpha), (1.0, 0.0), (0.0, 1.0), (0.5, 0.2)] {
+                let beta = 0.5;
+                let s = arbitrary_state(&c, &mut rng);
+                let mean = |k: usize, a: f64, r: usize, j: usize| {
+                    a * s.plus[k].get(r, j) + (1.0 - a) * s.minus[k].get(r, j)
+                };
+                let (mut constraint, mut eq15) = (0.0f64, [0.0f64; 2]);
+                let mut magnitude = 0.0f64;
+                for r in 0..batch {
+                    for i in 0..out {
+                        let (mut a, mut a_abs) = (layer.b[i], layer.b[i].abs());
+                        for j in 0..below {
+                            let zb = mean(depth - 1, h, r, j);
+                            a += layer.w.get(i, j) * zb;
+                            a_abs += (layer.w.get(i, j) * zb).abs();
+                        }
+                        let (zp, zm) = (s.plus[depth].get(r, i), s.minus[depth].get(r, i));
+                        let (zb, delta) = (mean(depth, alpha, r, i), zp - zm);
+                        let g = beta * (zb - c.y.get(r, i));
+                        constraint = constraint.max((zb - a).abs());
+                        eq15[0] = eq15[0].max((alpha * g + zb - a + alpha * delta).abs());
+                        eq15[1] = eq15[1].max(((1.0 - alpha) * g - zb + a + (1.0 - alpha) * delta).abs());
+                        magnitude = magnitude.max(a_abs + zb.abs() + g.abs() + delta.abs() + beta * c.y.get(r, i).abs());
+                    }
+                }
+                let tol = derivative_agreement::<f64>(max_width(&c.net)) * magnitude;
+                let at = |method: Method, e: Equation| {
+                    let cfg = Config::new(method, alpha, beta, 1).with_hidden_alpha(h);
+                    kkt_report(&c.net, &cfg, &s, &c.y).unwrap().get(depth, e).unwrap().max_abs
+                };
+                let what = format!("{f:?} alpha {alpha} h {h}");
+                let got = at(Method::Eq21, Equation::Eq20OutputConstraint);
+                prop_assert!((got - constraint).abs() <= tol, "{}: Eq. 20 output constraint {:e}, recomputed {:e}", what, got, constraint);
+                for (e, want) in [(Equation::Eq15Plus, eq15[0]), (Equation::Eq15Minus, eq15[1])] {
+                    let got = at(Method::DpPlus, e);
+                    prop_assert!((got - want).abs() <= tol, "{}: {:?} {:e}, recomputed {:e}", what, e, got, want);
+                }
+            }
+        }
+    }
+}
+
+/// `KktReport::max_abs` and `max_relative` on reports written out by hand: the largest entry over every layer
+/// (not only the first or the last), and NaN wherever one entry is NaN, first or later. Independent route: the
+/// maxima worked out in the test.
+#[test]
+fn report_maxima_closed_form() {
+    use dualprop::checks::{EquationResidual, LayerKkt};
+    let report = |entries: &[(f64, f64)]| KktReport {
+        method: Method::DpPlus,
+        layers: entries
+            .iter()
+            .enumerate()
+            .map(|(k, &(max_abs, max_relative))| LayerKkt {
+                layer: k + 1,
+                equations: vec![EquationResidual {
+                    equation: Equation::Eq10Plus,
+                    max_abs,
+                    max_relative,
+                    units: 1,
+                    excluded: 0,
+                }],
+            })
+            .collect(),
+        output_saddle: None,
+    };
+    let r = report(&[(0.25, 1e-3), (3.0, 2e-3), (0.5, 4e-4)]);
+    assert_eq!((r.max_abs(), r.max_relative()), (3.0, 2e-3));
+    let empty = report(&[]);
+    assert_eq!((empty.max_abs(), empty.max_relative()), (0.0, 0.0));
+    for at in 0..3 {
+        let mut entries = [(0.25, 1e-3), (3.0, 2e-3), (0.5, 4e-4)];
+        entries[at] = (f64::NAN, f64::NAN);
+        let r = report(&entries);
+        assert!(
+            r.max_abs().is_nan() && r.max_relative().is_nan(),
+            "NaN at {at}: {r:?}"
+        );
+    }
+}
+
+/// An overflowing hidden pre-activation is left unclassified (not put on ReLU's inactive piece, where Eq. 19 would
+/// report a small residual): a = W x = -inf and the feedback b = W^T delta = -inf, so the DP+ nudged pre-activations
+/// are a + abar b = -inf and a - alpha b = -inf + inf = NaN. The unit must reach Eq. 10, where its residuals are
+/// inf and NaN, and the report's maxima must be NaN. Independent route: IEEE arithmetic worked out in the test.
+#[test]
+fn an_overflowing_pre_activation_reaches_the_report() {
+    let big = -1e308;
+    let layers = vec![
+        Layer {
+            w: Matrix::from_vec(1, 2, vec![big, big]).unwrap(),
+            b: vec![0.0],
+        },
+        Layer {
+            w: Matrix::from_vec(2, 1, vec![big, big]).unwrap(),
+            b: vec![0.0, 0.0],
+        },
+    ];
+    let net = Network::new(layers, Activation::Relu, Loss::LeastSquares).unwrap();
+    let x = Matrix::from_vec(1, 2, vec![1.0, 1.0]).unwrap();
+    let y = Matrix::zeros(1, 2);
+    let mut s = DualState::feed_forward(&net, &x);
+    s.plus[1] = Matrix::from_vec(1, 1, vec![0.5]).unwrap();
+    s.minus[1] = s.plus[1].clone();
+    s.plus[2] = Matrix::from_vec(1, 2, vec![1.0, 1.0]).unwrap();
+    s.minus[2] = Matrix::zeros(1, 2);
+    let cfg = Config::new(Method::DpPlus, 0.5, 1.0, 1);
+    let report = kkt_report(&net, &cfg, &s, &y).unwrap();
+    let get = |e| report.get(1, e).unwrap();
+    assert_eq!(get(Equation::Eq19InactiveRelu).units, 0, "{report:?}");
+    assert_eq!(get(Equation::Eq10Plus).units, 1, "{report:?}");
+    assert_eq!(get(Equation::Eq10Plus).max_abs, f64::INFINITY, "{report:?}");
+    assert!(get(Equation::Eq10Minus).max_abs.is_nan(), "{report:?}");
+    assert!(
+        report.max_abs().is_nan() && report.max_relative().is_nan(),
+        "{report:?}"
+    );
+}
+
+/// The kink convention of the DP+ checker's ReLU classification (Eqs. 10, 19; Prop. 3.1 holds on one piece): a
+/// nudged pre-activation counts as above the kink only when strictly greater (f'(0) = 0), so a unit with both at or
+/// below 0 is inactive (Eq. 19), one with exactly one above straddles, and one with both above is on the active
+/// piece. Width-1 layers with exact small-integer pre-activations a and feedbacks b (alpha = 1/2, so the nudged
+/// values a + b/2 and a - b/2 are exact): rows (a, b) = (-1, 2) up 0 down -2, (0, 0) both at 0: inactive; (1, 2) up 2
+/// down 0, (0, -2) up -1 down 1: straddling; (2, 2) up 3 down 1: active. Independent route: the classification
+/// worked out in the test.
+#[test]
+fn relu_units_at_the_kink_are_classified_by_the_strict_convention() {
+    let rows = [(-1.0, 2.0), (0.0, 0.0), (1.0, 2.0), (0.0, -2.0), (2.0, 2.0)];
+    let one = || Layer {
+        w: Matrix::from_vec(1, 1, vec![1.0]).unwrap(),
+        b: vec![0.0],
+    };
+    let net = Network::new(vec![one(), one()], Activation::Relu, Loss::LeastSquares).unwrap();
+    let n = rows.len();
+    let x = Matrix::from_vec(n, 1, rows.iter().map(|r| r.0).collect()).unwrap();
+    let y = Matrix::zeros(n, 1);
+    let mut s = DualState::feed_forward(&net, &x);
+    s.plus[1] = Matrix::from_vec(n, 1, vec![0.5; n]).unwrap();
+    s.minus[1] = s.plus[1].clone();
+    s.plus[2] = Matrix::from_vec(n, 1, rows.iter().map(|r| r.1).collect()).unwrap();
+    s.minus[2] = Matrix::zeros(n, 1);
+    let report = kkt_report(&net, &Config::new(Method::DpPlus, 0.5, 1.0, 1), &s, &y).unwrap();
+    let units = |e| report.get(1, e).map_or(0, |r| r.units);
+    use Equation::*;
+    assert_eq!(units(Eq19InactiveRelu), 2, "{report:?}");
+    for (on_piece, straddling) in [
+        (Eq10Plus, Eq10PlusStraddling),
+        (Eq10Minus, Eq10MinusStraddling),
+        (Eq11, Eq11Straddling),
+    ] {
+        assert_eq!(units(on_piece), 1, "{on_piece:?}: {report:?}");
+        assert_eq!(units(straddling), 2, "{straddling:?}: {report:?}");
+    }
+}
+
+/// At states without nudging (z_k^+ = z_k^- on every layer) every delta_k is 0, so Eq. 7 and the Lagrangian of
+/// Eq. 20 are beta l(z_L) and Eq. 3 is alpha l(z_L) + abar l(z_L) = l(z_L) (its energy differences cancel), for any
+/// alpha and beta; Eq. 3 has no value with softplus (no closed-form potential). Eq. 7 drops the term of a ReLU unit
+/// whose zbar lies outside the range of f when its delta is 0 (Eq. 19 makes it vanish there) and has no value when
+/// that delta is not 0. Independent route: least squares 1/2 sum (z - y)^2 written out in the test; the values are
+/// read through the f64 report functions (`eq7_value`, `eq3_value`, `eq20_value`).
+#[test]
+fn objective_values_without_nudging_are_the_loss() {
+    for f in ACTIVATIONS {
+        for seed in 0..3u64 {
+            let c = case(&[3, 4, 3, 2], 3, f, Loss::LeastSquares, seed);
+            let depth = c.net.depth();
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut s = arbitrary_state(&c, &mut rng);
+            for k in 1..=depth {
+                s.minus[k] = s.plus[k].clone();
+            }
+            let (z, y) = (s.plus[depth].as_slice(), c.y.as_slice());
+            let loss: f64 = z.iter().zip(y).map(|(z, y)| 0.5 * (z - y) * (z - y)).sum();
+            let size: f64 = z
+                .iter()
+                .zip(y)
+                .map(|(z, y)| (z.abs() + y.abs()).powi(2))
+                .sum();
+            let tol = rounding::<f64>(z.len(), 1) * size;
+            // Eq. 3 adds and subtracts (1/beta) (G(z) - z a) per unit: its rounding is relative to their sum.
+            let (mut energies, mut terms) = (0.0, z.len());
+            for k in 1..=depth {
+                let a = pre_activation(&c.net, &s, k, 0.5);
+                for (&zi, &ai) in s.plus[k].as_slice().iter().zip(a.as_slice()) {
+                    let g = if k == depth {
+                        0.5 * zi * zi
+                    } else {
+                        f.potential(zi).unwrap_or(0.0)
+                    };
+                    energies += 2.0 * (g.abs() + (zi * ai).abs());
+                    terms += 2;
+                }
+            }
+            for (alpha, beta) in [(0.0, 0.5), (0.7, 2.0), (1.0, 0.01)] {
+                let eq3_tol = tol + rounding::<f64>(terms, 1) * energies / beta;
+                let p = ObjectivePoint {
+                    net: &c.net,
+                    alpha,
+                    beta,
+                    state: &s,
+                    y: &c.y,
+                };
+                let what = format!("{f:?} seed {seed} alpha {alpha} beta {beta}");
+                let eq7 = p.eq7_value().unwrap();
+                assert!(
+                    (eq7 - beta * loss).abs() <= beta * tol,
+                    "{what}: Eq. 7 {eq7} vs {}",
+                    beta * loss
+                );
+                let eq20 = p.eq20_value();
+                assert!(
+                    (eq20 - beta * loss).abs() <= beta * tol,
+                    "{what}: Eq. 20 {eq20} vs {}",
+                    beta * loss
+                );
+                match p.eq3_value() {
+                    Some(eq3) => {
+                        assert!(
+                            (eq3 - loss).abs() <= eq3_tol,
+                            "{what}: Eq. 3 {eq3} vs {loss}"
+                        )
+                    }
+                    None => assert_eq!(f, Activation::Softplus, "{what}: Eq. 3 has no value"),
+                }
+            }
+            if f == Activation::Relu {
+                let point = |s: &DualState<f64>| {
+                    let p = ObjectivePoint {
+                        net: &c.net,
+                        alpha: 0.5,
+                        beta: 1.0,
+                        state: s,
+                        y: &c.y,
+                    };
+                    p.eq7_value()
+                };
+                s.plus[1].as_mut_slice()[0] = -0.5;
+                s.minus[1].as_mut_slice()[0] = -0.5;
+                let eq7 = point(&s).expect("a unit outside the range with delta 0 is dropped");
+                assert!(
+                    (eq7 - loss).abs() <= tol,
+                    "ReLU seed {seed}: Eq. 7 {eq7} vs {loss}"
+                );
+                s.minus[1].as_mut_slice()[0] = -0.25;
+                assert_eq!(
+                    point(&s),
+                    None,
+                    "ReLU seed {seed}: delta != 0 outside the range"
+                );
+            }
+        }
+    }
+}
+
+/// The KKT conditions' names as reports and oracle files spell them: every wording is distinct and starts with
+/// its equation number ("Eq. "), is the condition's Display and Deref, parses back to it (`FromStr`) and survives a
+/// JSON round trip (`Serialize`, `Deserialize`); an unknown wording is a typed error. The straddling variants are
+/// exactly Eq. 10's and Eq. 11's, worded as their base condition "straddling the kink", and exactly the conditions
+/// `is_straddling` names. Independent route: properties of the table (distinct, read back), not its contents.
+#[test]
+fn equation_wordings_are_distinct_and_read_back() {
+    use Equation::*;
+    let mut seen = std::collections::HashSet::new();
+    for e in Equation::ALL {
+        let w = e.wording();
+        assert!(w.starts_with("Eq. ") && seen.insert(w), "{e:?}: {w:?}");
+        assert_eq!((e.to_string().as_str(), &*e), (w, w), "{e:?}");
+        assert_eq!(w.parse::<Equation>().unwrap(), e);
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(json, format!("{w:?}"));
+        assert_eq!(serde_json::from_str::<Equation>(&json).unwrap(), e);
+    }
+    let straddling: Vec<Equation> = Equation::ALL
+        .iter()
+        .filter_map(|e| e.straddling())
+        .collect();
+    assert_eq!(
+        straddling,
+        [Eq10PlusStraddling, Eq10MinusStraddling, Eq11Straddling]
+    );
+    for e in Equation::ALL {
+        assert_eq!(e.is_straddling(), straddling.contains(&e), "{e:?}");
+        if let Some(s) = e.straddling() {
+            assert_eq!(s.wording(), format!("{e} straddling the kink"));
+        }
+    }
+    assert!(matches!(
+        "Eq. 99".parse::<Equation>(),
+        Err(dualprop::Error::Format(_))
+    ));
+    assert!(serde_json::from_str::<Equation>("\"Eq. 99\"").is_err());
+}
+
+proptest! {
+    #![proptest_config(config(12))]
+
+    /// `fixed_point_residuals_of_state` at arbitrary states is the distance to one more DP+ update of each layer,
+    /// recomputed unit by unit in the test: hidden layers Eq. 8, z+ = f(a + abar b), z- = f(a - alpha b) with
+    /// a = W zbar + b_bias and b = W^T delta summed in loops (identity, ReLU as max(0, .), tanh as f64::tanh);
+    /// the output Eq. 16, z+ = a - abar g, z- = a + alpha g, least squares, with g = beta (a_L - y) (`Eq16`) or
+    /// g = beta (feed-forward output - y) (`Eq16FrozenGradient`, the frozen gradient the function recomputes from
+    /// z_0). One entry per layer, in order. Independent route: the updates written out in the test.
+    #[test]
+    fn fixed_point_residuals_of_a_state_are_the_distance_to_one_more_update(problem in arb_problem()) {
+        let (widths, batch, seed, alpha) = problem;
+        let mut rng = StdRng::seed_from_u64(seed ^ 0xf1_0ed);
+        let abar = 1.0 - alpha;
+        for (f, apply) in [
+            (Activation::Identity, (|v| v) as fn(f64) -> f64),
+            (Activation::Relu, |v: f64| v.max(0.0)),
+            (Activation::Tanh, f64::tanh),
+        ] {
+            let c = case(&widths, batch, f, Loss::LeastSquares, seed);
+            let depth = c.net.depth();
+            let ff = c.net.forward(&c.x);
+            for rule in [OutputRule::Eq16, OutputRule::Eq16FrozenGradient] {
+                let beta = 0.5;
+                let cfg = Config::new(Method::DpPlus, alpha, beta, 1).with_output(rule);
+                let s = arbitrary_state(&c, &mut rng);
+                let got = dualprop::checks::fixed_point_residuals_of_state(&c.net, &cfg, &s, &c.y).unwrap();
+                prop_assert_eq!(got.len(), depth);
+                for k in 1..=depth {
+                    let layer = &c.net.layers[k - 1];
+                    let (mut worst, mut mag) = ([0.0f64; 2], 0.0f64);
+                    for r in 0..batch {
+                        for i in 0..widths[k] {
+                            let mut a = layer.b[i];
+                            let mut a_abs = layer.b[i].abs();
+                            for j in 0..widths[k - 1] {
+                                let zb = alpha * s.plus[k - 1].get(r, j) + abar * s.minus[k - 1].get(r, j);
+                                a += layer.w.get(i, j) * zb;
+                                a_abs += (layer.w.get(i, j) * zb).abs();
+                            }
+                            let (up, down) = if k < depth {
+                                let (mut b, mut b_abs) = (0.0, 0.0);
+                                for o in 0..widths[k + 1] {
+                                    let d = s.plus[k + 1].get(r, o) - s.minus[k + 1].get(r, o);
+                                    b += c.net.layers[k].w.get(o, i) * d;
+                                    b_abs += (c.net.layers[k].w.get(o, i) * d).abs();
+                                }
+                                mag = mag.max(a_abs + b_abs);
+                                (apply(a + abar * b), apply(a - alpha * b))
+                            } else {
+                                let at = if rule == OutputRule::Eq16 { a } else { ff[depth].get(r, i) };
+                                let g = beta * (at - c.y.get(r, i));
+                                mag = mag.max(a_abs + g.abs() + beta * c.y.get(r, i).abs());
+                                (a - abar * g, a + alpha * g)
+                            };
+                            worst[0] = worst[0].max((up - s.plus[k].get(r, i)).abs());
+                            worst[1] = worst[1].max((down - s.minus[k].get(r, i)).abs());
+                            mag = mag.max(s.plus[k].get(r, i).abs() + s.minus[k].get(r, i).abs());
+                        }
+                    }
+                    let tol = rounding::<f64>(max_width(&c.net), depth) * mag;
+                    let e = &got[k - 1];
+                    prop_assert_eq!(e.layer, k);
+                    prop_assert!((e.plus - worst[0]).abs() <= tol, "{:?} {:?} layer {}: plus {:e} vs {:e}", f, rule, k, e.plus, worst[0]);
+                    prop_assert!((e.minus - worst[1]).abs() <= tol, "{:?} {:?} layer {}: minus {:e} vs {:e}", f, rule, k, e.minus, worst[1]);
+                }
+            }
+        }
     }
 }

@@ -794,3 +794,108 @@ fn dp_plus_relu_local_bound_holds_where_it_is_attained() {
         bound.local
     );
 }
+
+/// `growth_per_pass` against its definition worked out by hand, (g_last / g_from)^(1 / (last - from)) with g_0 = 1
+/// (the feed-forward growth) and the last ratio when `from` is the last pass or beyond: on a geometric trajectory
+/// 2 r^i it is r from every pass; on an uneven one each rate is the closed form. None for an empty trajectory and
+/// where a growth is zero or infinite. And the verdicts' table labels as documented.
+#[test]
+fn growth_per_pass_and_labels_closed_form() {
+    use dualprop::reference::inference::{growth_per_pass, IterationRecord};
+    let record = |iteration: usize, growth: f64| IterationRecord {
+        iteration,
+        layer_max_abs: vec![growth],
+        growth,
+        change: 0.0,
+    };
+    let trajectory = |g: &[f64]| -> Vec<IterationRecord> {
+        g.iter()
+            .enumerate()
+            .map(|(i, &g)| record(i + 1, g))
+            .collect()
+    };
+    let close = |got: Option<f64>, want: f64, what: &str| {
+        let got = got.unwrap_or_else(|| panic!("{what}: None, want {want}"));
+        assert!(
+            (got - want).abs() <= 8.0 * f64::EPSILON * want,
+            "{what}: {got} vs {want}"
+        );
+    };
+    for r in [0.5f64, 1.0, 1.7, 3.0] {
+        let g: Vec<f64> = (1..=6).map(|i| 2.0 * r.powi(i)).collect();
+        let tr = trajectory(&g);
+        for from in 1..=8 {
+            close(growth_per_pass(&tr, from), r, &format!("r {r} from {from}"));
+        }
+        close(
+            growth_per_pass(&tr, 0),
+            (2.0 * r.powi(6)).powf(1.0 / 6.0),
+            &format!("r {r} from 0"),
+        );
+    }
+    let tr = trajectory(&[1.5, 4.0, 2.0, 8.0]);
+    for (from, want) in [
+        (0, 8.0f64.powf(0.25)),
+        (1, (8.0f64 / 1.5).powf(1.0 / 3.0)),
+        (2, 2.0f64.sqrt()),
+        (3, 4.0),
+        (4, 4.0),
+    ] {
+        close(
+            growth_per_pass(&tr, from),
+            want,
+            &format!("uneven, from {from}"),
+        );
+    }
+    close(growth_per_pass(&trajectory(&[3.0]), 1), 3.0, "one pass");
+    assert_eq!(growth_per_pass(&[], 1), None);
+    assert_eq!(
+        growth_per_pass(&trajectory(&[0.0, 2.0]), 1),
+        None,
+        "zero growth at the start"
+    );
+    assert_eq!(
+        growth_per_pass(&trajectory(&[1.0, 0.0]), 1),
+        None,
+        "zero growth at the end"
+    );
+    assert_eq!(
+        growth_per_pass(&trajectory(&[1.0, f64::INFINITY]), 1),
+        None,
+        "infinite growth"
+    );
+
+    let labels = [
+        (
+            Verdict::Converged {
+                iterations: 3,
+                exact: true,
+            },
+            "converged@3",
+        ),
+        (Verdict::Bounded { residual: 1e-3 }, "bounded"),
+        (
+            Verdict::Diverged {
+                iteration: 2,
+                layer: 1,
+                max_abs: 1e9,
+                bound: 1e6,
+            },
+            "diverged@2",
+        ),
+        (
+            Verdict::NonFinite {
+                iteration: 5,
+                layer: 2,
+            },
+            "non-finite@5",
+        ),
+    ];
+    for (v, want) in labels {
+        assert_eq!(v.label(), want);
+        assert_eq!(
+            v.failed(),
+            want.starts_with("diverged") || want.starts_with("non-finite")
+        );
+    }
+}
