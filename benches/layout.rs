@@ -60,28 +60,14 @@ impl Operands {
     fn forward(&self, dst: &mut [f32], tmp: &mut [f32], by_batch: bool, par: Par) {
         let w = MatRef::from_row_major_slice(&self.w, self.out, self.inp);
         let z = MatRef::from_column_major_slice(&self.z, self.inp, self.batch);
-        if by_batch {
-            let t = MatMut::from_row_major_slice_mut(tmp, self.out, self.batch);
-            matmul(t, Accum::Replace, w, z, 1.0, par);
-            transpose_into(tmp, self.out, self.batch, dst);
-        } else {
-            let d = MatMut::from_column_major_slice_mut(dst, self.out, self.batch);
-            matmul(d, Accum::Replace, w, z, 1.0, par);
-        }
+        product(w, z, dst, tmp, by_batch, par);
     }
 
     /// dst `[in, batch]` = W^T e, in the states' layout or batch-contiguous then transposed.
     fn feedback(&self, dst: &mut [f32], tmp: &mut [f32], by_batch: bool, par: Par) {
         let wt = MatRef::from_column_major_slice(&self.w, self.inp, self.out);
         let e = MatRef::from_column_major_slice(&self.e, self.out, self.batch);
-        if by_batch {
-            let t = MatMut::from_row_major_slice_mut(tmp, self.inp, self.batch);
-            matmul(t, Accum::Replace, wt, e, 1.0, par);
-            transpose_into(tmp, self.inp, self.batch, dst);
-        } else {
-            let d = MatMut::from_column_major_slice_mut(dst, self.inp, self.batch);
-            matmul(d, Accum::Replace, wt, e, 1.0, par);
-        }
+        product(wt, e, dst, tmp, by_batch, par);
     }
 
     /// G `[out, in]` row-major = e z^T (the weight gradient, as the kernels write it).
@@ -90,6 +76,27 @@ impl Operands {
         let zt = MatRef::from_column_major_slice(&self.z, self.inp, self.batch).transpose();
         let g = MatMut::from_row_major_slice_mut(g, self.out, self.inp);
         matmul(g, Accum::Replace, e, zt, 1.0, par);
+    }
+}
+
+/// dst `[rows, batch]` (unit-contiguous) = lhs rhs, written directly or batch-contiguous into `tmp` and then
+/// transposed.
+fn product(
+    lhs: MatRef<'_, f32>,
+    rhs: MatRef<'_, f32>,
+    dst: &mut [f32],
+    tmp: &mut [f32],
+    by_batch: bool,
+    par: Par,
+) {
+    let (rows, batch) = (lhs.nrows(), rhs.ncols());
+    if by_batch {
+        let t = MatMut::from_row_major_slice_mut(tmp, rows, batch);
+        matmul(t, Accum::Replace, lhs, rhs, 1.0, par);
+        transpose_into(tmp, rows, batch, dst);
+    } else {
+        let d = MatMut::from_column_major_slice_mut(dst, rows, batch);
+        matmul(d, Accum::Replace, lhs, rhs, 1.0, par);
     }
 }
 

@@ -36,6 +36,7 @@ pub mod dense;
 pub mod elementwise;
 pub mod gradient;
 pub mod inference;
+mod start;
 pub mod trainer;
 pub mod workspace;
 
