@@ -481,7 +481,8 @@ fn eq20_expected(
             let extra = loss_extra(c.net.loss, beta);
             (zb_abs + t.a_abs[i], zp.abs() + zm.abs() + g[i].abs(), extra)
         } else {
-            let fa = c.net.activation.apply(t.a[i]).abs();
+            let f = c.net.activation;
+            let fa = f.apply(t.a[i]).abs() + f.derivative(t.a[i]).abs() * t.a_abs[i];
             (
                 zb_abs + fa,
                 zp.abs() + zm.abs() + t.b_abs[i],

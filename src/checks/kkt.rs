@@ -320,7 +320,10 @@ fn lagrangian_hidden(f: Activation, alpha: f64, t: &LayerTerms) -> Vec<EquationR
         let (zb, delta) = rules::mean_and_delta(alpha, abar, t.plus[i], t.minus[i]);
         let fa = f.apply(t.a[i]);
         let zb_abs = rules::mean(alpha, abar, t.plus[i].abs(), t.minus[i].abs());
-        forward.add(zb - fa, zb_abs + fa.abs());
+        // f(a)'s argument carries the rounding of a's terms (|W| |zbar| + |b|), through f': without it a unit
+        // whose pre-activation cancels to near 0 reads a rounding-level residual as a large relative one.
+        let fa_terms = fa.abs() + f.derivative(t.a[i]).abs() * t.a_abs[i];
+        forward.add(zb - fa, zb_abs + fa_terms);
         multiplier.add(
             delta - t.b[i],
             t.plus[i].abs() + t.minus[i].abs() + t.b_abs[i],

@@ -43,20 +43,6 @@ pub fn derivative_agreement<T: Scalar>(max_width: usize) -> f64 {
     rounding::<T>(max_width, 1)
 }
 
-/// [`rounding`] with the layer gains measured instead of assumed O(1): an error made at layer l reaches layer L
-/// multiplied by the gains of the layers between (first order), so the `depth` factor of [`rounding`] becomes
-/// `sum_{l=1..depth} prod_{j<l} max(1, gains[j])`, with `gains[j]` a bound on how much layer j amplifies a change of
-/// its input (sigma_max(W_j) times max |f'|). With every gain at most 1 it is [`rounding`] itself.
-pub fn rounding_with_gains<T: Scalar>(max_width: usize, gains: &[f64]) -> f64 {
-    let mut reach = 1.0;
-    let mut sum = 0.0;
-    for &g in gains {
-        sum += reach;
-        reach *= g.max(1.0);
-    }
-    4.0 * (max_width + 4) as f64 * sum.max(1.0) * eps::<T>()
-}
-
 /// [`rounding`] for a float type given as a value.
 pub fn rounding_in(float: FloatType, max_width: usize, depth: usize) -> f64 {
     crate::with_float!(float, T => rounding::<T>(max_width, depth))
