@@ -233,8 +233,7 @@ impl<'a, T: KernelFloat> LayerOut<'a, T> {
         v: &[T],
     ) -> PassStats {
         let len = self.plus.len();
-        let split = self.split;
-        let p = self.fused(&rule, &u[..len], &v[..len], split);
+        let p = self.fused(&rule, &u[..len], &v[..len]);
         let non_finite = p.max_abs >= T::INFINITY_BITS;
         PassStats {
             state_changed: p.state_diff != 0,
@@ -250,24 +249,15 @@ impl<'a, T: KernelFloat> LayerOut<'a, T> {
         }
     }
 
-    /// The pass over these elements, halved into rayon tasks while `split` and the halves stay above
-    /// [`SPLIT_MIN`].
-    fn fused(
-        self,
-        rule: &(impl Fn(T, T, T, T) -> (T, T) + Sync),
-        u: &[T],
-        v: &[T],
-        split: bool,
-    ) -> Partial {
+    /// The pass over these elements, halved into rayon tasks while [`LayerOut::split`] holds and the halves stay
+    /// above [`SPLIT_MIN`].
+    fn fused(self, rule: &(impl Fn(T, T, T, T) -> (T, T) + Sync), u: &[T], v: &[T]) -> Partial {
         let len = self.plus.len();
-        if split && len >= 2 * SPLIT_MIN {
+        if self.split && len >= 2 * SPLIT_MIN {
             let (lo, hi) = self.split_at(len / 2);
             let (u0, u1) = u.split_at(len / 2);
             let (v0, v1) = v.split_at(len / 2);
-            let (a, b) = rayon::join(
-                || lo.fused(rule, u0, v0, true),
-                || hi.fused(rule, u1, v1, true),
-            );
+            let (a, b) = rayon::join(|| lo.fused(rule, u0, v0), || hi.fused(rule, u1, v1));
             return a.merge(b);
         }
         let (alpha, abar, plus) = (self.alpha, self.abar, self.plus);
