@@ -393,6 +393,35 @@ fn loss_closed_forms() {
     }
 }
 
+/// The inverse function theorem for every activation, (f^-1)'(z) = 1 / f'(f^-1(z)), on a grid that includes the
+/// ends of each range (tanh +-1, sigmoid 0 and 1, softplus and ReLU 0) and leaky ReLU's kink, where both sides
+/// take the right-hand piece (f'(0) = 1, (f^-1)'(0) = 1): `inverse_derivative` is defined exactly where `inverse`
+/// is, and equals the reciprocal there to a few ulps times 1 + |(f^-1)'(z)| (near the end of a range, f^-1 forms
+/// 1 - z, or 1 - e^-z, with a rounding eps relative to 1, which (f^-1)' magnifies). ReLU at z = 0 is left out (f^-1(0) is a set; f'(0) = 0 by
+/// convention while the checker reads the active piece's 1). Independent route: `derivative` and `inverse`.
+#[test]
+fn inverse_derivative_is_the_reciprocal_of_f_prime() {
+    let grid = [
+        -2.0f64, -1.5, -1.0, -0.5, -1e-3, 0.0, 1e-3, 0.25, 0.5, 0.75, 0.9, 1.0, 1.5, 2.0,
+    ];
+    for f in ACTIVATIONS {
+        for z in grid {
+            match (f.inverse(z), f.inverse_derivative(z)) {
+                (None, None) => {}
+                (Some(_), Some(_)) if f == Activation::Relu && z == 0.0 => {}
+                (Some(u), Some(d)) => {
+                    let want = 1.0 / f.derivative(u);
+                    assert!(
+                        (d - want).abs() <= 16.0 * f64::EPSILON * (1.0 + d.abs()) * want.abs(),
+                        "{f:?} at {z}: (f^-1)' = {d}, 1 / f'(f^-1) = {want}"
+                    );
+                }
+                (u, d) => panic!("{f:?} at {z}: inverse {u:?} but inverse_derivative {d:?}"),
+            }
+        }
+    }
+}
+
 /// Rows with no outputs (n = 0, a shape a network refuses but `Loss` is public): the loss is the empty sum 0 and
 /// the gradient the empty matrix, for both losses, not a panic. Independent route: the empty sum, worked out.
 #[test]
