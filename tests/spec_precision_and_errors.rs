@@ -230,6 +230,17 @@ fn bad_inputs_give_typed_errors() {
         ),
         Error::Iterations
     );
+    // The growth bound must be finite and above 1 (a bound at or below the feed-forward scale would call every run
+    // diverged).
+    for divergence_growth in [1.0, 0.5, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(
+            matches!(
+                infer_err(&c, Config { divergence_growth, ..ok }),
+                Error::Unsupported(m) if m.starts_with("divergence growth bound")
+            ),
+            "growth bound {divergence_growth}"
+        );
+    }
     // Original DP's exact output needs abar beta < 1 (the max over z- of Eq. 3 exists only then).
     let ill = Config::new(Method::OriginalDp, 0.0, 1.0, 1);
     assert_eq!(infer_err(&c, ill), Error::IllPosedOriginalOutput(1.0));
