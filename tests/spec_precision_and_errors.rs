@@ -344,6 +344,23 @@ fn bad_inputs_give_typed_errors() {
         kkt_report(&c.net, &ok, &state, &bad_y),
         Err(Error::Shape { .. })
     ));
+    // A state missing a layer on one side only (z^+ complete, z^- short, or the reverse) is a shape error.
+    for plus_side in [false, true] {
+        let mut missing = state.clone();
+        if plus_side {
+            missing.plus.pop();
+        } else {
+            missing.minus.pop();
+        }
+        assert!(
+            matches!(
+                kkt_report(&c.net, &ok, &missing, &c.y),
+                Err(Error::Shape { ref what, .. }) if what == "number of state layers"
+            ),
+            "z^{} short",
+            if plus_side { "+" } else { "-" }
+        );
+    }
     // The loop-gain estimator reads states from elsewhere: a wrong layer shape or a non-finite state is an error,
     // not a panic or a NaN gain.
     let mut short = state.clone();
