@@ -9,6 +9,7 @@ use dualprop::checks::{kkt_report, tolerance};
 use dualprop::reference::*;
 use dualprop::Error;
 use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
 
 /// Relative tolerance for T against f64 on a gradient estimate: T's rounding of the states (see
 /// `tolerance::rounding`), amplified by 1/beta because delta = z+ - z- cancels states of size ~1 down to ~beta.
@@ -458,4 +459,169 @@ fn initialisations_have_their_stated_moments() {
             "{widths:?}"
         );
     }
+}
+
+/// The parameter after Adam steps t = 1 and t = 2 from zero moments, written out: the bias corrections make the
+/// moment estimates exact there, m_hat = g1, v_hat = g1^2 at t = 1 and m_hat = (b1 g1 + g2) / (1 + b1),
+/// v_hat = (b2 g1^2 + g2^2) / (1 + b2) at t = 2 (PyTorch's formulation, p -= lr m_hat / (sqrt(v_hat) + eps)).
+fn adam_closed_form(cfg: &AdamConfig, p0: f64, g1: f64, g2: Option<f64>) -> f64 {
+    let (b1, b2, lr, eps) = (cfg.beta1, cfg.beta2, cfg.learning_rate, cfg.epsilon);
+    let p1 = p0 - lr * g1 / (g1.abs() + eps);
+    match g2 {
+        None => p1,
+        Some(g2) => {
+            let m_hat = (b1 * g1 + g2) / (1.0 + b1);
+            let v_hat = (b2 * g1 * g1 + g2 * g2) / (1.0 + b2);
+            p1 - lr * m_hat / (v_hat.sqrt() + eps)
+        }
+    }
+}
+
+/// Every parameter of `after` against the closed form from `before` with gradients `g1` (and `g2`): 8 ulps of
+/// |p| + lr (1 + 1/(1 - b1) + 1/(1 - b2)), since the recurrences form 1 - b and 1 - b^t with a rounding eps relative
+/// to 1, which the moment estimates divide by.
+fn assert_adam_steps(
+    cfg: &AdamConfig,
+    before: &Network<f64>,
+    after: &Network<f64>,
+    g1: &Gradients<f64>,
+    g2: Option<&Gradients<f64>>,
+) {
+    for k in 0..before.depth() {
+        let params = |n: &Network<f64>| -> Vec<f64> {
+            n.layers[k]
+                .w
+                .as_slice()
+                .iter()
+                .chain(&n.layers[k].b)
+                .copied()
+                .collect()
+        };
+        let grads = |g: &Gradients<f64>| -> Vec<f64> {
+            g.w[k].as_slice().iter().chain(&g.b[k]).copied().collect()
+        };
+        let (p0, p, first) = (params(before), params(after), grads(g1));
+        let second = g2.map(grads);
+        for i in 0..p0.len() {
+            let want = adam_closed_form(cfg, p0[i], first[i], second.as_ref().map(|s| s[i]));
+            let cancel = 1.0 + 1.0 / (1.0 - cfg.beta1) + 1.0 / (1.0 - cfg.beta2);
+            let tol = 8.0 * f64::EPSILON * (p0[i].abs() + cfg.learning_rate * cancel);
+            assert!(
+                (p[i] - want).abs() <= tol,
+                "layer {k} parameter {i}: {} vs closed form {want}",
+                p[i]
+            );
+        }
+    }
+}
+
+/// Adam (`AdamState::update`) on every weight and bias of a network: two steps with arbitrary gradients equal the
+/// closed form of [`adam_closed_form`], and the step count advances. Independent route: the closed forms (the
+/// library's own unit test of `AdamStep` runs only with `--lib`).
+#[test]
+fn adam_first_two_steps_match_closed_forms() {
+    let c = tiny();
+    let cfg = AdamConfig {
+        learning_rate: 1e-2,
+        ..AdamConfig::default()
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let mut draw = |net: &Network<f64>| Gradients {
+        w: net
+            .layers
+            .iter()
+            .map(|l| Matrix::from_fn(l.w.rows(), l.w.cols(), |_, _| rng.random_range(-2.0..2.0)))
+            .collect(),
+        b: net
+            .layers
+            .iter()
+            .map(|l| l.b.iter().map(|_| rng.random_range(-2.0..2.0)).collect())
+            .collect(),
+    };
+    let (g1, g2) = (draw(&c.net), draw(&c.net));
+    let mut net = c.net.clone();
+    let mut state = AdamState::new(&net);
+    state.update(&cfg, &mut net, &g1);
+    assert_eq!(state.t, 1);
+    assert_adam_steps(&cfg, &c.net, &net, &g1, None);
+    state.update(&cfg, &mut net, &g2);
+    assert_eq!(state.t, 2);
+    assert_adam_steps(&cfg, &c.net, &net, &g1, Some(&g2));
+}
+
+/// One reference training step (`train_step`): with back-propagation it reports the feed-forward mean loss (least
+/// squares written out), no verdict and no iterations, and moves every parameter by Adam's first step with the
+/// back-propagated gradient; with a DP estimator it runs K passes and uses `dual_gradient`; when the inference
+/// fails (a growth bound just above 1, crossed on the first pass) it reports the verdict and the passes run and
+/// leaves the weights unchanged. Independent route: the loss and Adam's first step written out.
+#[test]
+fn train_step_uses_its_estimator_and_skips_failed_inferences() {
+    let c = tiny();
+    let cfg = AdamConfig {
+        learning_rate: 1e-2,
+        ..AdamConfig::default()
+    };
+    let z = c.net.forward(&c.x);
+    let (out, y) = (z[c.net.depth()].as_slice(), c.y.as_slice());
+    let loss = out
+        .iter()
+        .zip(y)
+        .map(|(a, t)| 0.5 * (a - t) * (a - t))
+        .sum::<f64>()
+        / c.x.rows() as f64;
+
+    let mut net = c.net.clone();
+    let mut state = AdamState::new(&net);
+    let step = train_step(&mut net, &Estimator::Backprop, &cfg, &mut state, &c.x, &c.y).unwrap();
+    assert!(
+        (step.loss - loss).abs() <= 8.0 * f64::EPSILON * loss,
+        "loss {} vs {loss}",
+        step.loss
+    );
+    assert_eq!((step.verdict, step.iterations_run), (None, 0));
+    assert_adam_steps(&cfg, &c.net, &net, &backprop(&c.net, &c.x, &c.y).1, None);
+
+    let dp = Config::new(Method::DpPlus, 0.5, 0.5, 3);
+    let mut net = c.net.clone();
+    let mut state = AdamState::new(&net);
+    let step = train_step(&mut net, &Estimator::Dual(dp), &cfg, &mut state, &c.x, &c.y).unwrap();
+    let inf = infer(&c.net, &dp, &c.x, &c.y).unwrap();
+    assert_eq!(
+        (step.verdict, step.iterations_run),
+        (Some(inf.verdict.clone()), 3)
+    );
+    assert_adam_steps(
+        &cfg,
+        &c.net,
+        &net,
+        &dual_gradient(&c.net, &dp, &inf.states),
+        None,
+    );
+
+    let tight = Config {
+        divergence_growth: 1.0 + 1e-12,
+        ..Config::new(Method::DpPlus, 0.5, 5.0, 5)
+    };
+    let inf = infer(&c.net, &tight, &c.x, &c.y).unwrap();
+    assert!(inf.verdict.failed(), "{:?}", inf.verdict);
+    let mut net = c.net.clone();
+    let mut state = AdamState::new(&net);
+    let step = train_step(
+        &mut net,
+        &Estimator::Dual(tight),
+        &cfg,
+        &mut state,
+        &c.x,
+        &c.y,
+    )
+    .unwrap();
+    assert_eq!(
+        (step.verdict, step.iterations_run),
+        (Some(inf.verdict), inf.trajectory.len())
+    );
+    assert_eq!(
+        (net, state.t),
+        (c.net.clone(), 0),
+        "a failed inference must not update the weights"
+    );
 }
