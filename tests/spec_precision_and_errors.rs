@@ -625,3 +625,31 @@ fn train_step_uses_its_estimator_and_skips_failed_inferences() {
         "a failed inference must not update the weights"
     );
 }
+
+/// The float types as named and measured: each name reads back (`FromStr`, Display), an unknown name is a typed
+/// error, the unit roundoff is the type's 2^-(mantissa bits) (f64 2^-52, f32 2^-23, f16 2^-10, bf16 2^-7), and a
+/// configuration value that overflows the type is refused as unrepresentable (65504 is f16's largest finite value,
+/// 1e6 overflows it), while an infinite value stays infinite. Independent route: the IEEE formats' parameters.
+#[test]
+fn float_types_are_named_and_measured() {
+    use dualprop::reference::scalar::{from_f64, FloatType};
+    for (t, name, bits) in [
+        (FloatType::F64, "f64", 52),
+        (FloatType::F32, "f32", 23),
+        (FloatType::F16, "f16", 10),
+        (FloatType::Bf16, "bf16", 7),
+    ] {
+        assert_eq!((t.name(), t.to_string().as_str()), (name, name));
+        assert_eq!(name.parse::<FloatType>().unwrap(), t);
+        assert_eq!(t.epsilon(), 2f64.powi(-bits), "{name}");
+    }
+    assert!(matches!("f8".parse::<FloatType>(), Err(Error::Format(_))));
+    assert_eq!(tolerance::eps::<f64>(), 2f64.powi(-52));
+    assert_eq!(f64::from(from_f64::<half::f16>(65504.0).unwrap()), 65504.0);
+    assert!(matches!(
+        from_f64::<half::f16>(1e6),
+        Err(Error::Unrepresentable { float: "f16", .. })
+    ));
+    assert!(from_f64::<f32>(f64::INFINITY).unwrap().is_infinite());
+    assert_eq!(from_f64::<f64>(0.1).unwrap(), 0.1);
+}
