@@ -653,3 +653,37 @@ fn float_types_are_named_and_measured() {
     assert!(from_f64::<f32>(f64::INFINITY).unwrap().is_infinite());
     assert_eq!(from_f64::<f64>(0.1).unwrap(), 0.1);
 }
+
+/// NaN is never hidden by a maximum: `Matrix::max_abs` is NaN when any element is (first, middle or last), the
+/// largest |x| otherwise and 0 when empty; and a pass whose states become NaN (DP+ at alpha = 0 with beta = 1e308
+/// and targets 10 away from the outputs: g = beta l'(a) overflows and z^- = a + 0 g is NaN) is recorded with a NaN
+/// change and a NaN largest |z| on the output layer, and judged NonFinite at that pass. Independent route: IEEE
+/// arithmetic worked out.
+#[test]
+fn nan_is_never_hidden_by_a_maximum() {
+    let m = |v: Vec<f64>| Matrix::from_vec(1, v.len(), v).unwrap();
+    assert_eq!(m(vec![1.0, -3.0, 2.0]).max_abs(), 3.0);
+    assert_eq!(Matrix::<f64>::zeros(0, 3).max_abs(), 0.0);
+    for at in 0..3 {
+        let mut v = vec![1.0, -3.0, 2.0];
+        v[at] = f64::NAN;
+        assert!(m(v).max_abs().is_nan(), "NaN at {at}");
+    }
+    let c = tiny();
+    let depth = c.net.depth();
+    let far = Matrix::from_fn(c.y.rows(), c.y.cols(), |_, _| 10.0);
+    let cfg = Config::new(Method::DpPlus, 0.0, 1e308, 3);
+    let inf = infer(&c.net, &cfg, &c.x, &far).unwrap();
+    assert!(
+        matches!(inf.verdict, Verdict::NonFinite { iteration: 1, .. }),
+        "{:?}",
+        inf.verdict
+    );
+    assert!(inf.states.minus[depth]
+        .as_slice()
+        .iter()
+        .all(|v| v.is_nan()));
+    let first = &inf.trajectory[0];
+    assert!(first.change.is_nan(), "{first:?}");
+    assert!(first.layer_max_abs[depth - 1].is_nan(), "{first:?}");
+}
