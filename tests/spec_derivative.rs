@@ -457,3 +457,64 @@ fn misshapen_direction_is_a_typed_error() {
         ));
     }
 }
+
+/// `checks::alignment` on gradients whose angles are known: per layer (1-based) the cosine, the angle in degrees and
+/// the three norms of e = (1, 0 | 0) against g = (1, 1 | 0) (45 degrees, |e - g| = 1), of e = -g (180 degrees,
+/// |e - g| = 2 |g|), of two zero gradients (cosine 1 by convention), of a zero estimate against a nonzero gradient
+/// (NaN: no direction), and of parallel vectors whose rounded cosine may exceed 1 (clamped: angle 0). Independent
+/// route: the angles worked out.
+#[test]
+fn alignment_closed_forms() {
+    use dualprop::checks::alignment;
+    let grads = |layers: &[[f64; 3]]| Gradients {
+        w: layers
+            .iter()
+            .map(|l| Matrix::from_vec(1, 2, l[..2].to_vec()).unwrap())
+            .collect(),
+        b: layers.iter().map(|l| vec![l[2]]).collect(),
+    };
+    let s = 0.1f64;
+    let estimate = grads(&[
+        [1.0, 0.0, 0.0],
+        [-2.0, 1.0, -2.0],
+        [0.0; 3],
+        [0.0; 3],
+        [3.0 * s, 7.0 * s, 11.0 * s],
+    ]);
+    let backprop = grads(&[
+        [1.0, 1.0, 0.0],
+        [2.0, -1.0, 2.0],
+        [0.0; 3],
+        [0.0, 2.0, 0.0],
+        [0.3, 0.7, 1.1],
+    ]);
+    let a = alignment(&estimate, &backprop);
+    assert_eq!(a.len(), 5);
+    let close = |x: f64, want: f64, what: &str| {
+        assert!(
+            (x - want).abs() <= 8.0 * f64::EPSILON * want.abs().max(1.0),
+            "{what}: {x} vs {want}"
+        )
+    };
+    for (i, r) in a.iter().enumerate() {
+        assert_eq!(r.layer, i + 1);
+    }
+    let r = &a[0];
+    close(r.cosine, 0.5f64.sqrt(), "cos 45");
+    close(r.angle_degrees, 45.0, "45 degrees");
+    close(r.difference_norm, 1.0, "diff 45");
+    close(r.estimate_norm, 1.0, "|e| 45");
+    close(r.backprop_norm, 2.0f64.sqrt(), "|g| 45");
+    let r = &a[1];
+    assert_eq!((r.cosine, r.angle_degrees), (-1.0, 180.0));
+    close(r.difference_norm, 6.0, "diff 180");
+    close(r.estimate_norm, 3.0, "|e| 180");
+    assert_eq!(
+        (a[2].cosine, a[2].angle_degrees, a[2].difference_norm),
+        (1.0, 0.0, 0.0)
+    );
+    assert!(a[3].cosine.is_nan() && a[3].angle_degrees.is_nan());
+    close(a[3].difference_norm, 2.0, "diff to zero");
+    assert!(a[4].cosine <= 1.0 && a[4].angle_degrees >= 0.0);
+    close(a[4].cosine, 1.0, "parallel");
+}
