@@ -393,6 +393,35 @@ fn loss_closed_forms() {
     }
 }
 
+/// The inverse function theorem for every activation, (f^-1)'(z) = 1 / f'(f^-1(z)), on a grid that includes the
+/// ends of each range (tanh +-1, sigmoid 0 and 1, softplus and ReLU 0) and leaky ReLU's kink, where both sides
+/// take the right-hand piece (f'(0) = 1, (f^-1)'(0) = 1): `inverse_derivative` is defined exactly where `inverse`
+/// is, and equals the reciprocal there to a few ulps times 1 + |(f^-1)'(z)| (near the end of a range, f^-1 forms
+/// 1 - z, or 1 - e^-z, with a rounding eps relative to 1, which (f^-1)' magnifies). ReLU at z = 0 is left out (f^-1(0) is a set; f'(0) = 0 by
+/// convention while the checker reads the active piece's 1). Independent route: `derivative` and `inverse`.
+#[test]
+fn inverse_derivative_is_the_reciprocal_of_f_prime() {
+    let grid = [
+        -2.0f64, -1.5, -1.0, -0.5, -1e-3, 0.0, 1e-3, 0.25, 0.5, 0.75, 0.9, 1.0, 1.5, 2.0,
+    ];
+    for f in ACTIVATIONS {
+        for z in grid {
+            match (f.inverse(z), f.inverse_derivative(z)) {
+                (None, None) => {}
+                (Some(_), Some(_)) if f == Activation::Relu && z == 0.0 => {}
+                (Some(u), Some(d)) => {
+                    let want = 1.0 / f.derivative(u);
+                    assert!(
+                        (d - want).abs() <= 16.0 * f64::EPSILON * (1.0 + d.abs()) * want.abs(),
+                        "{f:?} at {z}: (f^-1)' = {d}, 1 / f'(f^-1) = {want}"
+                    );
+                }
+                (u, d) => panic!("{f:?} at {z}: inverse {u:?} but inverse_derivative {d:?}"),
+            }
+        }
+    }
+}
+
 /// Rows with no outputs (n = 0, a shape a network refuses but `Loss` is public): the loss is the empty sum 0 and
 /// the gradient the empty matrix, for both losses, not a panic. Independent route: the empty sum, worked out.
 #[test]
@@ -427,4 +456,65 @@ fn misshapen_direction_is_a_typed_error() {
             Err(dualprop::Error::Shape { .. })
         ));
     }
+}
+
+/// `checks::alignment` on gradients whose angles are known: per layer (1-based) the cosine, the angle in degrees and
+/// the three norms of e = (1, 0 | 0) against g = (1, 1 | 0) (45 degrees, |e - g| = 1), of e = -g (180 degrees,
+/// |e - g| = 2 |g|), of two zero gradients (cosine 1 by convention), of a zero estimate against a nonzero gradient
+/// (NaN: no direction), and of parallel vectors whose rounded cosine may exceed 1 (clamped: angle 0). Independent
+/// route: the angles worked out.
+#[test]
+fn alignment_closed_forms() {
+    use dualprop::checks::alignment;
+    let grads = |layers: &[[f64; 3]]| Gradients {
+        w: layers
+            .iter()
+            .map(|l| Matrix::from_vec(1, 2, l[..2].to_vec()).unwrap())
+            .collect(),
+        b: layers.iter().map(|l| vec![l[2]]).collect(),
+    };
+    let s = 0.1f64;
+    let estimate = grads(&[
+        [1.0, 0.0, 0.0],
+        [-2.0, 1.0, -2.0],
+        [0.0; 3],
+        [0.0; 3],
+        [3.0 * s, 7.0 * s, 11.0 * s],
+    ]);
+    let backprop = grads(&[
+        [1.0, 1.0, 0.0],
+        [2.0, -1.0, 2.0],
+        [0.0; 3],
+        [0.0, 2.0, 0.0],
+        [0.3, 0.7, 1.1],
+    ]);
+    let a = alignment(&estimate, &backprop);
+    assert_eq!(a.len(), 5);
+    let close = |x: f64, want: f64, what: &str| {
+        assert!(
+            (x - want).abs() <= 8.0 * f64::EPSILON * want.abs().max(1.0),
+            "{what}: {x} vs {want}"
+        )
+    };
+    for (i, r) in a.iter().enumerate() {
+        assert_eq!(r.layer, i + 1);
+    }
+    let r = &a[0];
+    close(r.cosine, 0.5f64.sqrt(), "cos 45");
+    close(r.angle_degrees, 45.0, "45 degrees");
+    close(r.difference_norm, 1.0, "diff 45");
+    close(r.estimate_norm, 1.0, "|e| 45");
+    close(r.backprop_norm, 2.0f64.sqrt(), "|g| 45");
+    let r = &a[1];
+    assert_eq!((r.cosine, r.angle_degrees), (-1.0, 180.0));
+    close(r.difference_norm, 6.0, "diff 180");
+    close(r.estimate_norm, 3.0, "|e| 180");
+    assert_eq!(
+        (a[2].cosine, a[2].angle_degrees, a[2].difference_norm),
+        (1.0, 0.0, 0.0)
+    );
+    assert!(a[3].cosine.is_nan() && a[3].angle_degrees.is_nan());
+    close(a[3].difference_norm, 2.0, "diff to zero");
+    assert!(a[4].cosine <= 1.0 && a[4].angle_degrees >= 0.0);
+    close(a[4].cosine, 1.0, "parallel");
 }

@@ -517,3 +517,58 @@ fn verdict_tolerance_is_relative_to_the_feed_forward_scale() {
         );
     }
 }
+
+/// A run stopped before its fixed point is `Bounded` with the probe pass's change relative to the feed-forward scale:
+/// DP+ at alpha = 1/2 with softplus after K = 1 and 2 passes is still moving, and its residual is exactly the largest
+/// change the next pass makes (the states after K + 1 passes, measured in the test against those after K), divided
+/// by the largest feed-forward |z_k| (at least 1; here above 1.5); it is far above the fixed-point tolerance (a few ulps).
+/// Independent route: the next pass run as pass K + 1 and its change measured here.
+#[test]
+fn an_unsettled_run_is_bounded_by_its_next_pass() {
+    // Weights scaled so that the linear output, hence the feed-forward scale, is well above 1.
+    let c = scaled(
+        case(
+            &[3, 5, 4, 2],
+            3,
+            Activation::Softplus,
+            Loss::LeastSquares,
+            5,
+        ),
+        4.0,
+    );
+    let depth = c.net.depth();
+    for k in [1, 2] {
+        let run = |k| {
+            infer(
+                &c.net,
+                &Config::new(Method::DpPlus, 0.5, 0.5, k),
+                &c.x,
+                &c.y,
+            )
+            .unwrap()
+        };
+        let (now, next) = (run(k), run(k + 1));
+        let scale = (1..=depth)
+            .map(|l| now.feed_forward[l].max_abs())
+            .fold(1.0, f64::max);
+        let change = (1..=depth)
+            .map(|l| {
+                let d = |a: &Matrix<f64>, b: &Matrix<f64>| a.zip(b, |u, v| (u - v).abs()).max_abs();
+                d(&next.states.plus[l], &now.states.plus[l])
+                    .max(d(&next.states.minus[l], &now.states.minus[l]))
+            })
+            .fold(0.0, f64::max);
+        assert!(scale > 1.5, "feed-forward scale {scale}");
+        assert!(
+            change / scale > 1e6 * tolerance::fixed_point_tolerance::<f64>(),
+            "K = {k}: {change}"
+        );
+        assert_eq!(
+            now.verdict,
+            Verdict::Bounded {
+                residual: change / scale
+            },
+            "K = {k}"
+        );
+    }
+}

@@ -9,6 +9,7 @@ use dualprop::checks::{kkt_report, tolerance};
 use dualprop::reference::*;
 use dualprop::Error;
 use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
 
 /// Relative tolerance for T against f64 on a gradient estimate: T's rounding of the states (see
 /// `tolerance::rounding`), amplified by 1/beta because delta = z+ - z- cancels states of size ~1 down to ~beta.
@@ -230,6 +231,17 @@ fn bad_inputs_give_typed_errors() {
         ),
         Error::Iterations
     );
+    // The growth bound must be finite and above 1 (a bound at or below the feed-forward scale would call every run
+    // diverged).
+    for divergence_growth in [1.0, 0.5, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(
+            matches!(
+                infer_err(&c, Config { divergence_growth, ..ok }),
+                Error::Unsupported(m) if m.starts_with("divergence growth bound")
+            ),
+            "growth bound {divergence_growth}"
+        );
+    }
     // Original DP's exact output needs abar beta < 1 (the max over z- of Eq. 3 exists only then).
     let ill = Config::new(Method::OriginalDp, 0.0, 1.0, 1);
     assert_eq!(infer_err(&c, ill), Error::IllPosedOriginalOutput(1.0));
@@ -333,6 +345,23 @@ fn bad_inputs_give_typed_errors() {
         kkt_report(&c.net, &ok, &state, &bad_y),
         Err(Error::Shape { .. })
     ));
+    // A state missing a layer on one side only (z^+ complete, z^- short, or the reverse) is a shape error.
+    for plus_side in [false, true] {
+        let mut missing = state.clone();
+        if plus_side {
+            missing.plus.pop();
+        } else {
+            missing.minus.pop();
+        }
+        assert!(
+            matches!(
+                kkt_report(&c.net, &ok, &missing, &c.y),
+                Err(Error::Shape { ref what, .. }) if what == "number of state layers"
+            ),
+            "z^{} short",
+            if plus_side { "+" } else { "-" }
+        );
+    }
     // The loop-gain estimator reads states from elsewhere: a wrong layer shape or a non-finite state is an error,
     // not a panic or a NaN gain.
     let mut short = state.clone();
@@ -347,4 +376,314 @@ fn bad_inputs_give_typed_errors() {
         loop_gain_estimate(&c.net, &ok, &c.x, &c.y, &nan_state, 4),
         Err(Error::NonFinite { what, .. }) if what == "z_plus.2"
     ));
+}
+
+/// Each initialisation draws what its documentation states, checked by the moments of wide layers (no comparison
+/// with earlier draws): Var W = 1/(3 fan_in) (PyTorch's uniform), 2/(fan_in + fan_out) (Xavier uniform), 2/fan_in
+/// (He), 1/fan_in (LeCun's truncated normal, rescaled; and the plain normal), the sample variance within 3% (its
+/// standard error at 10^5 draws is about 0.3%), the mean within 5 standard errors of 0, the uniform draws inside
+/// their bound and reaching 99% of it, the truncated normal inside 2 / `TRUNCATED_NORMAL_STD` standard deviations.
+/// Biases: PyTorch's uniform in the same bound (reaching half of it), zero for the others. An empty layer is named
+/// by its index (input 0, hidden k). Independent route: the moments of the stated distributions, worked out.
+#[test]
+fn initialisations_have_their_stated_moments() {
+    let widths = [300usize, 500, 200];
+    for init in [
+        Init::TorchDefault,
+        Init::XavierUniform,
+        Init::HeNormal,
+        Init::LecunNormal,
+        Init::NormalFanIn,
+    ] {
+        let net =
+            Network::<f64>::init(&widths, Activation::Tanh, Loss::LeastSquares, init, 7).unwrap();
+        for (k, layer) in net.layers.iter().enumerate() {
+            let (n_in, n_out) = (widths[k] as f64, widths[k + 1] as f64);
+            let (var, bound) = match init {
+                Init::TorchDefault => (1.0 / (3.0 * n_in), Some(1.0 / n_in.sqrt())),
+                Init::XavierUniform => (2.0 / (n_in + n_out), Some((6.0 / (n_in + n_out)).sqrt())),
+                Init::HeNormal => (2.0 / n_in, None),
+                Init::LecunNormal => (
+                    1.0 / n_in,
+                    Some(2.0 / n_in.sqrt() / network::TRUNCATED_NORMAL_STD),
+                ),
+                Init::NormalFanIn => (1.0 / n_in, None),
+            };
+            let w = layer.w.as_slice();
+            let n = w.len() as f64;
+            let mean = w.iter().sum::<f64>() / n;
+            let sample_var = w.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0);
+            let what = format!("{init:?} layer {k}");
+            assert_eq!(layer.w.shape(), (widths[k + 1], widths[k]), "{what}");
+            assert!(mean.abs() <= 5.0 * (var / n).sqrt(), "{what}: mean {mean}");
+            assert!(
+                (sample_var / var - 1.0).abs() <= 0.03,
+                "{what}: variance {sample_var} vs {var}"
+            );
+            let largest = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            if let Some(bound) = bound {
+                assert!(largest <= bound, "{what}: |w| {largest} > {bound}");
+                let reach = if init == Init::LecunNormal { 0.9 } else { 0.99 };
+                assert!(
+                    largest >= reach * bound,
+                    "{what}: |w| reaches only {largest} of {bound}"
+                );
+            }
+            let largest_b = layer.b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert_eq!(layer.b.len(), widths[k + 1]);
+            if init == Init::TorchDefault {
+                let bound = 1.0 / n_in.sqrt();
+                assert!(
+                    largest_b <= bound && largest_b >= 0.5 * bound,
+                    "{what}: |b| {largest_b}, bound {bound}"
+                );
+            } else {
+                assert_eq!(largest_b, 0.0, "{what}: bias");
+            }
+        }
+    }
+    for (widths, layer) in [
+        (&[0usize, 3][..], 0),
+        (&[3, 0, 2][..], 1),
+        (&[3, 2, 0][..], 2),
+    ] {
+        assert_eq!(
+            Network::<f64>::init(
+                widths,
+                Activation::Relu,
+                Loss::LeastSquares,
+                Init::HeNormal,
+                0
+            ),
+            Err(Error::EmptyLayer { layer }),
+            "{widths:?}"
+        );
+    }
+}
+
+/// The parameter after Adam steps t = 1 and t = 2 from zero moments, written out: the bias corrections make the
+/// moment estimates exact there, m_hat = g1, v_hat = g1^2 at t = 1 and m_hat = (b1 g1 + g2) / (1 + b1),
+/// v_hat = (b2 g1^2 + g2^2) / (1 + b2) at t = 2 (PyTorch's formulation, p -= lr m_hat / (sqrt(v_hat) + eps)).
+fn adam_closed_form(cfg: &AdamConfig, p0: f64, g1: f64, g2: Option<f64>) -> f64 {
+    let (b1, b2, lr, eps) = (cfg.beta1, cfg.beta2, cfg.learning_rate, cfg.epsilon);
+    let p1 = p0 - lr * g1 / (g1.abs() + eps);
+    match g2 {
+        None => p1,
+        Some(g2) => {
+            let m_hat = (b1 * g1 + g2) / (1.0 + b1);
+            let v_hat = (b2 * g1 * g1 + g2 * g2) / (1.0 + b2);
+            p1 - lr * m_hat / (v_hat.sqrt() + eps)
+        }
+    }
+}
+
+/// Every parameter of `after` against the closed form from `before` with gradients `g1` (and `g2`): 8 ulps of
+/// |p| + lr (1 + 1/(1 - b1) + 1/(1 - b2)), since the recurrences form 1 - b and 1 - b^t with a rounding eps relative
+/// to 1, which the moment estimates divide by.
+fn assert_adam_steps(
+    cfg: &AdamConfig,
+    before: &Network<f64>,
+    after: &Network<f64>,
+    g1: &Gradients<f64>,
+    g2: Option<&Gradients<f64>>,
+) {
+    for k in 0..before.depth() {
+        let params = |n: &Network<f64>| -> Vec<f64> {
+            n.layers[k]
+                .w
+                .as_slice()
+                .iter()
+                .chain(&n.layers[k].b)
+                .copied()
+                .collect()
+        };
+        let grads = |g: &Gradients<f64>| -> Vec<f64> {
+            g.w[k].as_slice().iter().chain(&g.b[k]).copied().collect()
+        };
+        let (p0, p, first) = (params(before), params(after), grads(g1));
+        let second = g2.map(grads);
+        for i in 0..p0.len() {
+            let want = adam_closed_form(cfg, p0[i], first[i], second.as_ref().map(|s| s[i]));
+            let cancel = 1.0 + 1.0 / (1.0 - cfg.beta1) + 1.0 / (1.0 - cfg.beta2);
+            let tol = 8.0 * f64::EPSILON * (p0[i].abs() + cfg.learning_rate * cancel);
+            assert!(
+                (p[i] - want).abs() <= tol,
+                "layer {k} parameter {i}: {} vs closed form {want}",
+                p[i]
+            );
+        }
+    }
+}
+
+/// Adam (`AdamState::update`) on every weight and bias of a network: two steps with arbitrary gradients equal the
+/// closed form of [`adam_closed_form`], and the step count advances. Independent route: the closed forms (the
+/// library's own unit test of `AdamStep` runs only with `--lib`).
+#[test]
+fn adam_first_two_steps_match_closed_forms() {
+    let c = tiny();
+    let cfg = AdamConfig {
+        learning_rate: 1e-2,
+        ..AdamConfig::default()
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let mut draw = |net: &Network<f64>| Gradients {
+        w: net
+            .layers
+            .iter()
+            .map(|l| Matrix::from_fn(l.w.rows(), l.w.cols(), |_, _| rng.random_range(-2.0..2.0)))
+            .collect(),
+        b: net
+            .layers
+            .iter()
+            .map(|l| l.b.iter().map(|_| rng.random_range(-2.0..2.0)).collect())
+            .collect(),
+    };
+    let (g1, g2) = (draw(&c.net), draw(&c.net));
+    let mut net = c.net.clone();
+    let mut state = AdamState::new(&net);
+    state.update(&cfg, &mut net, &g1);
+    assert_eq!(state.t, 1);
+    assert_adam_steps(&cfg, &c.net, &net, &g1, None);
+    state.update(&cfg, &mut net, &g2);
+    assert_eq!(state.t, 2);
+    assert_adam_steps(&cfg, &c.net, &net, &g1, Some(&g2));
+}
+
+/// One reference training step (`train_step`): with back-propagation it reports the feed-forward mean loss (least
+/// squares written out), no verdict and no iterations, and moves every parameter by Adam's first step with the
+/// back-propagated gradient; with a DP estimator it runs K passes and uses `dual_gradient`; when the inference
+/// fails (a growth bound just above 1, crossed on the first pass) it reports the verdict and the passes run and
+/// leaves the weights unchanged. Independent route: the loss and Adam's first step written out.
+#[test]
+fn train_step_uses_its_estimator_and_skips_failed_inferences() {
+    let c = tiny();
+    let cfg = AdamConfig {
+        learning_rate: 1e-2,
+        ..AdamConfig::default()
+    };
+    let z = c.net.forward(&c.x);
+    let (out, y) = (z[c.net.depth()].as_slice(), c.y.as_slice());
+    let loss = out
+        .iter()
+        .zip(y)
+        .map(|(a, t)| 0.5 * (a - t) * (a - t))
+        .sum::<f64>()
+        / c.x.rows() as f64;
+
+    let mut net = c.net.clone();
+    let mut state = AdamState::new(&net);
+    let step = train_step(&mut net, &Estimator::Backprop, &cfg, &mut state, &c.x, &c.y).unwrap();
+    assert!(
+        (step.loss - loss).abs() <= 8.0 * f64::EPSILON * loss,
+        "loss {} vs {loss}",
+        step.loss
+    );
+    assert_eq!((step.verdict, step.iterations_run), (None, 0));
+    assert_adam_steps(&cfg, &c.net, &net, &backprop(&c.net, &c.x, &c.y).1, None);
+
+    let dp = Config::new(Method::DpPlus, 0.5, 0.5, 3);
+    let mut net = c.net.clone();
+    let mut state = AdamState::new(&net);
+    let step = train_step(&mut net, &Estimator::Dual(dp), &cfg, &mut state, &c.x, &c.y).unwrap();
+    let inf = infer(&c.net, &dp, &c.x, &c.y).unwrap();
+    assert_eq!(
+        (step.verdict, step.iterations_run),
+        (Some(inf.verdict.clone()), 3)
+    );
+    assert_adam_steps(
+        &cfg,
+        &c.net,
+        &net,
+        &dual_gradient(&c.net, &dp, &inf.states),
+        None,
+    );
+
+    let tight = Config {
+        divergence_growth: 1.0 + 1e-12,
+        ..Config::new(Method::DpPlus, 0.5, 5.0, 5)
+    };
+    let inf = infer(&c.net, &tight, &c.x, &c.y).unwrap();
+    assert!(inf.verdict.failed(), "{:?}", inf.verdict);
+    let mut net = c.net.clone();
+    let mut state = AdamState::new(&net);
+    let step = train_step(
+        &mut net,
+        &Estimator::Dual(tight),
+        &cfg,
+        &mut state,
+        &c.x,
+        &c.y,
+    )
+    .unwrap();
+    assert_eq!(
+        (step.verdict, step.iterations_run),
+        (Some(inf.verdict), inf.trajectory.len())
+    );
+    assert_eq!(
+        (net, state.t),
+        (c.net.clone(), 0),
+        "a failed inference must not update the weights"
+    );
+}
+
+/// The float types as named and measured: each name reads back (`FromStr`, Display), an unknown name is a typed
+/// error, the unit roundoff is the type's 2^-(mantissa bits) (f64 2^-52, f32 2^-23, f16 2^-10, bf16 2^-7), and a
+/// configuration value that overflows the type is refused as unrepresentable (65504 is f16's largest finite value,
+/// 1e6 overflows it), while an infinite value stays infinite. Independent route: the IEEE formats' parameters.
+#[test]
+fn float_types_are_named_and_measured() {
+    use dualprop::reference::scalar::{from_f64, FloatType};
+    for (t, name, bits) in [
+        (FloatType::F64, "f64", 52),
+        (FloatType::F32, "f32", 23),
+        (FloatType::F16, "f16", 10),
+        (FloatType::Bf16, "bf16", 7),
+    ] {
+        assert_eq!((t.name(), t.to_string().as_str()), (name, name));
+        assert_eq!(name.parse::<FloatType>().unwrap(), t);
+        assert_eq!(t.epsilon(), 2f64.powi(-bits), "{name}");
+    }
+    assert!(matches!("f8".parse::<FloatType>(), Err(Error::Format(_))));
+    assert_eq!(tolerance::eps::<f64>(), 2f64.powi(-52));
+    assert_eq!(f64::from(from_f64::<half::f16>(65504.0).unwrap()), 65504.0);
+    assert!(matches!(
+        from_f64::<half::f16>(1e6),
+        Err(Error::Unrepresentable { float: "f16", .. })
+    ));
+    assert!(from_f64::<f32>(f64::INFINITY).unwrap().is_infinite());
+    assert_eq!(from_f64::<f64>(0.1).unwrap(), 0.1);
+}
+
+/// NaN is never hidden by a maximum: `Matrix::max_abs` is NaN when any element is (first, middle or last), the
+/// largest |x| otherwise and 0 when empty; and a pass whose states become NaN (DP+ at alpha = 0 with beta = 1e308
+/// and targets 10 away from the outputs: g = beta l'(a) overflows and z^- = a + 0 g is NaN) is recorded with a NaN
+/// change and a NaN largest |z| on the output layer, and judged NonFinite at that pass. Independent route: IEEE
+/// arithmetic worked out.
+#[test]
+fn nan_is_never_hidden_by_a_maximum() {
+    let m = |v: Vec<f64>| Matrix::from_vec(1, v.len(), v).unwrap();
+    assert_eq!(m(vec![1.0, -3.0, 2.0]).max_abs(), 3.0);
+    assert_eq!(Matrix::<f64>::zeros(0, 3).max_abs(), 0.0);
+    for at in 0..3 {
+        let mut v = vec![1.0, -3.0, 2.0];
+        v[at] = f64::NAN;
+        assert!(m(v).max_abs().is_nan(), "NaN at {at}");
+    }
+    let c = tiny();
+    let depth = c.net.depth();
+    let far = Matrix::from_fn(c.y.rows(), c.y.cols(), |_, _| 10.0);
+    let cfg = Config::new(Method::DpPlus, 0.0, 1e308, 3);
+    let inf = infer(&c.net, &cfg, &c.x, &far).unwrap();
+    assert!(
+        matches!(inf.verdict, Verdict::NonFinite { iteration: 1, .. }),
+        "{:?}",
+        inf.verdict
+    );
+    assert!(inf.states.minus[depth]
+        .as_slice()
+        .iter()
+        .all(|v| v.is_nan()));
+    let first = &inf.trajectory[0];
+    assert!(first.change.is_nan(), "{first:?}");
+    assert!(first.layer_max_abs[depth - 1].is_nan(), "{first:?}");
 }

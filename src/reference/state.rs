@@ -86,9 +86,9 @@ impl<T: Scalar> DualState<T> {
         self.plus[k].zip(&self.minus[k], |p, m| p - m)
     }
 
-    /// Largest |z| over both states of layer k.
+    /// Largest |z| over both states of layer k; NaN if either state holds a NaN (`T::max` would drop it).
     pub fn layer_max_abs(&self, k: usize) -> T {
-        self.plus[k].max_abs().max(self.minus[k].max_abs())
+        crate::reference::matrix::max_abs(&[self.plus[k].max_abs(), self.minus[k].max_abs()])
     }
 
     /// Largest |difference| between this state and another, over layers 1..=L.
