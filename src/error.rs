@@ -39,6 +39,14 @@ pub enum Error {
     /// A leaky-ReLU negative slope that is not finite and positive.
     #[error("leaky ReLU slope = {0} must be finite and > 0 (the activation must stay invertible)")]
     LeakySlope(f64),
+    /// States whose layer 0 is not the problem's input x (z_0^+ = z_0^- = x is clamped, Eq. 3).
+    #[error("{what} is not the clamped input x: first difference at flat index {index}")]
+    ClampedInput {
+        /// The state tensor's name (`z_plus.0` or `z_minus.0`).
+        what: String,
+        /// Row-major index of the first element that differs from x (0-based).
+        index: usize,
+    },
     /// A NaN or infinity in an input tensor.
     #[error("non-finite value in {what} at flat index {index}")]
     NonFinite {

@@ -28,6 +28,7 @@ use dualprop::checks::tolerance::{
     kernel_gradient_agreement, kernel_state_agreement, output_amplification,
 };
 use dualprop::kernels::{infer_batch, KernelFloat};
+use dualprop::reference::Problem;
 use dualprop::reference::{dual_gradient, infer};
 use kernels_common::*;
 use proptest::prelude::*;
@@ -39,8 +40,8 @@ const STATE_C: f64 = 1.0;
 fn agree<T: KernelFloat>(case: &Case) -> Result<f64, TestCaseError> {
     let (net, x, y) = problem::<T>(case);
     let cfg = &case.cfg;
-    let reference = infer(&net, cfg, &x, &y).unwrap();
-    let kernel = infer_batch(&net, cfg, &x, &y, true).unwrap();
+    let reference = infer(&Problem::new(&net, cfg, &x, &y).unwrap()).unwrap();
+    let kernel = infer_batch(&Problem::new(&net, cfg, &x, &y).unwrap(), true).unwrap();
     if reference.verdict.failed() {
         prop_assert!(
             kernel.verdict.failed(),

@@ -6,14 +6,15 @@ mod kernels_common;
 use dualprop::checks::tolerance::{stop_tolerance, STOP_WITHIN_ULPS};
 use dualprop::kernels::{infer_batch, infer_batch_with, KernelFloat, KernelOptions, Trainer};
 use dualprop::reference::scalar::to_f64;
+use dualprop::reference::Problem;
 use dualprop::reference::{Activation, AdamConfig, Config, Estimator, Loss, Method, Verdict};
 use kernels_common::*;
 use proptest::prelude::*;
 
 fn same_inference<T: KernelFloat>(case: &Case) -> Result<(), TestCaseError> {
     let (net, x, y) = problem::<T>(case);
-    let early = infer_batch(&net, &case.cfg, &x, &y, true).unwrap();
-    let full = infer_batch(&net, &case.cfg, &x, &y, false).unwrap();
+    let early = infer_batch(&Problem::new(&net, &case.cfg, &x, &y).unwrap(), true).unwrap();
+    let full = infer_batch(&Problem::new(&net, &case.cfg, &x, &y).unwrap(), false).unwrap();
     prop_assert_eq!(&early.verdict, &full.verdict);
     prop_assert!(early.iterations_run <= full.iterations_run);
     if !full.verdict.failed() {
@@ -63,7 +64,7 @@ fn dp_plus_at_alpha_0_and_1_exits_after_two_iterations() {
                 seed: 4,
             };
             let (net, x, y) = problem::<f32>(&case);
-            let r = infer_batch(&net, &case.cfg, &x, &y, true).unwrap();
+            let r = infer_batch(&Problem::new(&net, &case.cfg, &x, &y).unwrap(), true).unwrap();
             assert_eq!(r.iterations_run, 2, "alpha {alpha}");
             assert_eq!(
                 r.verdict,
@@ -163,7 +164,7 @@ fn stop_within<T: KernelFloat>(widths: &[usize], seed: u64, ulps: u32) -> bool {
             stop_within_ulps: stop,
             ..KernelOptions::default()
         };
-        infer_batch_with(&net, &cfg, &x, &y, &opts).unwrap()
+        infer_batch_with(&Problem::new(&net, &cfg, &x, &y).unwrap(), &opts).unwrap()
     };
     let full = run(k_full, None);
     let stopped = run(k_full, Some(ulps));

@@ -4,6 +4,7 @@
 mod kernels_common;
 
 use dualprop::kernels::{infer_batch, Trainer, Workspace};
+use dualprop::reference::Problem;
 use dualprop::reference::{
     Activation, AdamConfig, AdamState, Config, Estimator, Init, Loss, Matrix, Method, Network,
 };
@@ -83,15 +84,17 @@ fn infer_batch_rejects_bad_input() {
     let cfg = Config::new(Method::DpPlus, 0.5, 0.5, 2);
     let x = Matrix::from_vec(2, 3, vec![0.1; 6]).unwrap();
     let y = Matrix::from_vec(2, 2, vec![0.0; 4]).unwrap();
-    assert!(infer_batch(&n, &cfg, &x, &y, true).is_ok());
+    assert!(Problem::new(&n, &cfg, &x, &y)
+        .and_then(|p| infer_batch(&p, true))
+        .is_ok());
     let y_bad = Matrix::from_vec(1, 2, vec![0.0; 2]).unwrap();
     assert!(matches!(
-        infer_batch(&n, &cfg, &x, &y_bad, true),
+        Problem::new(&n, &cfg, &x, &y_bad).and_then(|p| infer_batch(&p, true)),
         Err(Error::Shape { .. })
     ));
     let bad_alpha = Config::new(Method::DpPlus, 1.5, 0.5, 2);
     assert!(matches!(
-        infer_batch(&n, &bad_alpha, &x, &y, true),
+        Problem::new(&n, &bad_alpha, &x, &y).and_then(|p| infer_batch(&p, true)),
         Err(Error::Alpha(_))
     ));
 }

@@ -14,6 +14,7 @@
 mod kernels_common;
 
 use dualprop::kernels::{infer_batch_with, KernelFloat, KernelOptions, Trainer};
+use dualprop::reference::Problem;
 use dualprop::reference::{AdamConfig, Config, Estimator, Loss, Method, Network};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -116,7 +117,8 @@ fn check<T: KernelFloat>(widths: &[usize], est: Estimator, batch: usize) -> Resu
             })
             .collect();
         if let Estimator::Dual(cfg) = est {
-            let single = infer_batch_with(&net, &cfg, &x, &y, &opts).unwrap();
+            let single =
+                infer_batch_with(&Problem::new(&net, &cfg, &x, &y).unwrap(), &opts).unwrap();
             seen.push(format!("{:?} {}", single.verdict, single.iterations_run));
             let states = [&single.states.plus[..], &single.states.minus[..]].concat();
             bits.extend(states.iter().map(|m| m.as_slice().to_vec()));

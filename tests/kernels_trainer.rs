@@ -6,6 +6,7 @@ mod kernels_common;
 use dualprop::checks::tolerance::kernel_state_agreement;
 use dualprop::kernels::{KernelFloat, KernelOptions, Trainer};
 use dualprop::reference::scalar::to_f64;
+use dualprop::reference::Problem;
 use dualprop::reference::{
     backprop, train_step, Activation, AdamConfig, AdamState, Config, Estimator, Gradients, Loss,
     Method, Network,
@@ -287,8 +288,13 @@ fn block_edges<T: KernelFloat>() {
             };
             check_backprop::<T>(&case).unwrap();
             let (net, x, y) = problem::<T>(&case);
-            let r = dualprop::reference::infer(&net, &case.cfg, &x, &y).unwrap();
-            let k = dualprop::kernels::infer_batch(&net, &case.cfg, &x, &y, true).unwrap();
+            let r = dualprop::reference::infer(&Problem::new(&net, &case.cfg, &x, &y).unwrap())
+                .unwrap();
+            let k = dualprop::kernels::infer_batch(
+                &Problem::new(&net, &case.cfg, &x, &y).unwrap(),
+                true,
+            )
+            .unwrap();
             let parts: Vec<&[T]> = r.states.plus.iter().map(|m| m.as_slice()).collect();
             let m = magnitude(&parts);
             let updates = 3 + 3 * 5;
@@ -376,7 +382,9 @@ fn gradients_match_the_single_purpose_kernels() {
         };
         let mut trainer = Trainer::new(&net, est, AdamConfig::default(), 5).unwrap();
         let (estimate, bp, verdict) = trainer.gradients(x.as_slice(), y.as_slice(), 5).unwrap();
-        let single = dualprop::kernels::infer_batch(&net, &cfg, &x, &y, true).unwrap();
+        let single =
+            dualprop::kernels::infer_batch(&Problem::new(&net, &cfg, &x, &y).unwrap(), true)
+                .unwrap();
         assert_eq!(estimate, single.gradient, "{est:?}");
         assert_eq!(verdict, Some(single.verdict));
         assert_eq!(bp, bp_ref);

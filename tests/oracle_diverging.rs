@@ -3,6 +3,7 @@
 //! overflowed its own float type (`candidate_overflowed`), and rejects, with the reason, a candidate that diverges
 //! at another rate or stays bounded where the oracle diverges. Training's early stop is unchanged.
 
+use dualprop::reference::Problem;
 use std::path::Path;
 use std::process::Command;
 
@@ -56,8 +57,8 @@ fn exact_runs_continue_past_the_growth_bound_and_training_still_stops() {
     let (x, y) = case.batch(&net).unwrap();
     let rcfg = cfg.reference();
     assert!(InferOptions::default().stop_at_growth_bound);
-    let stopped = infer(&net, &rcfg, &x, &y).unwrap();
-    let exact = infer_exact(&net, &rcfg, &x, &y).unwrap();
+    let stopped = infer(&Problem::new(&net, &rcfg, &x, &y).unwrap()).unwrap();
+    let exact = infer_exact(&Problem::new(&net, &rcfg, &x, &y).unwrap()).unwrap();
     let Verdict::Diverged { iteration, .. } = stopped.verdict else {
         panic!("expected divergence, got {:?}", stopped.verdict);
     };

@@ -1,6 +1,7 @@
 //! Findings of the fuzz targets (fuzz/), kept as regression tests. Each case is in tests/vectors/regressions/ in
 //! the oracle's format (written by the differential target with `DUALPROP_FUZZ_DUMP=dir`).
 
+use dualprop::reference::Problem;
 use std::path::Path;
 
 use dualprop::checks::tolerance::{evaluation_order_margin, kernel_state_agreement};
@@ -45,11 +46,11 @@ fn fuzz_differential_1_is_amplified_rounding_not_a_kernel_error() {
     let net: Network<f64> = case.network(cfg.activation, cfg.loss).unwrap();
     let (x, y) = case.batch(&net).unwrap();
     let rcfg = cfg.reference();
-    let reference = infer(&net, &rcfg, &x, &y).unwrap();
+    let reference = infer(&Problem::new(&net, &rcfg, &x, &y).unwrap()).unwrap();
     assert!(!reference.verdict.failed());
     let net32: Network<f32> = case.network(cfg.activation, cfg.loss).unwrap();
     let (x32, y32) = case.batch(&net32).unwrap();
-    let reference32 = infer(&net32, &rcfg, &x32, &y32).unwrap();
+    let reference32 = infer(&Problem::new(&net32, &rcfg, &x32, &y32).unwrap()).unwrap();
     let spread = state_diff(&reference32.states, &reference.states);
     let amplified = evaluation_order_margin(spread / FloatType::F32.epsilon(), FloatType::F64);
 
@@ -62,7 +63,7 @@ fn fuzz_differential_1_is_amplified_rounding_not_a_kernel_error() {
         .fold(1.0, f64::max);
     let fixed_bound = kernel_state_agreement::<f64>(updates, n_max, m);
     for early_exit in [false, true] {
-        let kernel = infer_batch(&net, &rcfg, &x, &y, early_exit).unwrap();
+        let kernel = infer_batch(&Problem::new(&net, &rcfg, &x, &y).unwrap(), early_exit).unwrap();
         let d = state_diff(&kernel.states, &reference.states);
         println!(
             "early_exit {early_exit}: kernel-reference {d:e}, fixed bound {fixed_bound:e}, \

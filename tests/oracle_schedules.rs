@@ -6,6 +6,7 @@
 //! the result is compared with K passes of our schedule through `infer`, which builds its order from
 //! `Schedule::layer_order` instead.
 
+use dualprop::reference::Problem;
 use std::path::Path;
 
 use dualprop::oracle::{vectors, Case, OracleConfig};
@@ -104,7 +105,9 @@ fn each_follow_up_sequence_computes_the_schedule_it_names() {
                     ("evenodd", Schedule::EvenOdd, passes),
                 ] {
                     let cfg = Config::new(method, alpha, 0.5, our_passes).with_schedule(ours);
-                    let expected = infer(&net, &cfg, &x, &y).unwrap().states;
+                    let expected = infer(&Problem::new(&net, &cfg, &x, &y).unwrap())
+                        .unwrap()
+                        .states;
                     let mut state = DualState::feed_forward(&net, &x);
                     let frozen = net.loss.weighted_gradient(&state.plus[depth], &y, 0.5);
                     for k in follow_up_sequence(name, depth, passes) {

@@ -16,6 +16,7 @@ use dualprop::checks::ObjectivePoint;
 use dualprop::oracle::OracleConfig;
 use dualprop::reference::damping::{power_norm, spectral_norm, weight_from_norm, DampingValues};
 use dualprop::reference::dual::Dual;
+use dualprop::reference::Problem;
 use dualprop::reference::*;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -50,12 +51,15 @@ fn damping_converges_to_original_dp_fixed_point_where_undamped_diverges() {
         assert!(original_dp_layer_gain(1.0, beta, s, 3) > 1.0);
         let undamped = Config::new(Method::OriginalDp, 1.0, beta, 200);
         assert!(
-            infer(&net, &undamped, &x, &y).unwrap().verdict.failed(),
+            infer(&Problem::new(&net, &undamped, &x, &y).unwrap())
+                .unwrap()
+                .verdict
+                .failed(),
             "s = {s}"
         );
         let damped = Config::new(Method::OriginalDpDampened, 1.0, beta, 200)
             .with_output(OutputRule::OriginalExact);
-        let inf = infer(&net, &damped, &x, &y).unwrap();
+        let inf = infer(&Problem::new(&net, &damped, &x, &y).unwrap()).unwrap();
         assert!(
             matches!(inf.verdict, Verdict::Converged { .. }),
             "s = {s}: {:?}",
@@ -70,8 +74,8 @@ fn damping_converges_to_original_dp_fixed_point_where_undamped_diverges() {
             .map(|m| m.max_abs())
             .fold(1.0, f64::max);
         let tol = fixed_point_tolerance::<f64>() * scale;
-        let dr = fixed_point_residuals(&net, &damped, &inf, &y);
-        let ur = fixed_point_residuals(&net, &undamped, &inf, &y);
+        let dr = fixed_point_residuals(&Problem::new(&net, &damped, &x, &y).unwrap(), &inf);
+        let ur = fixed_point_residuals(&Problem::new(&net, &undamped, &x, &y).unwrap(), &inf);
         for (d, u) in dr.iter().zip(&ur) {
             let bound = (1.0 + l) * (d.plus.max(d.minus) + tol) + rounding::<f64>(1, 3) * scale;
             assert!(
@@ -85,7 +89,10 @@ fn damping_converges_to_original_dp_fixed_point_where_undamped_diverges() {
     let net = scalar_chain(1.5, 3, Activation::Identity);
     let damped = Config::new(Method::OriginalDpDampened, 0.0, beta, 200)
         .with_output(OutputRule::OriginalExact);
-    assert!(infer(&net, &damped, &x, &y).unwrap().verdict.failed());
+    assert!(infer(&Problem::new(&net, &damped, &x, &y).unwrap())
+        .unwrap()
+        .verdict
+        .failed());
 }
 
 /// Route: the dampened rule short-circuits to Eq. 3's rule at L = 0, so with all L_k = 0 and the same output rule the
@@ -107,7 +114,7 @@ fn dampened_at_zero_weight_is_original_dp_bitwise() {
         let d = Config::new(Method::OriginalDpDampened, alpha, 0.5, 5)
             .with_damping(Damping::Explicit(DampingValues::new(&zeros).unwrap()));
         let o = Config::new(Method::OriginalDp, alpha, 0.5, 5).with_output(out);
-        let (a, b) = (infer(&c.net, &d, &c.x, &c.y).unwrap(), infer(&c.net, &o, &c.x, &c.y).unwrap());
+        let (a, b) = (infer(&Problem::new(&c.net, &d, &c.x, &c.y).unwrap()).unwrap(), infer(&Problem::new(&c.net, &o, &c.x, &c.y).unwrap()).unwrap());
         prop_assert_eq!(a.states, b.states);
         prop_assert_eq!(a.verdict, b.verdict);
     });
@@ -121,13 +128,14 @@ fn tanh_dampened_fixed_point_solves_the_dampened_problem_not_eq3() {
     let net = scalar_chain(1.5, 3, Activation::Tanh);
     let damped = Config::new(Method::OriginalDpDampened, 1.0, 0.5, 300)
         .with_output(OutputRule::OriginalExact);
-    let inf = infer(&net, &damped, &x, &y).unwrap();
+    let inf = infer(&Problem::new(&net, &damped, &x, &y).unwrap()).unwrap();
     assert!(
         matches!(inf.verdict, Verdict::Converged { .. }),
         "{:?}",
         inf.verdict
     );
-    let res = dampened_hidden_residuals(&net, &damped, &inf.states, &y).unwrap();
+    let res = dampened_hidden_residuals(&Problem::new(&net, &damped, &x, &y).unwrap(), &inf.states)
+        .unwrap();
     assert_eq!(res.len(), 2);
     for r in &res {
         assert!(r.weight > 0.0);
@@ -138,7 +146,7 @@ fn tanh_dampened_fixed_point_solves_the_dampened_problem_not_eq3() {
         );
     }
     let undamped = Config::new(Method::OriginalDp, 1.0, 0.5, 1);
-    let moved = fixed_point_residuals(&net, &undamped, &inf, &y);
+    let moved = fixed_point_residuals(&Problem::new(&net, &undamped, &x, &y).unwrap(), &inf);
     assert!(
         moved.iter().any(|r| r.plus.max(r.minus) > 1e-4),
         "{moved:?}"
@@ -182,14 +190,14 @@ fn dampened_configuration_errors() {
     let wrong_len = Config::new(Method::OriginalDpDampened, 0.5, 0.5, 3)
         .with_damping(Damping::Explicit(DampingValues::new(&[1.0]).unwrap()));
     assert!(matches!(
-        infer(&c.net, &wrong_len, &c.x, &c.y),
+        Problem::new(&c.net, &wrong_len, &c.x, &c.y).and_then(|p| infer(&p)),
         Err(dualprop::Error::Unsupported(_))
     ));
     assert!(DampingValues::new(&[-1.0]).is_err());
     assert!(DampingValues::new(&[f64::NAN]).is_err());
     let on_dp_plus = Config::new(Method::DpPlus, 0.5, 0.5, 3).with_damping(Damping::SpectralNorm);
     assert!(matches!(
-        infer(&c.net, &on_dp_plus, &c.x, &c.y),
+        Problem::new(&c.net, &on_dp_plus, &c.x, &c.y).and_then(|p| infer(&p)),
         Err(dualprop::Error::Unsupported(_))
     ));
     let no_steps = Config::new(Method::OriginalDpDampened, 0.5, 0.5, 3).with_damping(
@@ -199,9 +207,12 @@ fn dampened_configuration_errors() {
             with_bias: true,
         },
     );
-    assert!(infer(&c.net, &no_steps, &c.x, &c.y).is_err());
+    assert!(Problem::new(&c.net, &no_steps, &c.x, &c.y)
+        .and_then(|p| infer(&p))
+        .is_err());
     assert!(matches!(
-        dualprop::kernels::infer_batch(&c.net, &wrong_len, &c.x, &c.y, false),
+        Problem::new(&c.net, &wrong_len, &c.x, &c.y)
+            .and_then(|p| dualprop::kernels::infer_batch(&p, false)),
         Err(dualprop::Error::Unsupported(_))
     ));
     let json = br#"{"method": "original_dp_dampened", "alpha": 0.5, "beta": 0.5, "K": 30, "activation": "relu",
@@ -311,15 +322,28 @@ fn lpom_gradient_matches_dual_numbers() {
 fn converged_original_dp_at_alpha_one_is_lpom_stationary() {
     let c = case(&[3, 5, 4, 2], 2, Activation::Tanh, Loss::LeastSquares, 7);
     let cfg = Config::new(Method::OriginalDp, 1.0, 0.5, 200);
-    let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
+    let inf = infer(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap()).unwrap();
     assert!(
         matches!(inf.verdict, Verdict::Converged { .. }),
         "{:?}",
         inf.verdict
     );
     let res = lpom_stationarity(&c.net, &inf.states.plus, &c.y, 0.5).unwrap();
+    let layers: Vec<usize> = res.iter().map(|r| r.layer).collect();
+    assert_eq!(layers, [1, 2, 3], "one residual per layer");
     for r in &res {
         assert!(r.max_abs <= 1e3 * fixed_point_tolerance::<f64>(), "{r:?}");
+    }
+    // The same check is not blind: at the feed-forward states (z_k = f(a_k), not stationary for beta > 0) the
+    // hidden layers' terms vanish and the output layer's does not; it is beta times the largest entry of the LPOM
+    // gradient there, whose values the forward-mode test above checks by another route.
+    let ff = c.net.forward(&c.x);
+    let away = lpom_stationarity(&c.net, &ff, &c.y, 0.5).unwrap();
+    let grad = lpom_gradient(&c.net, &ff, &c.y, 0.5).unwrap();
+    assert_eq!(away.len(), 3);
+    assert!(away[2].max_abs > 1e-2, "{away:?}");
+    for r in &away {
+        assert_eq!(r.max_abs, 0.5 * grad[r.layer].max_abs(), "{r:?}");
     }
 }
 
@@ -331,8 +355,9 @@ fn kernel_agrees<T: dualprop::kernels::KernelFloat>(
     use dualprop::checks::tolerance::{kernel_state_agreement, output_amplification};
     let (net, x, y) = kernels_common::problem::<T>(case);
     let cfg = &case.cfg;
-    let reference = infer(&net, cfg, &x, &y).unwrap();
-    let kernel = dualprop::kernels::infer_batch(&net, cfg, &x, &y, true).unwrap();
+    let reference = infer(&Problem::new(&net, cfg, &x, &y).unwrap()).unwrap();
+    let kernel =
+        dualprop::kernels::infer_batch(&Problem::new(&net, cfg, &x, &y).unwrap(), true).unwrap();
     prop_assert_eq!(reference.verdict.failed(), kernel.verdict.failed());
     if reference.verdict.failed() {
         return Ok(());
@@ -413,7 +438,7 @@ fn trainer_dampened_estimate_matches_the_reference_after_steps() {
     let net = trainer.network();
     assert!((1..net.depth()).all(|k| Damping::SpectralNorm.weight(&net, k).unwrap() > 0.0));
     let (estimate, _, verdict) = trainer.gradients(x, y, 3).unwrap();
-    let reference = infer(&net, &cfg, &c.x, &c.y).unwrap();
+    let reference = infer(&Problem::new(&net, &cfg, &c.x, &c.y).unwrap()).unwrap();
     assert!(!reference.verdict.failed(), "{:?}", reference.verdict);
     assert!(!verdict.unwrap().failed());
     let expected = dual_gradient(&net, &cfg, &reference.states);
@@ -513,7 +538,7 @@ proptest! {
                 }
             }
         }
-        let res = dampened_hidden_residuals(&c.net, &cfg, &s, &c.y).unwrap();
+        let res = dampened_hidden_residuals(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), &s).unwrap();
         prop_assert_eq!(res.len(), depth - 1);
         let tol = dualprop::checks::tolerance::derivative_agreement::<f64>(common::max_width(&c.net));
         let abar = 1.0 - alpha;
@@ -553,4 +578,84 @@ proptest! {
                 "{f:?} layer {k}: checker max_relative {} vs {max_rel}", got.max_relative);
         }
     }
+}
+
+/// Where `resolve_damping` fixes the damping weights once, and where it leaves the configuration as given. It
+/// exists so that K passes do not recompute K spectral norms per layer; the updates read the same weights either
+/// way, so inference cannot tell. Documented: dampened original DP with a computed damping (the default spectral
+/// norm, power iteration) and at most `MAX_EXPLICIT_DAMPING` hidden layers gets explicit weights equal, layer by
+/// layer, to what `Damping::weight` computes; every other method, explicit weights and deeper networks are returned
+/// unchanged.
+#[test]
+fn resolve_damping_fixes_the_weights_only_where_documented() {
+    use dualprop::reference::damping::{Damping, MAX_EXPLICIT_DAMPING};
+    use dualprop::reference::inference::resolve_damping;
+    let power = Damping::PowerIteration {
+        iterations: 20,
+        seed: 1,
+        with_bias: false,
+    };
+    let methods = [
+        Method::DpPlus,
+        Method::OriginalDp,
+        Method::OriginalDpDampened,
+        Method::Eq21,
+        Method::Eq21Printed,
+    ];
+    let mut resolved_cases = 0;
+    for depth in [2, 4, MAX_EXPLICIT_DAMPING + 1, MAX_EXPLICIT_DAMPING + 2] {
+        let net = scalar_chain(0.9, depth, Activation::Tanh);
+        let explicit = (depth - 1 <= MAX_EXPLICIT_DAMPING)
+            .then(|| Damping::SpectralNorm.resolve(&net).unwrap());
+        for method in methods {
+            let mut dampings = vec![None, Some(Damping::SpectralNorm), Some(power)];
+            dampings.extend(explicit.map(Some));
+            for damping in dampings {
+                let cfg = Config {
+                    damping,
+                    ..Config::new(method, 0.5, 0.5, 3)
+                };
+                let got = resolve_damping(&net, &cfg).unwrap();
+                let computed = !matches!(cfg.damping(), Damping::Explicit(_));
+                if method == Method::OriginalDpDampened
+                    && computed
+                    && depth - 1 <= MAX_EXPLICIT_DAMPING
+                {
+                    resolved_cases += 1;
+                    assert!(matches!(got.damping(), Damping::Explicit(_)), "{cfg:?}");
+                    assert_eq!(
+                        got,
+                        cfg.with_damping(got.damping()),
+                        "only the damping changes"
+                    );
+                    for k in 1..depth {
+                        assert_eq!(
+                            got.damping().weight(&net, k).unwrap(),
+                            cfg.damping().weight(&net, k).unwrap(),
+                            "{cfg:?} layer {k}"
+                        );
+                    }
+                } else {
+                    assert_eq!(got, cfg, "unchanged");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        resolved_cases, 9,
+        "three computed dampings at depths 2, 4 and 13"
+    );
+}
+
+/// Explicit damping weights are serialized as the JSON list the configuration files use (`{"explicit": [..]}`,
+/// docs/oracle.md) and read back to the same values. Route: the documented JSON written out in the test.
+#[test]
+fn explicit_damping_weights_are_a_json_list() {
+    use dualprop::reference::damping::Damping;
+    let values = DampingValues::new(&[0.5, 2.0]).unwrap();
+    assert_eq!(serde_json::to_string(&values).unwrap(), "[0.5,2.0]");
+    let explicit = Damping::Explicit(values);
+    let json = serde_json::to_string(&explicit).unwrap();
+    assert_eq!(json, r#"{"explicit":[0.5,2.0]}"#);
+    assert_eq!(serde_json::from_str::<Damping>(&json).unwrap(), explicit);
 }

@@ -10,6 +10,7 @@ mod common;
 use common::*;
 use dualprop::checks::derivative::{directional_derivative, forward_mode_gradient, mean_loss};
 use dualprop::checks::tolerance::{eps, rounding};
+use dualprop::reference::Problem;
 use dualprop::reference::*;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -361,7 +362,7 @@ proptest! {
         let (_, fm) = forward_mode_gradient(&c.net, &c.x, &c.y).unwrap();
         let e = |b: f64| {
             let cfg = Config::new(Method::DpPlus, alpha, b, 40);
-            let inf = infer(&c.net, &cfg, &c.x, &c.y).ok()?;
+            let inf = Problem::new(&c.net, &cfg, &c.x, &c.y).and_then(|p| infer(&p)).ok()?;
             matches!(inf.verdict, Verdict::Converged { .. })
                 .then(|| gradient_distance(&dual_gradient(&c.net, &cfg, &inf.states), &fm))
         };

@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use dualprop::checks::{kkt_report, tolerance, Equation};
 use dualprop::reference::update::layer_update;
+use dualprop::reference::Problem;
 use dualprop::reference::*;
 use proptest::prelude::*;
 
@@ -103,9 +104,13 @@ fn settled_and_printed_eq21(
     let depth = c.net.depth();
     let (_, bp) = backprop(&c.net, &c.x, &c.y);
     let settled = Config::new(Method::Eq21, alpha, beta, 2);
-    let inf = infer(&c.net, &settled, &c.x, &c.y).unwrap();
+    let inf = infer(&Problem::new(&c.net, &settled, &c.x, &c.y).unwrap()).unwrap();
     let settled_states = inf.states.clone();
-    let report = kkt_report(&c.net, &settled, &inf.states, &c.y).unwrap();
+    let report = kkt_report(
+        &Problem::new(&c.net, &settled, &c.x, &c.y).unwrap(),
+        &inf.states,
+    )
+    .unwrap();
     let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
     prop_assert!(
         report.max_relative() <= tol,
@@ -123,13 +128,17 @@ fn settled_and_printed_eq21(
     }
 
     let printed = Config::new(Method::Eq21Printed, alpha, beta, 2);
-    let inf = infer(&c.net, &printed, &c.x, &c.y).unwrap();
+    let inf = infer(&Problem::new(&c.net, &printed, &c.x, &c.y).unwrap()).unwrap();
     let est = dual_gradient(&c.net, &printed, &inf.states);
     // Every hidden layer k where the settled multiplier delta_k is nonzero must violate Eq. 20's multiplier
     // condition: the printed delta_k is (-1)^(L-k) the settled one (same forward states), so its residual
     // delta_k - W^T D delta_{k+1} is 2 delta_k unit by unit, not rounding. A layer counts as nonzero when its
     // largest |delta_k| is 1e3 times the rounding of its states; there the residual must reach |delta_k|.
-    let printed_report = kkt_report(&c.net, &printed, &inf.states, &c.y).unwrap();
+    let printed_report = kkt_report(
+        &Problem::new(&c.net, &printed, &c.x, &c.y).unwrap(),
+        &inf.states,
+    )
+    .unwrap();
     for k in 1..depth {
         let d = settled_states.delta(k).max_abs();
         let floor = 1e3 * tol * (1.0 + settled_states.layer_max_abs(k));
@@ -246,12 +255,12 @@ proptest! {
         let loss = if ce { Loss::SoftmaxCrossEntropy } else { Loss::LeastSquares };
         let c = case(&widths, batch, ACTIVATIONS[act], loss, seed);
         let cfg = Config::new(Method::DpPlus, alpha, beta, k);
-        let mut inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
+        let mut inf = infer(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap()).unwrap();
         let depth = c.net.depth();
         // Eq. 16 solves Eq. 15 for the a_L it is given: apply it to the current a_L (the down sweep has since moved
         // zbar_{L-1}, so the states after a full iteration meet Eq. 15 only at a fixed point).
         dualprop::reference::update::update_layer(&c.net, &cfg, &mut inf.states, depth, &c.y, &inf.frozen_gradient);
-        let report = kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap();
+        let report = kkt_report(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), &inf.states).unwrap();
         let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
         for eq in [Equation::Eq15Plus, Equation::Eq15Minus] {
             let r = report.get(depth, eq).unwrap();
@@ -269,8 +278,8 @@ proptest! {
     ) {
         let c = case(&widths, batch, Activation::Identity, Loss::LeastSquares, seed);
         let cfg = Config::new(Method::DpPlus, alpha, beta, k);
-        let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
-        let report = kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap();
+        let inf = infer(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap()).unwrap();
+        let report = kkt_report(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), &inf.states).unwrap();
         let tol = tolerance::rounding::<f64>(max_width(&c.net), c.net.depth());
         prop_assert!(report.max_relative() <= tol, "KKT {} > {tol}", report.max_relative());
         let est = dual_gradient(&c.net, &cfg, &inf.states);
@@ -313,7 +322,7 @@ proptest! {
         let config = |m| Config::new(m, 0.5, beta, k).with_schedule(Schedule::ALL[sched]).with_output(rule);
         let run = |m| {
             let cfg = config(m);
-            let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
+            let inf = infer(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap()).unwrap();
             let g = dual_gradient(&c.net, &cfg, &inf.states);
             (inf, g)
         };
@@ -366,8 +375,8 @@ proptest! {
     ) {
         let c = case(&widths, batch, ACTIVATIONS[act], Loss::LeastSquares, seed);
         let depth = c.net.depth();
-        let ours = infer(&c.net, &Config::new(Method::DpPlus, 0.5, beta, 1), &c.x, &c.y).unwrap();
-        let orig = infer(&c.net, &Config::new(Method::OriginalDp, 0.5, beta, 1), &c.x, &c.y).unwrap();
+        let ours = infer(&Problem::new(&c.net, &Config::new(Method::DpPlus, 0.5, beta, 1), &c.x, &c.y).unwrap()).unwrap();
+        let orig = infer(&Problem::new(&c.net, &Config::new(Method::OriginalDp, 0.5, beta, 1), &c.x, &c.y).unwrap()).unwrap();
         let a = &ours.feed_forward[depth];
         let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
         for i in 0..a.rows() {
@@ -396,8 +405,8 @@ proptest! {
         let alpha = if alpha_one { 1.0 } else { 0.0 };
         let once = Config::new(Method::DpPlus, alpha, beta, 1);
         let many = Config::new(Method::DpPlus, alpha, beta, 30);
-        let a = infer(&c.net, &once, &c.x, &c.y).unwrap();
-        let b = infer(&c.net, &many, &c.x, &c.y).unwrap();
+        let a = infer(&Problem::new(&c.net, &once, &c.x, &c.y).unwrap()).unwrap();
+        let b = infer(&Problem::new(&c.net, &many, &c.x, &c.y).unwrap()).unwrap();
         for k in 0..=c.net.depth() {
             prop_assert!(a.states.mean(k, alpha) == a.feed_forward[k], "layer {k}: mean moved");
         }
@@ -436,9 +445,9 @@ proptest! {
         let depth = c.net.depth();
         let (_, bp) = backprop(&c.net, &c.x, &c.y);
         let cfg = Config::new(Method::Eq21, alpha, beta, 2).with_hidden_alpha(h);
-        let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
+        let inf = infer(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap()).unwrap();
         let tol = tolerance::rounding::<f64>(max_width(&c.net), depth);
-        let report = kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap();
+        let report = kkt_report(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), &inf.states).unwrap();
         prop_assert!(report.max_relative() <= tol, "Eq. 20 residual {} > {tol}", report.max_relative());
         let est = dual_gradient(&c.net, &cfg, &inf.states);
         let scale = estimate_rounding_scale(&c.net, &inf.states, beta);
@@ -469,12 +478,13 @@ fn verdict_tolerance_is_relative_to_the_feed_forward_scale() {
     );
     let depth = c.net.depth();
     let run = |beta: f64| {
-        infer(
+        Problem::new(
             &c.net,
             &Config::new(Method::DpPlus, 1.0, beta, 5),
             &c.x,
             &c.y,
         )
+        .and_then(|p| infer(&p))
         .unwrap()
     };
     let moved = |inf: &Inference<f64>| {
@@ -539,12 +549,13 @@ fn an_unsettled_run_is_bounded_by_its_next_pass() {
     let depth = c.net.depth();
     for k in [1, 2] {
         let run = |k| {
-            infer(
+            Problem::new(
                 &c.net,
                 &Config::new(Method::DpPlus, 0.5, 0.5, k),
                 &c.x,
                 &c.y,
             )
+            .and_then(|p| infer(&p))
             .unwrap()
         };
         let (now, next) = (run(k), run(k + 1));

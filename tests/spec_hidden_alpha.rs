@@ -8,6 +8,7 @@
 
 mod kernels_common;
 
+use dualprop::reference::Problem;
 use std::path::Path;
 use std::process::Command;
 
@@ -48,7 +49,7 @@ proptest! {
         same.cfg.hidden_alpha = Some(plain.cfg.alpha);
         let (net, x, y) = problem::<f64>(&plain);
         let (a, b) = (&plain.cfg, &same.cfg);
-        let (ra, rb) = (infer(&net, a, &x, &y), infer(&net, b, &x, &y));
+        let (ra, rb) = (Problem::new(&net, a, &x, &y).and_then(|p| infer(&p)), Problem::new(&net, b, &x, &y).and_then(|p| infer(&p)));
         let (ra, rb) = match (ra, rb) {
             (Ok(ra), Ok(rb)) => (ra, rb),
             (ra, rb) => {
@@ -71,9 +72,9 @@ proptest! {
             );
             prop_assert_eq!(ba, bb);
         }
-        let (ka, kb) = (kkt_report(&net, a, &ra.states, &y), kkt_report(&net, b, &rb.states, &y));
+        let (ka, kb) = (Problem::new(&net, a, &x, &y).and_then(|p| kkt_report(&p, &ra.states)), Problem::new(&net, b, &x, &y).and_then(|p| kkt_report(&p, &rb.states)));
         prop_assert_eq!(format!("{ka:?}"), format!("{kb:?}"));
-        match (infer_batch(&net, a, &x, &y, true), infer_batch(&net, b, &x, &y, true)) {
+        match (Problem::new(&net, a, &x, &y).and_then(|p| infer_batch(&p, true)), Problem::new(&net, b, &x, &y).and_then(|p| infer_batch(&p, true))) {
             (Ok(ka), Ok(kb)) => {
                 prop_assert_eq!(&ka.verdict, &kb.verdict);
                 for k in 0..=net.depth() {

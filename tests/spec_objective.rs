@@ -23,6 +23,7 @@ use dualprop::checks::{kkt_report, Equation, KktReport, ObjectivePoint};
 use dualprop::reference::dual::Dual;
 use dualprop::reference::rules;
 use dualprop::reference::update::{multiplier, pre_activation, update_layer};
+use dualprop::reference::Problem;
 use dualprop::reference::*;
 use proptest::prelude::*;
 use proptest::test_runner::{RngSeed, TestCaseError};
@@ -544,7 +545,7 @@ proptest! {
     fn dp_plus_hidden_residuals_are_partials_of_eq7(problem in arb_problem()) {
         for_each_point(problem, |c, alpha, beta, s| {
             let cfg = checker_config(Method::DpPlus, alpha, beta);
-            let report = kkt_report(&c.net, &cfg, s, &c.y).unwrap();
+            let report = kkt_report(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), s).unwrap();
             let mut lifted = Lifted::new(c, s, alpha, beta);
             let tol = derivative_agreement::<f64>(max_width(&c.net));
             let what = format!("{:?} {:?} alpha {alpha} beta {beta}", c.net.activation, c.net.loss);
@@ -568,7 +569,7 @@ proptest! {
     fn dp_plus_output_residuals_are_partials_of_eq14(problem in arb_problem()) {
         for_each_point(problem, |c, alpha, beta, s| {
             let cfg = checker_config(Method::DpPlus, alpha, beta);
-            let report = kkt_report(&c.net, &cfg, s, &c.y).unwrap();
+            let report = kkt_report(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), s).unwrap();
             let mut lifted = Lifted::new(c, s, alpha, beta);
             let tol = derivative_agreement::<f64>(max_width(&c.net));
             let what = format!("{:?} {:?} alpha {alpha} beta {beta}", c.net.activation, c.net.loss);
@@ -595,7 +596,7 @@ proptest! {
                 return Ok(());
             }
             let cfg = checker_config(Method::OriginalDp, alpha, beta);
-            let report = kkt_report(&c.net, &cfg, s, &c.y).unwrap();
+            let report = kkt_report(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), s).unwrap();
             let mut lifted = Lifted::new(c, s, alpha, beta);
             let tol = derivative_agreement::<f64>(max_width(&c.net));
             let what = format!("{:?} {:?} alpha {alpha} beta {beta}", c.net.activation, c.net.loss);
@@ -622,7 +623,7 @@ proptest! {
             let tol = derivative_agreement::<f64>(max_width(&c.net));
             for method in [Method::Eq21, Method::Eq21Printed] {
                 let cfg = checker_config(method, alpha, beta);
-                let report = kkt_report(&c.net, &cfg, s, &c.y).unwrap();
+                let report = kkt_report(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), s).unwrap();
                 let what = format!("{method:?} {:?} {:?} alpha {alpha} beta {beta}", c.net.activation, c.net.loss);
                 for k in 1..=c.net.depth() {
                     let [constraint, mult] = eq20_expected(c, &cfg, s, &mut lifted, k);
@@ -704,7 +705,7 @@ proptest! {
             }
 
             let settled = Config::new(Method::Eq21, alpha, beta, 2);
-            let inf = infer(&c.net, &settled, &c.x, &c.y).unwrap();
+            let inf = infer(&Problem::new(&c.net, &settled, &c.x, &c.y).unwrap()).unwrap();
             let mut lifted = Lifted::new(c, &inf.states, alpha, beta);
             for k in 1..=depth {
                 for e in eq20_expected(c, &settled, &inf.states, &mut lifted, k) {
@@ -877,7 +878,7 @@ proptest! {
                     continue; // Eq. 3 has no value to differentiate (no closed-form potential)
                 }
                 let cfg = checker_config(method, alpha, beta);
-                let report = kkt_report(&c.net, &cfg, s, &c.y).unwrap();
+                let report = kkt_report(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), s).unwrap();
                 let all = all_expected(c, &cfg, s, &mut lifted);
                 let max = |g: &dyn Fn(&Expected) -> f64| all.iter().fold(0.0f64, |m, e| m.max(g(e)));
                 let want_abs = max(&|e| e.residual.abs());
@@ -919,13 +920,13 @@ proptest! {
                     let zbar = s.mean(k, alpha);
                     let outside = |m: &Matrix<f64>| m.as_slice().iter().filter(|&&z| !in_range(f, z)).count();
                     let n = zbar.as_slice().len();
-                    let dp = kkt_report(&c.net, &checker_config(Method::DpPlus, alpha, 0.5), &s, &c.y).unwrap();
+                    let dp = kkt_report(&Problem::new(&c.net, &checker_config(Method::DpPlus, alpha, 0.5), &c.x, &c.y).unwrap(), &s).unwrap();
                     for e in [Equation::Eq10Plus, Equation::Eq10Minus, Equation::Eq11] {
                         let r = dp.get(k, e).unwrap();
                         prop_assert_eq!(r.excluded, outside(&zbar), "DP+ {:?} alpha {} layer {} {:?}", f, alpha, k, e);
                         prop_assert_eq!(r.units, n - outside(&zbar), "DP+ {:?} layer {} {:?}", f, k, e);
                     }
-                    let orig = kkt_report(&c.net, &checker_config(Method::OriginalDp, alpha, 0.5), &s, &c.y).unwrap();
+                    let orig = kkt_report(&Problem::new(&c.net, &checker_config(Method::OriginalDp, alpha, 0.5), &c.x, &c.y).unwrap(), &s).unwrap();
                     for (e, z) in [(Equation::Eq3StationarityPlus, &s.plus[k]), (Equation::Eq3StationarityMinus, &s.minus[k])] {
                         let r = orig.get(k, e).unwrap();
                         prop_assert_eq!(r.excluded, outside(z), "original DP {:?} alpha {} layer {} {:?}", f, alpha, k, e);
@@ -981,7 +982,7 @@ proptest! {
                 let tol = derivative_agreement::<f64>(max_width(&c.net)) * magnitude;
                 let at = |method: Method, e: Equation| {
                     let cfg = Config::new(method, alpha, beta, 1).with_hidden_alpha(h);
-                    kkt_report(&c.net, &cfg, &s, &c.y).unwrap().get(depth, e).unwrap().max_abs
+                    kkt_report(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), &s).unwrap().get(depth, e).unwrap().max_abs
                 };
                 let what = format!("{f:?} alpha {alpha} h {h}");
                 let got = at(Method::Eq21, Equation::Eq20OutputConstraint);
@@ -1060,7 +1061,7 @@ fn an_overflowing_pre_activation_reaches_the_report() {
     s.plus[2] = Matrix::from_vec(1, 2, vec![1.0, 1.0]).unwrap();
     s.minus[2] = Matrix::zeros(1, 2);
     let cfg = Config::new(Method::DpPlus, 0.5, 1.0, 1);
-    let report = kkt_report(&net, &cfg, &s, &y).unwrap();
+    let report = kkt_report(&Problem::new(&net, &cfg, &x, &y).unwrap(), &s).unwrap();
     let get = |e| report.get(1, e).unwrap();
     assert_eq!(get(Equation::Eq19InactiveRelu).units, 0, "{report:?}");
     assert_eq!(get(Equation::Eq10Plus).units, 1, "{report:?}");
@@ -1095,7 +1096,17 @@ fn relu_units_at_the_kink_are_classified_by_the_strict_convention() {
     s.minus[1] = s.plus[1].clone();
     s.plus[2] = Matrix::from_vec(n, 1, rows.iter().map(|r| r.1).collect()).unwrap();
     s.minus[2] = Matrix::zeros(n, 1);
-    let report = kkt_report(&net, &Config::new(Method::DpPlus, 0.5, 1.0, 1), &s, &y).unwrap();
+    let report = kkt_report(
+        &Problem::new(
+            &net,
+            &Config::new(Method::DpPlus, 0.5, 1.0, 1),
+            &s.plus[0],
+            &y,
+        )
+        .unwrap(),
+        &s,
+    )
+    .unwrap();
     let units = |e| report.get(1, e).map_or(0, |r| r.units);
     use Equation::*;
     assert_eq!(units(Eq19InactiveRelu), 2, "{report:?}");
@@ -1274,7 +1285,7 @@ proptest! {
                 let beta = 0.5;
                 let cfg = Config::new(Method::DpPlus, alpha, beta, 1).with_output(rule);
                 let s = arbitrary_state(&c, &mut rng);
-                let got = dualprop::checks::fixed_point_residuals_of_state(&c.net, &cfg, &s, &c.y).unwrap();
+                let got = dualprop::checks::fixed_point_residuals_of_state(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), &s).unwrap();
                 prop_assert_eq!(got.len(), depth);
                 for k in 1..=depth {
                     let layer = &c.net.layers[k - 1];

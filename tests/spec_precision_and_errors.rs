@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use dualprop::checks::stability::loop_gain_estimate;
-use dualprop::checks::{kkt_report, tolerance};
+use dualprop::checks::{fixed_point_residuals_of_state, kkt_report, tolerance};
 use dualprop::reference::*;
 use dualprop::Error;
 use proptest::prelude::*;
@@ -18,7 +18,7 @@ fn agreement<T: Scalar>(net: &Network<T>, beta: f64) -> f64 {
 }
 
 fn run<T: Scalar>(c: &Case<T>, cfg: &Config) -> (Inference<T>, Gradients<T>) {
-    let inf = infer(&c.net, cfg, &c.x, &c.y).unwrap();
+    let inf = infer(&Problem::new(&c.net, cfg, &c.x, &c.y).unwrap()).unwrap();
     let g = dual_gradient(&c.net, cfg, &inf.states);
     (inf, g)
 }
@@ -186,12 +186,13 @@ fn half_precision_divergence_is_reported() {
         4.0,
     );
     let c16 = convert::<half::f16>(&c64);
-    let inf = infer(
+    let inf = Problem::new(
         &c16.net,
         &Config::new(Method::OriginalDp, 1.0, 0.5, 30),
         &c16.x,
         &c16.y,
     )
+    .and_then(|p| infer(&p))
     .unwrap();
     assert!(inf.verdict.failed(), "{:?}", inf.verdict);
 }
@@ -201,7 +202,9 @@ fn tiny() -> Case<f64> {
 }
 
 fn infer_err(c: &Case<f64>, cfg: Config) -> Error {
-    infer(&c.net, &cfg, &c.x, &c.y).unwrap_err()
+    Problem::new(&c.net, &cfg, &c.x, &c.y)
+        .and_then(|p| infer(&p))
+        .unwrap_err()
 }
 
 /// Every documented error, one bad input at a time.
@@ -259,28 +262,29 @@ fn bad_inputs_give_typed_errors() {
 
     let bad_x = Matrix::zeros(2, 4);
     assert!(matches!(
-        infer(&c.net, &ok, &bad_x, &c.y),
+        Problem::new(&c.net, &ok, &bad_x, &c.y).and_then(|p| infer(&p)),
         Err(Error::Shape { .. })
     ));
     let bad_y = Matrix::zeros(3, 2);
     assert!(matches!(
-        infer(&c.net, &ok, &c.x, &bad_y),
+        Problem::new(&c.net, &ok, &c.x, &bad_y).and_then(|p| infer(&p)),
         Err(Error::Shape { .. })
     ));
     assert_eq!(
-        infer(&c.net, &ok, &Matrix::zeros(0, 3), &Matrix::zeros(0, 2)),
+        Problem::new(&c.net, &ok, &Matrix::zeros(0, 3), &Matrix::zeros(0, 2))
+            .and_then(|p| infer(&p)),
         Err(Error::EmptyBatch)
     );
     let mut nan_x = c.x.clone();
     nan_x.set(1, 2, f64::NAN);
     assert!(matches!(
-        infer(&c.net, &ok, &nan_x, &c.y),
+        Problem::new(&c.net, &ok, &nan_x, &c.y).and_then(|p| infer(&p)),
         Err(Error::NonFinite { index: 5, .. })
     ));
     let mut inf_y = c.y.clone();
     inf_y.set(0, 0, f64::INFINITY);
     assert!(matches!(
-        infer(&c.net, &ok, &c.x, &inf_y),
+        Problem::new(&c.net, &ok, &c.x, &inf_y).and_then(|p| infer(&p)),
         Err(Error::NonFinite { .. })
     ));
 
@@ -335,16 +339,43 @@ fn bad_inputs_give_typed_errors() {
         ),
         Err(Error::LeakySlope(0.0))
     );
-    // The checkers validate too.
+    // The problem is validated once, before any check runs: a bad configuration or targets are its errors.
     let state = DualState::feed_forward(&c.net, &c.x);
     assert!(matches!(
-        kkt_report(&c.net, &Config { alpha: 2.0, ..ok }, &state, &c.y),
+        Problem::new(&c.net, &Config { alpha: 2.0, ..ok }, &c.x, &c.y),
         Err(Error::Alpha(_))
     ));
     assert!(matches!(
-        kkt_report(&c.net, &ok, &state, &bad_y),
+        Problem::new(&c.net, &ok, &c.x, &bad_y),
         Err(Error::Shape { .. })
     ));
+    // The checks validate the states they are given against the problem: layer 0 must be the clamped x on both
+    // sides (z_0^+ = z_0^- = x), or the residuals would judge another problem. Planted: one element of z_0^- off.
+    let problem = Problem::new(&c.net, &ok, &c.x, &c.y).unwrap();
+    for plus_side in [true, false] {
+        let mut moved = state.clone();
+        let z0 = if plus_side {
+            &mut moved.plus[0]
+        } else {
+            &mut moved.minus[0]
+        };
+        z0.set(1, 2, z0.get(1, 2) + 0.5);
+        let name = if plus_side { "z_plus.0" } else { "z_minus.0" };
+        let clamped = |r: Error| matches!(r, Error::ClampedInput { ref what, index } if what == name && index == 5);
+        assert!(
+            clamped(kkt_report(&problem, &moved).unwrap_err()),
+            "{name}: kkt_report"
+        );
+        assert!(
+            clamped(fixed_point_residuals_of_state(&problem, &moved).unwrap_err()),
+            "{name}: fixed_point_residuals_of_state"
+        );
+        assert!(
+            clamped(loop_gain_estimate(&problem, &moved, 4).unwrap_err()),
+            "{name}: loop gain"
+        );
+    }
+    assert!(kkt_report(&problem, &state).is_ok());
     // A state missing a layer on one side only (z^+ complete, z^- short, or the reverse) is a shape error.
     for plus_side in [false, true] {
         let mut missing = state.clone();
@@ -355,7 +386,7 @@ fn bad_inputs_give_typed_errors() {
         }
         assert!(
             matches!(
-                kkt_report(&c.net, &ok, &missing, &c.y),
+                kkt_report(&problem, &missing),
                 Err(Error::Shape { ref what, .. }) if what == "number of state layers"
             ),
             "z^{} short",
@@ -367,13 +398,13 @@ fn bad_inputs_give_typed_errors() {
     let mut short = state.clone();
     short.minus[1] = Matrix::zeros(2, 3);
     assert!(matches!(
-        loop_gain_estimate(&c.net, &ok, &c.x, &c.y, &short, 4),
+        loop_gain_estimate(&problem, &short, 4),
         Err(Error::Shape { what, .. }) if what == "z_minus.1"
     ));
     let mut nan_state = state.clone();
     nan_state.plus[2].set(0, 1, f64::NAN);
     assert!(matches!(
-        loop_gain_estimate(&c.net, &ok, &c.x, &c.y, &nan_state, 4),
+        loop_gain_estimate(&problem, &nan_state, 4),
         Err(Error::NonFinite { what, .. }) if what == "z_plus.2"
     ));
 }
@@ -383,8 +414,8 @@ fn bad_inputs_give_typed_errors() {
 /// (He), 1/fan_in (LeCun's truncated normal, rescaled; and the plain normal), the sample variance within 3% (its
 /// standard error at 10^5 draws is about 0.3%), the mean within 5 standard errors of 0, the uniform draws inside
 /// their bound and reaching 99% of it, the truncated normal inside 2 / `TRUNCATED_NORMAL_STD` standard deviations.
-/// Biases: PyTorch's uniform in the same bound (reaching half of it), zero for the others. An empty layer is named
-/// by its index (input 0, hidden k). Independent route: the moments of the stated distributions, worked out.
+/// Biases: PyTorch's uniform in the same bound (reaching half of it, mean within 5 standard errors of 0), zero for the
+/// others. An empty layer is named by its index (input 0, hidden k). Independent route: the moments of the stated distributions, worked out.
 #[test]
 fn initialisations_have_their_stated_moments() {
     let widths = [300usize, 500, 200];
@@ -436,6 +467,13 @@ fn initialisations_have_their_stated_moments() {
                 assert!(
                     largest_b <= bound && largest_b >= 0.5 * bound,
                     "{what}: |b| {largest_b}, bound {bound}"
+                );
+                // Uniform on [-bound, bound]: mean 0, standard deviation bound / sqrt 3.
+                let nb = layer.b.len() as f64;
+                let mean_b = layer.b.iter().sum::<f64>() / nb;
+                assert!(
+                    mean_b.abs() <= 5.0 * bound / (3.0 * nb).sqrt(),
+                    "{what}: mean bias {mean_b}"
                 );
             } else {
                 assert_eq!(largest_b, 0.0, "{what}: bias");
@@ -585,7 +623,7 @@ fn train_step_uses_its_estimator_and_skips_failed_inferences() {
     let mut net = c.net.clone();
     let mut state = AdamState::new(&net);
     let step = train_step(&mut net, &Estimator::Dual(dp), &cfg, &mut state, &c.x, &c.y).unwrap();
-    let inf = infer(&c.net, &dp, &c.x, &c.y).unwrap();
+    let inf = infer(&Problem::new(&c.net, &dp, &c.x, &c.y).unwrap()).unwrap();
     assert_eq!(
         (step.verdict, step.iterations_run),
         (Some(inf.verdict.clone()), 3)
@@ -602,7 +640,7 @@ fn train_step_uses_its_estimator_and_skips_failed_inferences() {
         divergence_growth: 1.0 + 1e-12,
         ..Config::new(Method::DpPlus, 0.5, 5.0, 5)
     };
-    let inf = infer(&c.net, &tight, &c.x, &c.y).unwrap();
+    let inf = infer(&Problem::new(&c.net, &tight, &c.x, &c.y).unwrap()).unwrap();
     assert!(inf.verdict.failed(), "{:?}", inf.verdict);
     let mut net = c.net.clone();
     let mut state = AdamState::new(&net);
@@ -673,7 +711,7 @@ fn nan_is_never_hidden_by_a_maximum() {
     let depth = c.net.depth();
     let far = Matrix::from_fn(c.y.rows(), c.y.cols(), |_, _| 10.0);
     let cfg = Config::new(Method::DpPlus, 0.0, 1e308, 3);
-    let inf = infer(&c.net, &cfg, &c.x, &far).unwrap();
+    let inf = infer(&Problem::new(&c.net, &cfg, &c.x, &far).unwrap()).unwrap();
     assert!(
         matches!(inf.verdict, Verdict::NonFinite { iteration: 1, .. }),
         "{:?}",
@@ -686,4 +724,34 @@ fn nan_is_never_hidden_by_a_maximum() {
     let first = &inf.trajectory[0];
     assert!(first.change.is_nan(), "{first:?}");
     assert!(first.layer_max_abs[depth - 1].is_nan(), "{first:?}");
+}
+
+/// Each method's short name (tables, error messages, `--method`) is the spelling the derived parsers accept: the
+/// experiments' clap value names for the variants `train` runs, and the serde name with `-` for `_` (the
+/// configuration files' spelling) for every variant but DP+, whose serde name is `dp_plus` and CLI name `dp+`. Two
+/// derived routes against the hand-written match in `Method::name`.
+#[test]
+fn method_names_are_the_spellings_the_parsers_accept() {
+    use clap::ValueEnum;
+    use dualprop::experiments::spec::Algorithm;
+    for (algorithm, method) in [
+        (Algorithm::DpPlus, Method::DpPlus),
+        (Algorithm::OriginalDp, Method::OriginalDp),
+        (Algorithm::Eq21, Method::Eq21),
+    ] {
+        let value = algorithm.to_possible_value().unwrap();
+        assert_eq!(value.get_name(), method.name());
+    }
+    for method in [
+        Method::OriginalDp,
+        Method::Eq21,
+        Method::Eq21Printed,
+        Method::OriginalDpDampened,
+    ] {
+        let serde_name = serde_json::to_string(&method).unwrap();
+        assert_eq!(
+            serde_name.trim_matches('"').replace('_', "-"),
+            method.name()
+        );
+    }
 }

@@ -9,12 +9,13 @@ mod common;
 use common::*;
 use dualprop::checks::{kkt_report, output_saddle, tolerance, ObjectivePoint, Saddle};
 use dualprop::reference::update::update_layer;
+use dualprop::reference::Problem;
 use dualprop::reference::*;
 
 /// A DP+ state whose output layer holds Eq. 16 for the current a_L (one pass, then the output update again), and
 /// Eq. 14's value there.
 fn at_eq16(c: &Case<f64>, cfg: &Config) -> DualState<f64> {
-    let mut inf = infer(&c.net, cfg, &c.x, &c.y).unwrap();
+    let mut inf = infer(&Problem::new(&c.net, cfg, &c.x, &c.y).unwrap()).unwrap();
     let depth = c.net.depth();
     update_layer(
         &c.net,
@@ -86,7 +87,7 @@ fn least_squares_saddle_iff_abar_beta_at_most_two() {
             "alpha {alpha} beta {beta}"
         );
         let s = at_eq16(&c, &cfg);
-        let report = kkt_report(&c.net, &cfg, &s, &c.y).unwrap();
+        let report = kkt_report(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(), &s).unwrap();
         assert_eq!(report.output_saddle, Some(verdict));
         let abar = 1.0 - alpha;
         let scale = 1.0 + s.layer_max_abs(c.net.depth()) + 10.0;
@@ -208,13 +209,17 @@ fn saddle_verdict_only_for_dp_plus_and_backward_compatible() {
     }
     let c = case(&[3, 4, 2], 2, Activation::Tanh, Loss::LeastSquares, 1);
     let cfg = Config::new(Method::Eq21, 0.5, 0.5, 1);
-    let inf = infer(&c.net, &cfg, &c.x, &c.y).unwrap();
-    let report = kkt_report(&c.net, &cfg, &inf.states, &c.y).unwrap();
+    let inf = infer(&Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap()).unwrap();
+    let report = kkt_report(
+        &Problem::new(&c.net, &cfg, &c.x, &c.y).unwrap(),
+        &inf.states,
+    )
+    .unwrap();
     let json = serde_json::to_string(&report).unwrap();
     assert!(!json.contains("output_saddle"), "{json}");
     let dp = Config::new(Method::DpPlus, 1.0, 0.5, 1);
-    let inf = infer(&c.net, &dp, &c.x, &c.y).unwrap();
-    let report = kkt_report(&c.net, &dp, &inf.states, &c.y).unwrap();
+    let inf = infer(&Problem::new(&c.net, &dp, &c.x, &c.y).unwrap()).unwrap();
+    let report = kkt_report(&Problem::new(&c.net, &dp, &c.x, &c.y).unwrap(), &inf.states).unwrap();
     let json = serde_json::to_string(&report).unwrap();
     assert!(json.contains("\"output_saddle\":\"degenerate\""), "{json}");
     let old: dualprop::checks::KktReport =

@@ -14,6 +14,7 @@
 use dualprop::checks::stability::loop_gain_estimate;
 use dualprop::checks::tolerance::LOOP_GAIN_FLOOR;
 use dualprop::checks::{alignment, kkt_report};
+use dualprop::reference::Problem;
 use dualprop::reference::{
     backprop, dual_gradient, infer, Activation, Config, Init, Loss, Matrix, Method, Network,
     Verdict,
@@ -96,9 +97,10 @@ fn stability_table_snapshot() {
             let mut states = Vec::new();
             for k in [1, 30] {
                 let cfg = Config::new(method, alpha, BETA, k);
-                let inf = infer(&net, &cfg, &x, &y).unwrap();
+                let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
                 let growth = inf.trajectory.iter().map(|r| r.growth).fold(0.0, f64::max);
-                let report = kkt_report(&net, &cfg, &inf.states, &y).unwrap();
+                let report =
+                    kkt_report(&Problem::new(&net, &cfg, &x, &y).unwrap(), &inf.states).unwrap();
                 let kkt = report.max_relative();
                 // The same without the DP+ units whose nudged pre-activations straddle ReLU's kink, where Eq. 10
                 // is not expected to hold (Prop. 3.1 assumes f locally linear; docs/proofs.md, Relu.v).
@@ -124,7 +126,8 @@ fn stability_table_snapshot() {
                         m.min(c)
                     }
                 });
-                let gain = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 100)
+                let gain = Problem::new(&net, &cfg, &x, &y)
+                    .and_then(|p| loop_gain_estimate(&p, &inf.states, 100))
                     .unwrap()
                     .gain;
                 table += &format!(
@@ -162,7 +165,8 @@ fn stability_table_snapshot() {
                         );
                         // The reason: the first pass's loop gain is well above 1.
                         let c1 = Config::new(method, alpha, BETA, 1);
-                        let g = loop_gain_estimate(&net, &c1, &x, &y, &states[0].states, 100)
+                        let g = Problem::new(&net, &c1, &x, &y)
+                            .and_then(|p| loop_gain_estimate(&p, &states[0].states, 100))
                             .unwrap()
                             .gain;
                         assert!(g > 2.0, "original DP alpha {alpha}: gain {g}");

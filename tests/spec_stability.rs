@@ -11,18 +11,20 @@
 //! ([`dualprop::checks::tolerance::rounding`]) or from the finite-difference step of the loop-gain estimator.
 
 use dualprop::checks::stability::{
-    dp_plus_relu_bound, loop_gain_estimate, original_dp_identity_gain, original_dp_layer_gain,
-    original_dp_masked_gain, original_dp_scale_for_gain, original_dp_threshold_scale,
-    original_output_coefficient, spectral_norm, straddling_units, UnitPattern,
+    dp_plus_relu_bound, loop_gain_estimate, nonnegative_radius, original_dp_identity_gain,
+    original_dp_layer_gain, original_dp_masked_gain, original_dp_scale_for_gain,
+    original_dp_threshold_scale, original_output_coefficient, spectral_norm, spectral_norm_upper,
+    straddling_units, UnitPattern,
 };
 use dualprop::checks::tolerance::{rounding, LOOP_GAIN_FLOOR};
 use dualprop::checks::{output_saddle, Saddle};
-use dualprop::reference::inference::iterate;
+use dualprop::reference::inference::{infer_exact, iterate};
 use dualprop::reference::method::OutputRule;
 use dualprop::reference::update::{feedback, multiplier, pre_activation};
+use dualprop::reference::Problem;
 use dualprop::reference::{
     dual_gradient, infer, Activation, Config, DualState, Init, Layer, Loss, Matrix, Method,
-    Network, Verdict,
+    Network, Schedule, Verdict,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
@@ -98,7 +100,7 @@ fn output_deltas(
     y: &Matrix<f64>,
     n: usize,
 ) -> Vec<Vec<f64>> {
-    let inf = infer(
+    let inf = Problem::new(
         net,
         &Config {
             iterations: 1,
@@ -107,6 +109,7 @@ fn output_deltas(
         x,
         y,
     )
+    .and_then(|p| infer(&p))
     .unwrap();
     let mut s = DualState::feed_forward(net, x);
     (0..n)
@@ -152,14 +155,17 @@ fn original_dp_identity_error_map_matches_closed_form() {
                 }
             }
             // The estimator recovers G and its sign at the feed-forward state and at a later one.
-            let inf = infer(
+            let inf = Problem::new(
                 &net,
                 &Config::new(Method::OriginalDp, alpha, beta, 3),
                 &x,
                 &y,
             )
+            .and_then(|p| infer(&p))
             .unwrap();
-            let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 60).unwrap();
+            let est =
+                loop_gain_estimate(&Problem::new(&net, &cfg, &x, &y).unwrap(), &inf.states, 60)
+                    .unwrap();
             assert!((est.gain - g).abs() <= FD_REL * g, "{est:?} vs {g}");
             assert!((est.rayleigh - sign * g).abs() <= FD_REL * g, "{est:?}");
             // The generic closed form |2 alpha - 1| c_alpha lambda_max(S) agrees with the layer-gain form.
@@ -167,6 +173,120 @@ fn original_dp_identity_error_map_matches_closed_form() {
             assert!((closed - g).abs() <= 1e-9 * g, "{closed} vs {g}");
         }
     }
+}
+
+/// The trajectory and the growth bound, against their definitions computed in the test: each pass's growth is the
+/// largest |z| over layers 1..L divided by the feed-forward scale max(1, max_k>=1 |f(a_k)|) (recomputed here from
+/// `Network::forward`), and the bound the verdict names is the growth bound times that scale. A diverging run
+/// (identity original DP at gain 2) stops at the first crossing by default; the exact run (`infer_exact`, the
+/// oracle's) computes all K passes, agrees with the default run bit for bit up to the crossing, and names the same
+/// first crossing as its verdict.
+#[test]
+fn growth_is_relative_to_the_feed_forward_scale_and_exact_runs_compute_every_pass() {
+    let (width, depth, beta, k) = (6, 5, 0.5, 30);
+    let (x, y) = batch(3, width, width, 2);
+    let s = original_dp_scale_for_gain(0.0, beta, depth, 2.0);
+    let net = orthogonal_net(width, depth, s, 3);
+    let cfg = Config::new(Method::OriginalDp, 0.0, beta, k);
+    let problem = Problem::new(&net, &cfg, &x, &y).unwrap();
+    let ff = net.forward(&x);
+    let scale = ff[1..].iter().map(|m| m.max_abs()).fold(1.0, f64::max);
+    assert!(
+        scale > 1.0,
+        "the test needs a scale other than the floor 1, got {scale}"
+    );
+
+    let stopped = infer(&problem).unwrap();
+    let Verdict::Diverged {
+        iteration,
+        layer,
+        max_abs,
+        bound,
+    } = stopped.verdict.clone()
+    else {
+        panic!("{:?}", stopped.verdict)
+    };
+    assert!(
+        iteration > 1 && iteration < k,
+        "crossing at pass {iteration}"
+    );
+    assert_eq!(bound, cfg.divergence_growth * scale);
+    assert_eq!(
+        stopped.trajectory.len(),
+        iteration,
+        "the default run stops at the crossing"
+    );
+    for r in &stopped.trajectory {
+        let peak = r.layer_max_abs.iter().cloned().fold(0.0, f64::max);
+        assert_eq!(r.growth, peak / scale, "pass {}", r.iteration);
+        assert_eq!(
+            r.growth > cfg.divergence_growth,
+            r.iteration == iteration,
+            "pass {}",
+            r.iteration
+        );
+    }
+    assert_eq!(
+        max_abs,
+        stopped.trajectory[iteration - 1].layer_max_abs[layer - 1]
+    );
+
+    let exact = infer_exact(&problem).unwrap();
+    assert_eq!(
+        exact.trajectory.len(),
+        k,
+        "the exact run computes every pass"
+    );
+    assert_eq!(
+        exact.verdict, stopped.verdict,
+        "and names the first crossing"
+    );
+    assert_eq!(exact.trajectory[..iteration], stopped.trajectory[..]);
+    assert!(exact.trajectory[k - 1].growth > exact.trajectory[iteration - 1].growth);
+}
+
+/// A run whose K passes stay finite but whose probe pass (the fixed-point test after pass K) overflows is
+/// `NonFinite` at iteration K + 1, in the layer where a longer run overflows at that same pass. Identity original DP
+/// at gain 1e3 per pass with the growth bound out of the way (f64::MAX), so that only the overflow ends the run.
+#[test]
+fn an_overflow_in_the_probe_pass_is_named_as_pass_k_plus_one() {
+    let (width, depth, beta) = (6, 3, 0.5);
+    let (x, y) = batch(3, width, width, 2);
+    let s = original_dp_scale_for_gain(0.0, beta, depth, 1e3);
+    let net = orthogonal_net(width, depth, s, 3);
+    let long = Config {
+        divergence_growth: f64::MAX,
+        ..Config::new(Method::OriginalDp, 0.0, beta, 400)
+    };
+    let run = infer(&Problem::new(&net, &long, &x, &y).unwrap()).unwrap();
+    let Verdict::NonFinite { iteration, layer } = run.verdict else {
+        panic!("{:?}", run.verdict)
+    };
+    assert!(
+        iteration > 10 && iteration < 400,
+        "overflow at pass {iteration}"
+    );
+    // Named at the first pass and the first layer that holds a non-finite state (on either side).
+    assert_eq!(run.trajectory.len(), iteration);
+    for r in &run.trajectory[..iteration - 1] {
+        assert!(r.layer_max_abs.iter().all(|m| m.is_finite()), "{r:?}");
+    }
+    let at = &run.trajectory[iteration - 1].layer_max_abs;
+    assert!(
+        !at[layer - 1].is_finite() && at[..layer - 1].iter().all(|m| m.is_finite()),
+        "{at:?}"
+    );
+    let short = Config {
+        iterations: iteration - 1,
+        ..long
+    };
+    let probed = infer(&Problem::new(&net, &short, &x, &y).unwrap()).unwrap();
+    assert_eq!(
+        probed.trajectory.len(),
+        iteration - 1,
+        "K passes, all finite"
+    );
+    assert_eq!(probed.verdict, Verdict::NonFinite { iteration, layer });
 }
 
 /// Verdicts: G = 2 exceeds the growth bound 1e4 within 30 passes (2^29 >> 1e4): Diverged;
@@ -177,12 +297,13 @@ fn original_dp_identity_verdicts_follow_the_gain() {
     let (x, y) = batch(3, width, width, 2);
     for alpha in [0.0, 1.0] {
         let s = original_dp_scale_for_gain(alpha, beta, depth, 2.0);
-        let inf = infer(
+        let inf = Problem::new(
             &orthogonal_net(width, depth, s, 3),
             &Config::new(Method::OriginalDp, alpha, beta, 30),
             &x,
             &y,
         )
+        .and_then(|p| infer(&p))
         .unwrap();
         assert!(
             matches!(inf.verdict, Verdict::Diverged { .. }),
@@ -191,12 +312,13 @@ fn original_dp_identity_verdicts_follow_the_gain() {
         );
 
         let s = original_dp_scale_for_gain(alpha, beta, depth, 0.5);
-        let inf = infer(
+        let inf = Problem::new(
             &orthogonal_net(width, depth, s, 3),
             &Config::new(Method::OriginalDp, alpha, beta, 30),
             &x,
             &y,
         )
+        .and_then(|p| infer(&p))
         .unwrap();
         assert!(
             matches!(
@@ -238,8 +360,9 @@ fn original_dp_threshold_layer_gain() {
         let cfg = Config::new(Method::OriginalDp, alpha, beta, 1);
         for (factor, above) in [(0.95, false), (1.05, true)] {
             let net = orthogonal_net(5, depth, factor * s_star, 4);
-            let inf = infer(&net, &cfg, &x, &y).unwrap();
-            let g = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 40)
+            let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
+            let g = Problem::new(&net, &cfg, &x, &y)
+                .and_then(|p| loop_gain_estimate(&p, &inf.states, 40))
                 .unwrap()
                 .gain;
             assert_eq!(g > 1.0, above, "alpha {alpha}, s = {factor} s*: gain {g}");
@@ -269,8 +392,8 @@ proptest! {
         let net = he_net(&w, Activation::Identity, scale, seed);
         let (x, y) = batch(2, w[0], w[depth], seed + 1);
         let cfg = Config::new(Method::OriginalDp, alpha, beta, 1);
-        let inf = infer(&net, &cfg, &x, &y).unwrap();
-        let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 4000).unwrap().gain;
+        let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
+        let est = loop_gain_estimate(&Problem::new(&net, &cfg, &x, &y).unwrap(), &inf.states, 4000).unwrap().gain;
         let closed = original_dp_identity_gain(&net, alpha, beta);
         prop_assert!((est - closed).abs() <= 1e-4 * closed.max(1e-12), "est {} closed {}", est, closed);
     }
@@ -284,9 +407,11 @@ fn assert_one_shot(
     y: &Matrix<f64>,
     k: usize,
 ) {
-    let one = infer(net, &Config::new(Method::DpPlus, alpha, beta, 1), x, y).unwrap();
+    let one =
+        infer(&Problem::new(net, &Config::new(Method::DpPlus, alpha, beta, 1), x, y).unwrap())
+            .unwrap();
     let many_cfg = Config::new(Method::DpPlus, alpha, beta, k);
-    let many = infer(net, &many_cfg, x, y).unwrap();
+    let many = infer(&Problem::new(net, &many_cfg, x, y).unwrap()).unwrap();
     assert!(
         one.states == many.states,
         "alpha {alpha}: K = {k} states differ from K = 1"
@@ -331,12 +456,13 @@ fn dp_plus_extreme_alpha_k30_equals_k1_where_original_dp_diverges() {
         ("tanh", &tanh, false),
     ] {
         for alpha in [0.0, 1.0] {
-            let orig = infer(
+            let orig = Problem::new(
                 net,
                 &Config::new(Method::OriginalDp, alpha, beta, 30),
                 &x,
                 &y,
             )
+            .and_then(|p| infer(&p))
             .unwrap();
             if must_diverge {
                 assert!(
@@ -384,7 +510,7 @@ fn dp_plus_without_straddling_units_settles_at_once() {
     let (x, y) = batch(4, 6, 4, 22);
     for alpha in [0.25, 0.5, 0.75] {
         let cfg = Config::new(Method::DpPlus, alpha, 1e-4, 30);
-        let inf = infer(&net, &cfg, &x, &y).unwrap();
+        let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
         assert_eq!(
             straddling_units(&net, alpha, &inf.states),
             0,
@@ -392,7 +518,8 @@ fn dp_plus_without_straddling_units_settles_at_once() {
         );
         let b = dp_plus_relu_bound(&net, &cfg, &inf.states).unwrap();
         assert_eq!(b.local, 0.0);
-        let g = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 50)
+        let g = Problem::new(&net, &cfg, &x, &y)
+            .and_then(|p| loop_gain_estimate(&p, &inf.states, 50))
             .unwrap()
             .gain;
         assert!(g <= LOOP_GAIN_FLOOR, "alpha {alpha}: gain {g}");
@@ -417,11 +544,11 @@ fn dp_plus_without_straddling_units_settles_at_once() {
 fn dp_plus_one_hidden_layer_gain_closed_form() {
     let (x, y) = batch(1, 4, 4, 7);
     let net = he_net(&[4, 16, 4], Activation::Relu, 1.0, 11);
-    let mut checked = 0;
+    let (mut checked, mut straddled) = (0, 0);
     for beta in [0.5, 1.0, 2.0] {
         for alpha in [0.25, 0.5, 0.75] {
             let cfg = Config::new(Method::DpPlus, alpha, beta, 60);
-            let inf = infer(&net, &cfg, &x, &y).unwrap();
+            let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
             if !matches!(inf.verdict, Verdict::Converged { .. }) {
                 continue;
             }
@@ -439,17 +566,27 @@ fn dp_plus_one_hidden_layer_gain_closed_form() {
                 sign * w.get(i, j)
             });
             let closed = beta * alpha * (1.0 - alpha) * spectral_norm(&ws.mul_transpose(w), 500);
-            let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 200).unwrap();
+            let est =
+                loop_gain_estimate(&Problem::new(&net, &cfg, &x, &y).unwrap(), &inf.states, 200)
+                    .unwrap();
             assert!(
                 (est.gain - closed).abs() <= FD_REL * closed.max(1e-3),
                 "beta {beta} alpha {alpha}: {est:?} vs {closed}"
             );
             let bound = dp_plus_relu_bound(&net, &cfg, &inf.states).unwrap();
             assert!((bound.local - closed).abs() <= FD_REL * closed.max(1e-3));
+            // The bound's count of straddling units is the pattern's, built above (He weights are never 0).
+            let straddling = (0..w.cols()).filter(|&j| ws.get(0, j) != 0.0).count();
+            assert_eq!(bound.straddling, straddling, "beta {beta} alpha {alpha}");
+            straddled += usize::from(straddling > 0);
             checked += 1;
         }
     }
     assert!(checked >= 6, "only {checked} converged cases");
+    assert!(
+        straddled >= 3,
+        "only {straddled} cases with a straddling unit"
+    );
 }
 
 /// Cases in which each of `dp_plus_relu_bounds_hold`'s three conditional assertions applied, out of 96 (measured
@@ -488,7 +625,7 @@ fn dp_plus_relu_bounds_hold() {
             if frozen {
                 cfg = cfg.with_output(OutputRule::Eq16FrozenGradient);
             }
-            let inf = infer(&net, &cfg, &x, &y).unwrap();
+            let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
             let bound = dp_plus_relu_bound(&net, &cfg, &inf.states).unwrap();
             if bound.global < 1.0 {
                 applied[0].set(applied[0].get() + 1);
@@ -506,7 +643,7 @@ fn dp_plus_relu_bounds_hold() {
                 // The pass recomputes every state with rounding, so the iterate may end in a rounding-level cycle just
                 // above the verdict's 16-ulp fixed-point tolerance (observed: 18 ulps); accept a residual "to rounding"
                 // (tolerance::rounding for the widest layer and the depth).
-                let long = infer(
+                let long = Problem::new(
                     &net,
                     &Config {
                         iterations: 200,
@@ -515,6 +652,7 @@ fn dp_plus_relu_bounds_hold() {
                     &x,
                     &y,
                 )
+                .and_then(|p| infer(&p))
                 .unwrap();
                 let tol = rounding::<f64>(*w.iter().max().unwrap(), depth);
                 prop_assert!(
@@ -530,7 +668,8 @@ fn dp_plus_relu_bounds_hold() {
             }
             if matches!(inf.verdict, Verdict::Converged { .. }) {
                 applied[2].set(applied[2].get() + 1);
-                let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 200)
+                let est = Problem::new(&net, &cfg, &x, &y)
+                    .and_then(|p| loop_gain_estimate(&p, &inf.states, 200))
                     .unwrap()
                     .gain;
                 prop_assert!(
@@ -574,7 +713,7 @@ fn dp_plus_past_the_condition_straddle_set_grows_and_diverges() {
     ] {
         let cfg = Config::new(Method::DpPlus, 0.5, beta, 60);
         assert_eq!(output_saddle(&cfg, net.loss), Some(saddle));
-        let one = infer(
+        let one = Problem::new(
             &net,
             &Config {
                 iterations: 1,
@@ -583,15 +722,16 @@ fn dp_plus_past_the_condition_straddle_set_grows_and_diverges() {
             &x,
             &y,
         )
+        .and_then(|p| infer(&p))
         .unwrap();
         let b1 = dp_plus_relu_bound(&net, &cfg, &one.states).unwrap();
         assert_eq!(b1.local < 1.0, first_gain_below_one, "beta {beta}: {b1:?}");
-        let inf = infer(&net, &cfg, &x, &y).unwrap();
+        let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
         let Verdict::Diverged { iteration, .. } = inf.verdict else {
             panic!("beta {beta}: expected divergence, got {:?}", inf.verdict);
         };
         // State just before the growth bound was hit: every hidden unit straddles and the local gain exceeds 1.
-        let before = infer(
+        let before = Problem::new(
             &net,
             &Config {
                 iterations: iteration - 1,
@@ -600,6 +740,7 @@ fn dp_plus_past_the_condition_straddle_set_grows_and_diverges() {
             &x,
             &y,
         )
+        .and_then(|p| infer(&p))
         .unwrap();
         assert_eq!(
             straddling_units(&net, 0.5, &before.states),
@@ -623,10 +764,17 @@ fn relu_original_dp_alpha_one_stays_bounded_at_moderate_gain() {
     let (x, _) = batch(8, 20, 10, 7);
     let y = Matrix::from_fn(8, 10, |i, j| if j == i % 10 { 1.0 } else { 0.0 });
     let cfg1 = Config::new(Method::OriginalDp, 1.0, 0.5, 1);
-    let one = infer(&net, &cfg1, &x, &y).unwrap();
-    let g = loop_gain_estimate(&net, &cfg1, &x, &y, &one.states, 100).unwrap();
+    let one = infer(&Problem::new(&net, &cfg1, &x, &y).unwrap()).unwrap();
+    let g = loop_gain_estimate(
+        &Problem::new(&net, &cfg1, &x, &y).unwrap(),
+        &one.states,
+        100,
+    )
+    .unwrap();
     assert!(g.gain > 2.0 && g.rayleigh < 0.0, "{g:?}");
-    let inf = infer(&net, &Config::new(Method::OriginalDp, 1.0, 0.5, 30), &x, &y).unwrap();
+    let inf =
+        infer(&Problem::new(&net, &Config::new(Method::OriginalDp, 1.0, 0.5, 30), &x, &y).unwrap())
+            .unwrap();
     assert!(
         matches!(inf.verdict, Verdict::Bounded { .. }),
         "{:?}",
@@ -634,7 +782,9 @@ fn relu_original_dp_alpha_one_stays_bounded_at_moderate_gain() {
     );
     let growth = inf.trajectory.iter().map(|r| r.growth).fold(0.0, f64::max);
     assert!(growth < 100.0, "growth {growth}");
-    let inf0 = infer(&net, &Config::new(Method::OriginalDp, 0.0, 0.5, 30), &x, &y).unwrap();
+    let inf0 =
+        infer(&Problem::new(&net, &Config::new(Method::OriginalDp, 0.0, 0.5, 30), &x, &y).unwrap())
+            .unwrap();
     assert!(
         matches!(inf0.verdict, Verdict::Diverged { .. }),
         "{:?}",
@@ -671,13 +821,14 @@ fn original_dp_relu_masked_gain_matches_estimator() {
         let net = he_net(&w, Activation::Relu, scale, seed);
         let (x, y) = batch(1, w[0], w[depth], seed + 5);
         let cfg = Config::new(Method::OriginalDp, alpha, beta, 60);
-        let inf = infer(&net, &cfg, &x, &y).unwrap();
+        let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
         if !matches!(inf.verdict, Verdict::Converged { .. }) {
             return Ok(());
         }
         if let Some(closed) = original_dp_masked_gain(&net, &cfg, &inf.states) {
             applied.set(applied.get() + 1);
-            let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 400)
+            let est = Problem::new(&net, &cfg, &x, &y)
+                .and_then(|p| loop_gain_estimate(&p, &inf.states, 400))
                 .unwrap()
                 .gain;
             prop_assert!(
@@ -725,17 +876,21 @@ fn original_dp_all_active_relu_equals_identity_formula() {
         }
         net.activation = Activation::Relu;
         let cfg = Config::new(Method::OriginalDp, alpha, beta, 3);
-        let inf = infer(&net, &cfg, &x, &y).unwrap();
+        let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
         let masked = original_dp_masked_gain(&net, &cfg, &inf.states).expect("no unit straddles");
         assert!((masked - 0.5).abs() <= 1e-9, "alpha {alpha}: {masked}");
-        let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 60)
+        let est = Problem::new(&net, &cfg, &x, &y)
+            .and_then(|p| loop_gain_estimate(&p, &inf.states, 60))
             .unwrap()
             .gain;
         assert!((est - 0.5).abs() <= FD_REL * 0.5, "alpha {alpha}: {est}");
         let mut ident = net.clone();
         ident.activation = Activation::Identity;
         assert!(
-            infer(&ident, &cfg, &x, &y).unwrap().states == inf.states,
+            infer(&Problem::new(&ident, &cfg, &x, &y).unwrap())
+                .unwrap()
+                .states
+                == inf.states,
             "all units active: ReLU = identity"
         );
     }
@@ -752,11 +907,12 @@ fn original_dp_masked_gain_declines_units_on_the_kink() {
     let net = he_net(&w, Activation::Relu, 0.3, 3832);
     let (x, y) = batch(1, 6, 3, 3837);
     let cfg = Config::new(Method::OriginalDp, 1.0, 0.02, 60);
-    let inf = infer(&net, &cfg, &x, &y).unwrap();
+    let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
     assert!(matches!(inf.verdict, Verdict::Converged { .. }));
     let a2 = pre_activation(&net, &inf.states, 2, 1.0);
     assert!(a2.as_slice().iter().all(|&v| v == 0.0), "{a2:?}");
-    let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 400).unwrap();
+    let est =
+        loop_gain_estimate(&Problem::new(&net, &cfg, &x, &y).unwrap(), &inf.states, 400).unwrap();
     assert!(est.gain > 0.1, "{est:?}");
     assert_eq!(original_dp_masked_gain(&net, &cfg, &inf.states), None);
 }
@@ -773,14 +929,19 @@ fn dp_plus_relu_local_bound_holds_where_it_is_attained() {
     let net = he_net(&w, Activation::Relu, 0.8541836206255131, 7728);
     let (x, y) = batch(2, 5, 6, 7731);
     let cfg = Config::new(Method::DpPlus, 0.5026815890900433, 1.1372624128391458, 40);
-    let inf = infer(&net, &cfg, &x, &y).unwrap();
+    let inf = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
     assert!(
         matches!(inf.verdict, Verdict::Converged { .. }),
         "{:?}",
         inf.verdict
     );
     let bound = dp_plus_relu_bound(&net, &cfg, &inf.states).unwrap();
-    let est = loop_gain_estimate(&net, &cfg, &x, &y, &inf.states, 4000).unwrap();
+    let est = loop_gain_estimate(
+        &Problem::new(&net, &cfg, &x, &y).unwrap(),
+        &inf.states,
+        4000,
+    )
+    .unwrap();
     assert!(
         est.gain <= bound.local * (1.0 + FD_REL),
         "{est:?} > {}",
@@ -898,4 +1059,180 @@ fn growth_per_pass_and_labels_closed_form() {
             want.starts_with("diverged") || want.starts_with("non-finite")
         );
     }
+}
+
+/// The two upper bounds the DP+ ReLU bound is built from, against values known exactly: `spectral_norm_upper` is
+/// faer's largest singular value times the documented allowance 1 + 4 (m + n) u, never below the exact sigma_max
+/// (diagonal and rank-one matrices with representable singular values); `nonnegative_radius` is never below the
+/// exact spectral radius of a nonnegative matrix (closed forms: a 1 x 1 matrix, a 2 x 2 positive matrix whose
+/// radius is (5 + sqrt 33) / 2, a nilpotent matrix of radius 0, a permutation of radius 1), and close above it
+/// where the Perron root is separated (below).
+#[test]
+fn the_relu_bounds_building_blocks_bound_exact_values() {
+    let allowance = |m: usize, n: usize| 1.0 + 4.0 * (m + n) as f64 * f64::EPSILON;
+    let diag = Matrix::from_vec(3, 3, vec![3.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.5]).unwrap();
+    let rank_one = Matrix::from_vec(2, 3, vec![1.0, 2.0, 2.0, 0.0, 0.0, 0.0]).unwrap();
+    for (a, sigma) in [
+        (Matrix::from_vec(1, 1, vec![3.0]).unwrap(), 3.0),
+        (diag, 3.0),
+        (rank_one, 3.0),
+    ] {
+        let upper = spectral_norm_upper(&a);
+        assert!(upper >= sigma, "{upper} < {sigma}");
+        assert!(
+            upper <= sigma * allowance(a.rows(), a.cols()) * (1.0 + 4.0 * f64::EPSILON),
+            "{upper}"
+        );
+        let stated = sigma * allowance(a.rows(), a.cols());
+        assert!(
+            upper >= stated * (1.0 - 4.0 * f64::EPSILON),
+            "the stated allowance is added: {upper} vs {stated}"
+        );
+    }
+    // Well separated Perron roots: the bound is within rho(C + e 11^T) <= rho(C) + n e (e = 1e-12 of the largest
+    // entry) plus rounding. A nilpotent matrix and a permutation have no gap between their largest eigenvalues in
+    // modulus, so 2000 power steps leave the Collatz-Wielandt ratio far above the radius (5.0e-4 above 0; measured);
+    // it stays an upper bound, which is all the DP+ ReLU bound needs.
+    let rho_2x2 = (5.0 + 33f64.sqrt()) / 2.0;
+    for (c, rho, slack) in [
+        (vec![vec![2.0]], 2.0, 1e-11),
+        (vec![vec![1.0, 2.0], vec![3.0, 4.0]], rho_2x2, 1e-10),
+        (vec![vec![0.0, 1.0], vec![0.0, 0.0]], 0.0, 1e-3),
+        (vec![vec![0.0, 1.0], vec![1.0, 0.0]], 1.0, 1e-3),
+    ] {
+        let bound = nonnegative_radius(&c);
+        assert!(bound >= rho, "{bound} < {rho}");
+        assert!(bound <= rho + slack, "{bound} vs {rho}");
+    }
+}
+
+/// The DP+ ReLU bound answers only where it is derived (its documentation): DP+, ReLU hidden layers, the up-down
+/// schedule, one alpha for every layer. Each other method, activation, schedule and a separate hidden alpha gives
+/// None, each changed alone from a configuration that gives a bound.
+#[test]
+fn the_relu_bound_declines_what_it_was_not_derived_for() {
+    let net = he_net(&[6, 12, 12, 4], Activation::Relu, 1.0, 21);
+    let (x, y) = batch(4, 6, 4, 22);
+    let cfg = Config::new(Method::DpPlus, 0.5, 1e-2, 30);
+    let state = infer(&Problem::new(&net, &cfg, &x, &y).unwrap())
+        .unwrap()
+        .states;
+    assert!(dp_plus_relu_bound(&net, &cfg, &state).is_some());
+    for method in [
+        Method::OriginalDp,
+        Method::Eq21,
+        Method::Eq21Printed,
+        Method::OriginalDpDampened,
+    ] {
+        let other = Config { method, ..cfg };
+        assert!(
+            dp_plus_relu_bound(&net, &other, &state).is_none(),
+            "{method:?}"
+        );
+    }
+    let tanh = Network::new(net.layers.clone(), Activation::Tanh, net.loss).unwrap();
+    assert!(dp_plus_relu_bound(&tanh, &cfg, &state).is_none(), "tanh");
+    for schedule in [
+        Schedule::ForwardOnly,
+        Schedule::BackwardOnly,
+        Schedule::OddEven,
+        Schedule::EvenOdd,
+    ] {
+        let other = cfg.with_schedule(schedule);
+        assert!(
+            dp_plus_relu_bound(&net, &other, &state).is_none(),
+            "{schedule:?}"
+        );
+    }
+    let split = Config {
+        hidden_alpha: Some(0.25),
+        ..cfg
+    };
+    assert!(
+        dp_plus_relu_bound(&net, &split, &state).is_none(),
+        "hidden alpha"
+    );
+}
+
+/// Each schedule's layer order, written out from its documentation for depths 1-5: up-down 1..L-1, L, L-1..1;
+/// forward 1..L; backward L..1; odd-even the odd layers then the even ones, each group increasing; even-odd the
+/// reverse grouping. And which alpha each layer reads (`Config::alpha_of_layer`): the hidden alpha below the
+/// output (the input's mean included), alpha at the output.
+#[test]
+fn schedules_and_layer_alphas_are_as_documented() {
+    let expected: [(Schedule, [&[usize]; 5]); 5] = [
+        (
+            Schedule::UpDown,
+            [
+                &[1],
+                &[1, 2, 1],
+                &[1, 2, 3, 2, 1],
+                &[1, 2, 3, 4, 3, 2, 1],
+                &[1, 2, 3, 4, 5, 4, 3, 2, 1],
+            ],
+        ),
+        (
+            Schedule::ForwardOnly,
+            [&[1], &[1, 2], &[1, 2, 3], &[1, 2, 3, 4], &[1, 2, 3, 4, 5]],
+        ),
+        (
+            Schedule::BackwardOnly,
+            [&[1], &[2, 1], &[3, 2, 1], &[4, 3, 2, 1], &[5, 4, 3, 2, 1]],
+        ),
+        (
+            Schedule::OddEven,
+            [&[1], &[1, 2], &[1, 3, 2], &[1, 3, 2, 4], &[1, 3, 5, 2, 4]],
+        ),
+        (
+            Schedule::EvenOdd,
+            [&[1], &[2, 1], &[2, 1, 3], &[2, 4, 1, 3], &[2, 4, 1, 3, 5]],
+        ),
+    ];
+    for (schedule, orders) in expected {
+        for (i, order) in orders.iter().enumerate() {
+            assert_eq!(
+                schedule.layer_order(i + 1),
+                *order,
+                "{schedule:?} at depth {}",
+                i + 1
+            );
+        }
+    }
+    let cfg = Config {
+        hidden_alpha: Some(0.25),
+        ..Config::new(Method::DpPlus, 0.75, 0.5, 1)
+    };
+    for depth in 1..=4 {
+        for k in 0..depth {
+            assert_eq!(cfg.alpha_of_layer(k, depth), 0.25, "layer {k} of {depth}");
+        }
+        assert_eq!(cfg.alpha_of_layer(depth, depth), 0.75, "output of {depth}");
+    }
+}
+
+/// Original DP's masked gain answers only where it is derived (its documentation): piecewise-linear activations and
+/// one alpha for every layer. Tanh and a separate hidden alpha give None, each changed alone from a configuration
+/// that gives a gain.
+#[test]
+fn the_masked_gain_declines_what_it_was_not_derived_for() {
+    let net = he_net(&[6, 12, 12, 4], Activation::Relu, 1.0, 21);
+    let (x, y) = batch(4, 6, 4, 22);
+    let cfg = Config::new(Method::OriginalDp, 0.5, 1e-2, 30);
+    let state = infer(&Problem::new(&net, &cfg, &x, &y).unwrap())
+        .unwrap()
+        .states;
+    assert!(original_dp_masked_gain(&net, &cfg, &state).is_some());
+    let tanh = Network::new(net.layers.clone(), Activation::Tanh, net.loss).unwrap();
+    assert!(
+        original_dp_masked_gain(&tanh, &cfg, &state).is_none(),
+        "tanh"
+    );
+    let split = Config {
+        hidden_alpha: Some(0.25),
+        ..cfg
+    };
+    assert!(
+        original_dp_masked_gain(&net, &split, &state).is_none(),
+        "hidden alpha"
+    );
 }

@@ -19,6 +19,7 @@ use dualprop::checks::stability::{
 };
 use dualprop::checks::tolerance::rounding;
 use dualprop::reference::method::DEFAULT_DIVERGENCE_GROWTH;
+use dualprop::reference::Problem;
 use dualprop::reference::{infer, Activation, Config, Method};
 
 /// Allowance for how small the dominant mode's share of the first pass's deviation may be, relative to the
@@ -78,19 +79,21 @@ fn assert_theory(spec: &SweepSpec, results: &[CaseResult]) -> [usize; 4] {
                     // Bitwise one-shot (Section 3): K = 30 gives the states of K = 1 at every scale.
                     for c in &r.cells {
                         let net = spec.network(case.activation, case.seed, c.scale).unwrap();
-                        let one = infer(
+                        let one = Problem::new(
                             &net,
                             &Config::new(case.method, case.alpha, spec.beta, 1),
                             &x,
                             &y,
                         )
+                        .and_then(|p| infer(&p))
                         .unwrap();
-                        let many = infer(
+                        let many = Problem::new(
                             &net,
                             &Config::new(case.method, case.alpha, spec.beta, 30),
                             &x,
                             &y,
                         )
+                        .and_then(|p| infer(&p))
                         .unwrap();
                         assert!(one.states == many.states, "{case:?} at {}", c.scale);
                     }
@@ -233,8 +236,9 @@ fn identity_closed_form_matches_estimator_across_scales() {
             let net = spec.network(Activation::Identity, 1, s).unwrap();
             let cfg = Config::new(Method::OriginalDp, alpha, spec.beta, 1);
             let closed = predict(&net, &cfg, &x, &y, spec.estimator_steps).unwrap();
-            let one = infer(&net, &cfg, &x, &y).unwrap();
-            let est = loop_gain_estimate(&net, &cfg, &x, &y, &one.states, 200)
+            let one = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
+            let est = Problem::new(&net, &cfg, &x, &y)
+                .and_then(|p| loop_gain_estimate(&p, &one.states, 200))
                 .unwrap()
                 .gain;
             // Estimator budget as in spec_stability.rs: finite differences in f64 (~2e-11) plus power iteration

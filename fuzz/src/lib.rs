@@ -198,11 +198,15 @@ pub enum Agreement {
 /// covers expansive iterations that amplify rounding (the finding kept in tests/oracle_regressions.rs);
 /// gradients within 2 tol M (1 + B u) / beta.
 pub fn compare(p: &Problem) -> Agreement {
-    let reference = match infer(&p.net, &p.cfg, &p.x, &p.y) {
+    let problem = match dualprop::reference::Problem::new(&p.net, &p.cfg, &p.x, &p.y) {
+        Ok(problem) => problem,
+        Err(e) => return Agreement::Disagree(format!("the problem was refused: {e}")),
+    };
+    let reference = match infer(&problem) {
         Ok(r) => r,
         Err(e) => return Agreement::Disagree(format!("reference refused a valid problem: {e}")),
     };
-    let kernel = match infer_batch(&p.net, &p.cfg, &p.x, &p.y, p.early_exit) {
+    let kernel = match infer_batch(&problem, p.early_exit) {
         Ok(k) => k,
         Err(e) => return Agreement::Disagree(format!("kernel refused a valid problem: {e}")),
     };
@@ -285,7 +289,8 @@ fn f32_spread(p: &Problem, states64: &dualprop::reference::DualState<f64>) -> Op
         })
         .collect();
     let net = Network::new(layers, p.net.activation, p.net.loss).ok()?;
-    let r = infer(&net, &p.cfg, &to32(&p.x), &to32(&p.y)).ok()?;
+    let (x, y) = (to32(&p.x), to32(&p.y));
+    let r = infer(&dualprop::reference::Problem::new(&net, &p.cfg, &x, &y).ok()?).ok()?;
     if r.verdict.failed() {
         return None;
     }

@@ -23,9 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::reference::activation::Activation;
-use crate::reference::matrix::Matrix;
-use crate::reference::method::{Config, Method};
-use crate::reference::network::Network;
+use crate::reference::method::Method;
+use crate::reference::problem::Problem;
 use crate::reference::scalar::{c, to_f64, Scalar};
 use crate::reference::state::DualState;
 use crate::reference::update::{feedback, multiplier, pre_activation};
@@ -47,18 +46,17 @@ pub struct DampenedResidual {
 
 /// Dampened Eq. 3 stationarity, (1 + L_k) f^-1(z_k) - L_k z_k = a_k +- c b_k, on every hidden layer of `state`.
 pub fn dampened_hidden_residuals<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
+    problem: &Problem<T>,
     state: &DualState<T>,
-    y: &Matrix<T>,
 ) -> Result<Vec<DampenedResidual>> {
+    let (net, cfg) = (problem.net(), problem.cfg());
     if cfg.method != Method::OriginalDpDampened {
         return Err(Error::Unsupported(format!(
             "the dampened stationarity applies to original_dp_dampened, not {}",
             cfg.method.name()
         )));
     }
-    state.validate_for(net, cfg, y)?;
+    problem.validate_state(state)?;
     // Hidden layers only: every alpha read here (the rule, zbar_{k-1}, zbar_k) is the hidden layers'.
     let rule = cfg.method.hidden_rule(cfg.hidden_layer_alpha());
     let (plus, minus) = (rule.plus, rule.minus);

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::reference::inference::Inference;
 use crate::reference::matrix::Matrix;
-use crate::reference::method::Config;
-use crate::reference::network::Network;
+use crate::reference::problem::Problem;
 use crate::reference::scalar::{c, to_f64, Scalar};
 use crate::reference::state::DualState;
 use crate::reference::update::layer_update;
@@ -24,35 +23,33 @@ pub struct LayerFixedPoint {
 
 /// Fixed-point residuals of an inference result.
 pub fn fixed_point_residuals<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
+    problem: &Problem<T>,
     inference: &Inference<T>,
-    y: &Matrix<T>,
 ) -> Vec<LayerFixedPoint> {
-    residuals_with(net, cfg, &inference.states, y, &inference.frozen_gradient)
+    residuals_with(problem, &inference.states, &inference.frozen_gradient)
 }
 
 /// Fixed-point residuals of arbitrary states (e.g. another implementation's); the frozen output gradient, if the
-/// rule needs it, is recomputed from the feed-forward pass of `state.plus[0]`. Validates shapes and values first.
+/// rule needs it, is recomputed from the feed-forward pass of the problem's x. Validates the states first.
 pub fn fixed_point_residuals_of_state<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
+    problem: &Problem<T>,
     state: &DualState<T>,
-    y: &Matrix<T>,
 ) -> Result<Vec<LayerFixedPoint>> {
-    state.validate_for(net, cfg, y)?;
-    let ff = net.forward(&state.plus[0]);
-    let frozen = net.loss.weighted_gradient(&ff[net.depth()], y, c(cfg.beta));
-    Ok(residuals_with(net, cfg, state, y, &frozen))
+    problem.validate_state(state)?;
+    let (net, cfg) = (problem.net(), problem.cfg());
+    let ff = net.forward(problem.x());
+    let frozen = net
+        .loss
+        .weighted_gradient(&ff[net.depth()], problem.y(), c(cfg.beta));
+    Ok(residuals_with(problem, state, &frozen))
 }
 
 fn residuals_with<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
+    problem: &Problem<T>,
     state: &DualState<T>,
-    y: &Matrix<T>,
     frozen: &Matrix<T>,
 ) -> Vec<LayerFixedPoint> {
+    let (net, cfg, y) = (problem.net(), problem.cfg(), problem.y());
     (1..=net.depth())
         .map(|k| {
             let (p, m) = layer_update(net, cfg, state, k, y, frozen);

@@ -15,6 +15,7 @@ use crate::reference::activation::Activation;
 use crate::reference::matrix::Matrix;
 use crate::reference::method::{Config, HiddenRule, Method};
 use crate::reference::network::Network;
+use crate::reference::problem::Problem;
 use crate::reference::rules::{self, UnitPattern};
 use crate::reference::scalar::{c, to_f64, Scalar};
 use crate::reference::state::DualState;
@@ -183,13 +184,9 @@ fn layer_terms<T: Scalar>(
 /// `HiddenLayer.v` `affine_eq8_solves_eq10`, `affine_eq12`, `Relu.v` `relu_active`, `relu_layer_no_straddle`,
 /// `LeCunChain.v` `settled_update_satisfies_kkt`, `printed_update_kkt_iff`, `Objectives.v`
 /// `eq3_hidden_layer_plus_is_partial`, `eq3_hidden_layer_minus_is_partial`, `eq16_stationary_for_eq20_out`.
-pub fn kkt_report<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
-    state: &DualState<T>,
-    y: &Matrix<T>,
-) -> Result<KktReport> {
-    state.validate_for(net, cfg, y)?;
+pub fn kkt_report<T: Scalar>(problem: &Problem<T>, state: &DualState<T>) -> Result<KktReport> {
+    problem.validate_state(state)?;
+    let (net, cfg, y) = (problem.net(), problem.cfg(), problem.y());
     let depth = net.depth();
     let mut layers = Vec::with_capacity(depth);
     for k in 1..=depth {

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::kernels::KernelFloat;
 use crate::reference::{
     backprop, dual_gradient, infer, train_step, AdamConfig, AdamState, Estimator, Gradients,
-    Matrix, Network, Scalar, StepOutcome, Verdict,
+    Matrix, Network, Problem, Scalar, StepOutcome, Verdict,
 };
 
 /// Gradient estimate and back-propagation gradient on the same weights and batch.
@@ -100,7 +100,7 @@ impl<T: Scalar> Engine<T> for ReferenceEngine<T> {
         let (estimate, verdict) = match &self.estimator {
             Estimator::Backprop => (bp.clone(), None),
             Estimator::Dual(cfg) => {
-                let inf = infer(&self.net, cfg, &x, &y)?;
+                let inf = infer(&Problem::new(&self.net, cfg, &x, &y)?)?;
                 (
                     dual_gradient(&self.net, cfg, &inf.states),
                     Some(inf.verdict),

@@ -6,6 +6,7 @@ pub mod data;
 pub mod engine;
 pub mod engine_select;
 pub mod figures;
+pub mod gather;
 pub mod metrics;
 pub mod plan;
 pub mod progress;

@@ -168,3 +168,33 @@ pub fn read_job(path: &Path) -> Result<RunSpec> {
     serde_json::from_str(&text)
         .map_err(|e| Error::Format(format!("job spec {}: {e}", path.display())))
 }
+
+/// gather.sh's text: `program` with the planning command's arguments `args` (its own name left out), `--plan DIR`
+/// replaced by `--report-only`, run from `cwd`; with the embedded data, `DUALPROP_MNIST` unset so that the report
+/// reads the same data the jobs trained on.
+pub fn gather_script(
+    program: &Path,
+    mut args: impl Iterator<Item = String>,
+    cwd: &Path,
+    embedded: bool,
+) -> String {
+    let mut words = vec![shell_quote(&program.display().to_string())];
+    while let Some(a) = args.next() {
+        if a == "--plan" {
+            args.next();
+        } else if !a.starts_with("--plan=") {
+            words.push(shell_quote(&a));
+        }
+    }
+    words.push("--report-only".into());
+    let unset = if embedded {
+        "unset DUALPROP_MNIST\n"
+    } else {
+        ""
+    };
+    format!(
+        "cd {}\n{unset}exec {}",
+        shell_quote(&cwd.display().to_string()),
+        words.join(" ")
+    )
+}

@@ -2,7 +2,8 @@
 //! and Adam, on a workspace allocated once ([`crate::reference::train_step`]'s twin).
 
 use crate::error::{Error, Result};
-use crate::reference::inference::{resolve_damping, validate_damping, validate_run};
+use crate::reference::inference::resolve_damping;
+use crate::reference::problem::{validate_damping, Problem};
 use crate::reference::scalar::{c, to_f64};
 use crate::reference::{
     AdamConfig, AdamState, Config, DualState, Estimator, Gradients, Matrix, Network, StepOutcome,
@@ -254,36 +255,25 @@ impl<T: KernelFloat> Trainer<T> {
 }
 
 /// One inference with its gradient estimate on a fresh workspace (allocates; for tests and fuzzing).
-/// `x` is `[batch, in]`, `y` `[batch, out]`, as for [`crate::reference::infer`].
+/// The problem is the reference's ([`crate::reference::infer`]).
 pub fn infer_batch<T: KernelFloat>(
-    net: &Network<T>,
-    cfg: &Config,
-    x: &Matrix<T>,
-    y: &Matrix<T>,
+    problem: &Problem<T>,
     early_exit: bool,
 ) -> Result<KernelInference<T>> {
-    infer_batch_with(
-        net,
-        cfg,
-        x,
-        y,
-        &KernelOptions {
-            early_exit,
-            ..KernelOptions::default()
-        },
-    )
+    let opts = KernelOptions {
+        early_exit,
+        ..KernelOptions::default()
+    };
+    infer_batch_with(problem, &opts)
 }
 
 /// [`infer_batch`] with every knob.
 pub fn infer_batch_with<T: KernelFloat>(
-    net: &Network<T>,
-    cfg: &Config,
-    x: &Matrix<T>,
-    y: &Matrix<T>,
+    problem: &Problem<T>,
     opts: &KernelOptions,
 ) -> Result<KernelInference<T>> {
-    validate_run(net, cfg, x, y)?;
-    let cfg = &resolve_damping(net, cfg)?;
+    let (net, x, y) = (problem.net(), problem.x(), problem.y());
+    let cfg = &resolve_damping(net, problem.cfg())?;
     let batch = x.rows();
     let mut ws = Workspace::new(&net.widths(), batch)?;
     let par = opts.par();

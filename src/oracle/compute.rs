@@ -11,6 +11,7 @@ use crate::oracle::case::Case;
 use crate::oracle::config::OracleConfig;
 use crate::oracle::names;
 use crate::reference::inference::{growth_per_pass, infer_exact, IterationRecord};
+use crate::reference::problem::Problem;
 use crate::reference::scalar::{to_f64, FloatType, Scalar};
 use crate::reference::{backprop, dual_gradient, Gradients, Matrix, Verdict};
 use crate::store::{StoredFloat, Tensor, TensorSet};
@@ -114,16 +115,17 @@ pub(crate) fn run_in<T: StoredFloat>(case: &Case, cfg: &OracleConfig) -> Result<
     let (x, y) = case.batch(&net)?;
     let rcfg = cfg.reference();
     // All K passes while the states stay finite: a user's implementation does not stop at our growth bound.
-    let inference = infer_exact(&net, &rcfg, &x, &y)?;
+    let problem = Problem::new(&net, &rcfg, &x, &y)?;
+    let inference = infer_exact(&problem)?;
     let estimate = dual_gradient(&net, &rcfg, &inference.states);
     let (loss, bp) = backprop(&net, &x, &y);
     // The checks refuse non-finite states (a failed run, see the verdict): then there is no KKT report.
     let kkt = if inference.verdict.failed() && has_non_finite(&inference.states) {
         None
     } else {
-        Some(kkt_report(&net, &rcfg, &inference.states, &y)?)
+        Some(kkt_report(&problem, &inference.states)?)
     };
-    let fixed_point = fixed_point_residuals(&net, &rcfg, &inference, &y);
+    let fixed_point = fixed_point_residuals(&problem, &inference);
     let align = alignment(&estimate, &bp);
 
     let mut set = TensorSet::default();

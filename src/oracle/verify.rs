@@ -19,6 +19,7 @@ use crate::store::TensorSet;
 use crate::oracle::half::{is_half, HalfRuns};
 pub use crate::oracle::outcome::Outcome;
 use crate::oracle::outcome::{feed_forward_scale, judge};
+use crate::reference::problem::Problem;
 
 /// Deviation of one candidate tensor from the oracle (f64).
 #[derive(Debug, Clone, Serialize)]
@@ -323,7 +324,8 @@ fn check_equations(
     let net: Network<f64> = case.network(cfg.activation, cfg.loss)?;
     let (x, y) = case.batch(&net)?;
     let rcfg = cfg.reference();
-    let truth: Inference<f64> = infer_exact(&net, &rcfg, &x, &y)?;
+    let problem = Problem::new(&net, &rcfg, &x, &y)?;
+    let truth: Inference<f64> = infer_exact(&problem)?;
     let scale = (1..=net.depth())
         .map(|k| truth.states.layer_max_abs(k))
         .filter(|v| v.is_finite())
@@ -337,13 +339,13 @@ fn check_equations(
 
     let mut out = Vec::new();
     // Both reports validate the states they are given: a non-finite state is an error, not a residual.
-    let truth_kkt = kkt_report(&net, &rcfg, &truth.states, &y).ok();
-    let cand_kkt = kkt_report(&net, &rcfg, states, &y).ok();
+    let truth_kkt = kkt_report(&problem, &truth.states).ok();
+    let cand_kkt = kkt_report(&problem, states).ok();
     if let (Some(c), Some(t)) = (&cand_kkt, &truth_kkt) {
         push_kkt(&mut out, c, t, tol);
     }
-    let truth_fp = fixed_point_residuals(&net, &rcfg, &truth, &y);
-    let Ok(cand_fp) = fixed_point_residuals_of_state(&net, &rcfg, states, &y) else {
+    let truth_fp = fixed_point_residuals(&problem, &truth);
+    let Ok(cand_fp) = fixed_point_residuals_of_state(&problem, states) else {
         return Ok(out);
     };
     for (c, t) in cand_fp.iter().zip(&truth_fp) {

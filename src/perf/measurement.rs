@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::kernels::{KernelFloat, KernelOptions, Trainer, Workspace};
+use crate::reference::problem::Problem;
 use crate::reference::{AdamConfig, Config, Matrix, Method, Network};
 
 use super::peer::{self, Session};
@@ -302,7 +303,7 @@ fn time_inference<T: KernelFloat>(
     let xm = Matrix::from_vec(plan.ref_batch, widths[0], rx.clone())?;
     let ym = Matrix::from_vec(plan.ref_batch, widths[5], ry.clone())?;
     let start = Instant::now();
-    crate::reference::infer(net, &cfg, &xm, &ym)?;
+    crate::reference::infer(&Problem::new(net, &cfg, &xm, &ym)?)?;
     let reference = start.elapsed();
     let small = time_kernel_inference(net, &cfg, &rx, &ry, plan.ref_batch, plan)?;
     let large = time_kernel_inference(net, &cfg, x, y, PAPER_BATCH, plan)?;

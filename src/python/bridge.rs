@@ -55,7 +55,8 @@ impl From<Error> for Failure {
             Error::Shape { .. }
             | Error::EmptyNetwork
             | Error::EmptyLayer { .. }
-            | Error::EmptyBatch => Kind::Shape,
+            | Error::EmptyBatch
+            | Error::ClampedInput { .. } => Kind::Shape,
             Error::NonFinite { .. } => Kind::NonFinite,
             Error::IllPosedOriginalOutput(_) => Kind::IllPosed,
             Error::Unsupported(_) => Kind::Unsupported,

@@ -8,6 +8,7 @@ use crate::reference::inference::{infer, Verdict};
 use crate::reference::matrix::Matrix;
 use crate::reference::method::Config;
 use crate::reference::network::Network;
+use crate::reference::problem::Problem;
 use crate::reference::scalar::{c, Scalar};
 
 /// Adam hyper-parameters. The defaults are the protocol's (learning rate 3e-5, PyTorch's betas and epsilon).
@@ -166,7 +167,7 @@ pub fn train_step<T: Scalar>(
     let (grad, verdict, iterations_run) = match estimator {
         Estimator::Backprop => (bp, None, 0),
         Estimator::Dual(cfg) => {
-            let inf = infer(net, cfg, x, y)?;
+            let inf = infer(&Problem::new(net, cfg, x, y)?)?;
             let iterations_run = inf.trajectory.len();
             if inf.verdict.failed() {
                 return Ok(StepOutcome {

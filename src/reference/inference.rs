@@ -8,6 +8,7 @@ use crate::reference::damping::{Damping, MAX_EXPLICIT_DAMPING};
 use crate::reference::matrix::Matrix;
 use crate::reference::method::{Config, Method};
 use crate::reference::network::Network;
+use crate::reference::problem::Problem;
 use crate::reference::scalar::{from_f64, to_f64, Scalar};
 use crate::reference::state::DualState;
 use crate::reference::update::update_layer;
@@ -110,31 +111,6 @@ pub fn iterate<T: Scalar>(
     }
 }
 
-/// Checks the network, the batch against it and the configuration against its loss, in that order (the inputs of
-/// an inference run, here and in the kernels).
-pub fn validate_run<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
-    x: &Matrix<T>,
-    y: &Matrix<T>,
-) -> Result<()> {
-    net.validate()?;
-    net.validate_batch(x, y)?;
-    cfg.validate(net.loss)?;
-    validate_damping(net, cfg)
-}
-
-/// For [`Method::OriginalDpDampened`]: every hidden layer has its damping weight L_k (explicit weights number
-/// L - 1). Checked with the network because the configuration alone does not know the depth.
-pub fn validate_damping<T: Scalar>(net: &Network<T>, cfg: &Config) -> Result<()> {
-    if cfg.method == Method::OriginalDpDampened {
-        if let Damping::Explicit(_) = cfg.damping() {
-            cfg.damping().resolve(net)?;
-        }
-    }
-    Ok(())
-}
-
 /// `cfg` with its damping weights computed once (for dampened original DP with a computed damping and at most
 /// [`MAX_EXPLICIT_DAMPING`] hidden layers), so that K passes do not recompute K spectral norms per layer. The
 /// updates read the same values either way (with more hidden layers they recompute them, slowly).
@@ -177,35 +153,19 @@ impl InferOptions {
 
 /// Runs K iterations from the feed-forward states (delta = 0), the paper's initialisation, and judges the run;
 /// stops at the growth bound (see [`InferOptions`]).
-pub fn infer<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
-    x: &Matrix<T>,
-    y: &Matrix<T>,
-) -> Result<Inference<T>> {
-    infer_with(net, cfg, x, y, InferOptions::default())
+pub fn infer<T: Scalar>(problem: &Problem<T>) -> Result<Inference<T>> {
+    infer_with(problem, InferOptions::default())
 }
 
 /// All K passes unless a state becomes NaN or infinite ([`InferOptions::exact`]).
-pub fn infer_exact<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
-    x: &Matrix<T>,
-    y: &Matrix<T>,
-) -> Result<Inference<T>> {
-    infer_with(net, cfg, x, y, InferOptions::exact())
+pub fn infer_exact<T: Scalar>(problem: &Problem<T>) -> Result<Inference<T>> {
+    infer_with(problem, InferOptions::exact())
 }
 
 /// [`infer`] with explicit options.
-pub fn infer_with<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
-    x: &Matrix<T>,
-    y: &Matrix<T>,
-    opts: InferOptions,
-) -> Result<Inference<T>> {
-    validate_run(net, cfg, x, y)?;
-    let cfg = &resolve_damping(net, cfg)?;
+pub fn infer_with<T: Scalar>(problem: &Problem<T>, opts: InferOptions) -> Result<Inference<T>> {
+    let (net, x, y) = (problem.net(), problem.x(), problem.y());
+    let cfg = &resolve_damping(net, problem.cfg())?;
     let mut state = DualState::feed_forward(net, x);
     let feed_forward = state.plus.clone();
     let depth = net.depth();

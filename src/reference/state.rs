@@ -2,7 +2,6 @@
 
 use crate::error::{Error, Result};
 use crate::reference::matrix::Matrix;
-use crate::reference::method::Config;
 use crate::reference::network::Network;
 use crate::reference::rules;
 use crate::reference::scalar::Scalar;
@@ -54,17 +53,6 @@ impl<T: Scalar> DualState<T> {
             }
         }
         Ok(())
-    }
-
-    /// What a check validates before it reads states from elsewhere, in this order: the network, the
-    /// configuration against its loss, these states ([`DualState::validate`]) and the targets against the input.
-    pub fn validate_for(&self, net: &Network<T>, cfg: &Config, y: &Matrix<T>) -> Result<()> {
-        net.validate()?;
-        cfg.validate(net.loss)?;
-        crate::reference::inference::validate_damping(net, cfg)?;
-        let batch = self.plus.first().map_or(0, |x| x.rows());
-        self.validate(net, batch)?;
-        net.validate_batch(&self.plus[0], y)
     }
 
     /// Number of weight layers L.

@@ -3,12 +3,9 @@
 
 use rand::{Rng, SeedableRng};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::reference::inference::iterate;
-use crate::reference::inference::validate_run;
-use crate::reference::matrix::Matrix;
-use crate::reference::method::Config;
-use crate::reference::network::Network;
+use crate::reference::problem::Problem;
 use crate::reference::scalar::Scalar;
 use crate::reference::state::DualState;
 use crate::reference::widen::{matrix_f64, network_f64, state_f64};
@@ -55,24 +52,16 @@ fn unflatten_into(s: &mut DualState<f64>, v: &[f64]) {
 /// zero from the nonlinearity for piecewise-linear activations when no unit's nudged pre-activation lies within that
 /// distance of a kink.
 pub fn loop_gain_estimate<T: Scalar>(
-    net: &Network<T>,
-    cfg: &Config,
-    x: &Matrix<T>,
-    y: &Matrix<T>,
+    problem: &Problem<T>,
     state: &DualState<T>,
     steps: usize,
 ) -> Result<LoopGain> {
-    validate_run(net, cfg, x, y)?;
-    state.validate(net, x.rows())?;
-    let net = network_f64(net);
-    let y = matrix_f64(y);
-    let x = matrix_f64(x);
+    problem.validate_state(state)?;
+    let cfg = problem.cfg();
+    let net = network_f64(problem.net());
+    let y = matrix_f64(problem.y());
+    let x = matrix_f64(problem.x());
     let base = state_f64(state);
-    if base.plus[0] != x {
-        return Err(Error::Unsupported(
-            "the state's input layer differs from x".into(),
-        ));
-    }
     let depth = net.depth();
     let ff = net.forward(&x);
     let frozen = net.loss.weighted_gradient(&ff[depth], &y, cfg.beta);

@@ -31,7 +31,7 @@ pub use original_dp::{
     original_output_coefficient,
 };
 pub use patterns::{dp_plus_patterns, straddling_units};
-pub use power::spectral_norm;
+pub use power::{nonnegative_radius, spectral_norm, spectral_norm_upper};
 pub use relu_bound::{dp_plus_relu_bound, DpPlusBound};
 pub use sweep::{
     boundary_table, run_case, run_sweep, CaseResult, Crossing, GainSource, Outcome, SweepSpec,

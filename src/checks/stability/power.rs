@@ -49,7 +49,7 @@ pub fn spectral_norm_upper(a: &Matrix<f64>) -> f64 {
 
 /// Spectral radius bound of a small nonnegative matrix: the Collatz-Wielandt upper bound max_i (C v)_i / v_i of
 /// C + eps 11^T at its power-iteration vector (>= rho(C) for any positive v).
-pub(crate) fn nonnegative_radius(c: &[Vec<f64>]) -> f64 {
+pub fn nonnegative_radius(c: &[Vec<f64>]) -> f64 {
     let n = c.len();
     let top = c.iter().flatten().fold(0.0_f64, |m, &v| m.max(v));
     if top == 0.0 {

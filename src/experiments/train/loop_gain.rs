@@ -11,6 +11,7 @@
 use crate::checks::stability::{loop_gain_estimate, matrix_f64, network_f64};
 use crate::error::Result;
 use crate::kernels::KernelFloat;
+use crate::reference::problem::Problem;
 use crate::reference::{infer, Config, DualState, Matrix, Network};
 
 /// Examples of the sub-batch the loop gain is estimated on (the batch's first ones).
@@ -46,7 +47,8 @@ pub(super) fn estimate<T: KernelFloat>(
     let net = network_f64(net);
     let x = matrix_f64(&Matrix::from_vec(m, n_in, x[..m * n_in].to_vec())?);
     let y = matrix_f64(&Matrix::from_vec(m, n_out, y[..m * n_out].to_vec())?);
-    let inf = infer(&net, cfg, &x, &y)?;
+    let problem = Problem::new(&net, cfg, &x, &y)?;
+    let inf = infer(&problem)?;
     let finite = |s: &DualState<f64>| {
         s.plus
             .iter()
@@ -58,7 +60,7 @@ pub(super) fn estimate<T: KernelFloat>(
     } else {
         (DualState::feed_forward(&net, &x), "feed-forward")
     };
-    let g = loop_gain_estimate(&net, cfg, &x, &y, &state, LOOP_GAIN_POWER_STEPS)?;
+    let g = loop_gain_estimate(&problem, &state, LOOP_GAIN_POWER_STEPS)?;
     Ok(Estimate {
         gain: g.gain,
         rayleigh: g.rayleigh,

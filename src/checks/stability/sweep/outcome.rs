@@ -8,6 +8,7 @@ use crate::reference::inference::{infer_with, InferOptions, Verdict};
 use crate::reference::matrix::Matrix;
 use crate::reference::method::{Config, Method, OutputRule, Schedule};
 use crate::reference::network::Network;
+use crate::reference::problem::Problem;
 use crate::reference::state::DualState;
 
 use super::super::loop_gain::loop_gain_estimate;
@@ -144,7 +145,10 @@ impl Probe<'_> {
                     iterations: 1,
                     ..*cfg
                 };
-                let first = infer_with(net, &one, self.x, self.y, InferOptions::default())?;
+                let first = infer_with(
+                    &Problem::new(net, &one, self.x, self.y)?,
+                    InferOptions::default(),
+                )?;
                 self.estimated_gain(&one, &first.states)
             }
         }
@@ -155,7 +159,10 @@ impl Probe<'_> {
     /// [`loop_gain_estimate`] at the final state.
     pub fn outcome(&self) -> Result<Outcome> {
         let net = self.net;
-        let run = infer_with(net, self.cfg, self.x, self.y, InferOptions::default())?;
+        let run = infer_with(
+            &Problem::new(net, self.cfg, self.x, self.y)?,
+            InferOptions::default(),
+        )?;
         let rounding_cycle = match run.verdict {
             Verdict::Bounded { residual } => {
                 let max_width = net.widths().into_iter().max().unwrap_or(0);
@@ -179,7 +186,7 @@ impl Probe<'_> {
     /// [`loop_gain_estimate`] of the next pass of `cfg` at `state`.
     fn estimated_gain(&self, cfg: &Config, state: &DualState<f64>) -> Result<f64> {
         let steps = self.estimator_steps;
-        Ok(loop_gain_estimate(self.net, cfg, self.x, self.y, state, steps)?.gain)
+        Ok(loop_gain_estimate(&Problem::new(self.net, cfg, self.x, self.y)?, state, steps)?.gain)
     }
 }
 
