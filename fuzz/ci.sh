@@ -22,6 +22,8 @@ cp ../tests/vectors/*.config.json corpus/config_reader/
 # A few random seeds for the differential target (it decodes raw bytes into a network).
 for i in 1 2 3 4; do head -c 512 /dev/urandom > "corpus/differential/seed$i"; done
 
+# The findings kept as regression tests (fuzz/tests/findings.rs), each with what explains it.
+cargo test --quiet
 cargo fuzz build "${FLAGS[@]}"
 for target in case_reader config_reader differential; do
     echo "=== $target: ${SECONDS_PER_TARGET}s"
