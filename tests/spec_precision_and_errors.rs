@@ -726,6 +726,36 @@ fn nan_is_never_hidden_by_a_maximum() {
     assert!(first.layer_max_abs[depth - 1].is_nan(), "{first:?}");
 }
 
+/// A layer that overflows on one side only is judged non-finite, not merely diverged: a 1-1 network (W = 1, b = 0),
+/// x = 1e308, y = 0, DP+ at alpha = 1, beta = 1, so a = 1e308 and g = beta (a - y) = 1e308 are finite, Eq. 16
+/// gives z^+ = a - abar g = a - 0 g = 1e308 (finite) and z^- = a + alpha g = 2e308, which overflows to +inf.
+/// Route: IEEE arithmetic worked out (the largest f64 is 1.798e308).
+#[test]
+fn a_one_sided_overflow_is_judged_non_finite() {
+    let net = Network::new(
+        vec![Layer {
+            w: Matrix::from_vec(1, 1, vec![1.0]).unwrap(),
+            b: vec![0.0],
+        }],
+        Activation::Identity,
+        Loss::LeastSquares,
+    )
+    .unwrap();
+    let x = Matrix::from_vec(1, 1, vec![1e308]).unwrap();
+    let y = Matrix::from_vec(1, 1, vec![0.0]).unwrap();
+    let cfg = Config::new(Method::DpPlus, 1.0, 1.0, 1);
+    let run = infer(&Problem::new(&net, &cfg, &x, &y).unwrap()).unwrap();
+    assert_eq!(run.states.plus[1].get(0, 0), 1e308, "z+ stays finite");
+    assert_eq!(run.states.minus[1].get(0, 0), f64::INFINITY, "z- overflows");
+    assert_eq!(
+        run.verdict,
+        Verdict::NonFinite {
+            iteration: 1,
+            layer: 1
+        }
+    );
+}
+
 /// Each method's short name (tables, error messages, `--method`) is the spelling the derived parsers accept: the
 /// experiments' clap value names for the variants `train` runs, and the serde name with `-` for `_` (the
 /// configuration files' spelling) for every variant but DP+, whose serde name is `dp_plus` and CLI name `dp+`. Two

@@ -1236,3 +1236,37 @@ fn the_masked_gain_declines_what_it_was_not_derived_for() {
         "hidden alpha"
     );
 }
+
+/// Route: the nudged pre-activations a + alpha b and a - abar b written out by hand for a 1-1-1 ReLU chain (a = -1/2
+/// from x = 1, W_1 = -1/2; b = W_2^T delta_2 = +-1 from z_2^+ - z_2^- = +-1; alpha = 1/2), all exact in binary. With
+/// delta_2 = +1 the nudges are 0 (exactly ReLU's kink) and -1; with -1 the reverse. In both exactly one nudged
+/// pre-activation is on the kink and the other below it: the unit does not straddle (a value at the kink counts as
+/// below, `UnitPattern::of`), but the pass has only one-sided derivatives there, which the masked gain declines.
+/// With delta_2 = 1/2 the nudges are -1/4 and -3/4, both on the flat piece: the gain is defined.
+#[test]
+fn the_masked_gain_declines_one_nudge_exactly_on_the_kink() {
+    let layer = |w: f64| Layer {
+        w: Matrix::from_vec(1, 1, vec![w]).unwrap(),
+        b: vec![0.0],
+    };
+    let net = Network::new(
+        vec![layer(-0.5), layer(1.0)],
+        Activation::Relu,
+        Loss::LeastSquares,
+    )
+    .unwrap();
+    let cfg = Config::new(Method::OriginalDp, 0.5, 1.0, 1);
+    let one = |v: f64| Matrix::from_vec(1, 1, vec![v]).unwrap();
+    let state = |delta: f64| DualState {
+        plus: vec![one(1.0), one(0.0), one(delta)],
+        minus: vec![one(1.0), one(0.0), one(0.0)],
+    };
+    for delta in [1.0, -1.0] {
+        assert_eq!(
+            original_dp_masked_gain(&net, &cfg, &state(delta)),
+            None,
+            "delta_2 = {delta}: one nudged pre-activation is exactly 0, the other -1"
+        );
+    }
+    assert!(original_dp_masked_gain(&net, &cfg, &state(0.5)).is_some());
+}

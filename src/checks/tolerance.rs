@@ -48,11 +48,6 @@ pub fn rounding_in(float: FloatType, max_width: usize, depth: usize) -> f64 {
     crate::with_float!(float, T => rounding::<T>(max_width, depth))
 }
 
-/// Relative difference |x - y| / max(|x|, |y|, floor): the floor keeps quantities near zero from inflating it.
-pub fn relative_difference(x: f64, y: f64, floor: f64) -> f64 {
-    (x - y).abs() / x.abs().max(y.abs()).max(floor)
-}
-
 /// Ulps of [`fixed_point_tolerance`].
 pub const FIXED_POINT_ULPS: f64 = 16.0;
 
