@@ -785,3 +785,103 @@ fn method_names_are_the_spellings_the_parsers_accept() {
         );
     }
 }
+
+/// Every tolerance of `checks::tolerance` is the formula its documentation derives, evaluated at worked values in the
+/// test. Route: the IEEE epsilons (2^-52, 2^-23, 2^-10, 2^-7) and each doc comment's formula written out by hand;
+/// where the result is exact in binary it is compared exactly. This pins the documented derivations (a changed
+/// factor would widen or narrow every check that uses it without any other test noticing, since a looser bound
+/// passes); whether each bound is tight enough is measured where it is used (docs/spec.md, tolerance column).
+#[test]
+fn tolerances_are_their_documented_formulas() {
+    use dualprop::checks::tolerance::*;
+    let (e64, e32) = (2f64.powi(-52), 2f64.powi(-23));
+    assert_eq!(eps::<f64>(), e64);
+    assert_eq!(eps::<f32>(), e32);
+    assert_eq!(eps::<half::f16>(), 2f64.powi(-10));
+    assert_eq!(eps::<half::bf16>(), 2f64.powi(-7));
+
+    // 4 (n + 4) depth eps, depth at least 1.
+    assert_eq!(rounding::<f64>(6, 3), 4.0 * 10.0 * 3.0 * e64);
+    assert_eq!(rounding::<f64>(6, 0), 4.0 * 10.0 * e64);
+    assert_eq!(
+        rounding_in(FloatType::F16, 2, 2),
+        4.0 * 6.0 * 2.0 * 2f64.powi(-10)
+    );
+    assert_eq!(derivative_agreement::<f32>(5), 4.0 * 9.0 * e32);
+    // 16 ulps; `ulps` x eps; 16 x condition x eps.
+    assert_eq!(fixed_point_tolerance::<f64>(), 16.0 * e64);
+    assert_eq!(stop_tolerance::<f32>(64), 64.0 * e32);
+    assert_eq!(
+        evaluation_order_margin(3.0, FloatType::F32),
+        16.0 * 3.0 * e32
+    );
+
+    // The oracle's tensor tolerance: condition = spread / eps_f32 clamped to [1, 1/eps_f32] (1/eps_f32 when not
+    // finite), relative = max(rounding floor, 16 condition eps_T).
+    let floor = 4.0 * 14.0 * 2.0 * e64;
+    let t = tensor_tolerance(FloatType::F64, 0.0, 10, 2);
+    assert_eq!(
+        (t.float, t.measured_condition, t.floor, t.relative),
+        ("f64", 1.0, floor, floor)
+    );
+    let t = tensor_tolerance(FloatType::F64, 1e3 * e32, 10, 2);
+    assert_eq!(t.measured_condition, 1e3);
+    assert_eq!(t.relative, 16.0 * 1e3 * e64);
+    for spread in [10.0, f64::INFINITY, f64::NAN] {
+        let t = tensor_tolerance(FloatType::F32, spread, 10, 2);
+        assert_eq!(t.measured_condition, 1.0 / e32, "spread {spread}");
+        assert_eq!(t.relative, 16.0, "spread {spread}: f32 keeps no digit");
+    }
+
+    // Kernels against the reference: 2 U (n + 4) u M for the states, 2 tol M (1 + B u) / beta for the gradients,
+    // and Eq. 3's exact output amplifies by 1 / (1 - abar beta).
+    assert_eq!(
+        kernel_state_agreement::<f64>(7, 5, 3.0),
+        2.0 * 7.0 * 9.0 * (e64 / 2.0) * 3.0
+    );
+    let g = kernel_gradient_agreement::<f64>(1e-12, 2.0, 4, 0.5);
+    let want = 2.0 * 1e-12 * 2.0 * (1.0 + 4.0 * e64 / 2.0) / 0.5;
+    assert!((g - want).abs() <= 2.0 * e64 * want, "{g} vs {want}");
+    let exact = Config {
+        output: Some(method::OutputRule::OriginalExact),
+        ..Config::new(Method::OriginalDp, 0.25, 0.5, 3)
+    };
+    assert_eq!(output_amplification(&exact), 1.6, "1 / (1 - 0.75 x 0.5)");
+    // Original DP's own default output rule is the exact one; every linear rule has slope 1.
+    assert_eq!(
+        output_amplification(&Config::new(Method::OriginalDp, 0.25, 0.5, 3)),
+        1.6
+    );
+    let linearized = Config {
+        output: Some(method::OutputRule::OriginalLinearized),
+        ..exact
+    };
+    assert_eq!(output_amplification(&linearized), 1.0);
+    assert_eq!(
+        output_amplification(&Config::new(Method::DpPlus, 0.25, 0.8, 3)),
+        1.0
+    );
+
+    // sqrt((n + 4) depth) u condition, u = eps / 2; cos >= sqrt(1 - r^2) (the 3-4-5 triangle), 0 from r = 1 on.
+    assert_eq!(
+        probabilistic_rounding::<half::f16>(5, 4, 2.0),
+        6.0 * 2f64.powi(-11) * 2.0
+    );
+    assert_eq!(cosine_floor(0.6), 0.8);
+    assert_eq!(cosine_floor(0.0), 1.0);
+    assert_eq!(cosine_floor(2.0), 0.0);
+
+    // (largest |c - o|, that over the largest finite |o| (1 when all are 0), its index); equal non-finite values
+    // agree, any other non-finite value is an infinite deviation.
+    let nan = f64::NAN;
+    let (inf, ninf) = (f64::INFINITY, f64::NEG_INFINITY);
+    assert_eq!(
+        deviation(&[1.0, 2.5, nan, inf], &[1.0, 2.0, nan, inf]),
+        (0.5, 0.25, 1)
+    );
+    assert_eq!(deviation(&[0.0, 0.25], &[0.0, 0.0]), (0.25, 0.25, 1));
+    for (c, o) in [(inf, 1.0), (ninf, inf), (nan, 1.0), (1.0, nan)] {
+        assert_eq!(deviation(&[0.0, c], &[0.0, o]).0, inf, "{c} vs {o}");
+        assert_eq!(deviation(&[0.0, c], &[0.0, o]).2, 1, "{c} vs {o}");
+    }
+}
