@@ -97,6 +97,9 @@ fn float_methods_match_central_differences() {
         both!("log10", |u, k| u.log10(), 0.7),
         both!("cbrt", |u, k| u.cbrt(), 0.7),
         both!("hypot", |u, k| u.hypot(u * u), 0.7),
+        // One operand constant (tangent 0) on either side: the shortcut for two zero tangents must not fire.
+        both!("hypot-c", |u, k| u.hypot(k(0.5)), 0.7),
+        both!("c-hypot", |u, k| k(0.5).hypot(u), 0.7),
         both!("sin", |u, k| u.sin(), 0.7),
         both!("cos", |u, k| u.cos(), 0.7),
         both!("tan", |u, k| u.tan(), 0.7),
