@@ -25,11 +25,12 @@
 mod kernels_common;
 
 use dualprop::checks::tolerance::{
-    kernel_gradient_agreement, kernel_state_agreement, output_amplification,
+    fixed_point_tolerance, kernel_gradient_agreement, kernel_state_agreement, output_amplification,
 };
 use dualprop::kernels::{infer_batch, KernelFloat};
+use dualprop::reference::scalar::to_f64;
 use dualprop::reference::Problem;
-use dualprop::reference::{dual_gradient, infer};
+use dualprop::reference::{dual_gradient, infer, Inference, Schedule, Verdict};
 use kernels_common::*;
 use proptest::prelude::*;
 
@@ -98,7 +99,70 @@ fn agree<T: KernelFloat>(case: &Case) -> Result<f64, TestCaseError> {
             worst = worst.max(d / g_tol);
         }
     }
+    verdicts_agree::<T>(&reference, &kernel.verdict, cfg.schedule, tol)?;
     Ok(worst)
+}
+
+/// The kernel's verdict of a run that did not fail, judged from the reference's trajectory (the change of every
+/// pass, computed by the reference): `Converged` when the last pass moved no state by more than 16 ulps of the
+/// feed-forward scale, with `iterations` the last pass that moved one by more, `Bounded` with that last change
+/// otherwise. A pass's change may differ between the two by twice the states' tolerance, so a change within that
+/// band of the threshold may be judged either way. Not for the up-down schedule, which updates hidden layers twice
+/// a pass: there the kernels measure the largest change of one update and the reference the change over the whole
+/// pass (a 3000-case run found them 27% apart on a bounded run), so the two verdicts are not the same quantity.
+fn verdicts_agree<T: KernelFloat>(
+    reference: &Inference<T>,
+    kernel: &Verdict,
+    schedule: Schedule,
+    state_tol: f64,
+) -> Result<(), TestCaseError> {
+    if schedule == Schedule::UpDown {
+        return Ok(());
+    }
+    let depth = reference.feed_forward.len() - 1;
+    let scale = (1..=depth)
+        .map(|k| to_f64(reference.feed_forward[k].max_abs()))
+        .fold(1.0, f64::max);
+    let tol = fixed_point_tolerance::<T>();
+    let band = 2.0 * state_tol / scale;
+    let ratios: Vec<f64> = reference
+        .trajectory
+        .iter()
+        .map(|r| r.change / scale)
+        .collect();
+    let last = *ratios.last().unwrap_or(&0.0);
+    match *kernel {
+        Verdict::Converged { iterations, .. } => {
+            prop_assert!(
+                last <= tol + band,
+                "kernel converged, but the last pass moved {last:e}"
+            );
+            let definite = ratios
+                .iter()
+                .rposition(|&r| r > tol + band)
+                .map_or(0, |i| i + 1);
+            let possible = ratios
+                .iter()
+                .rposition(|&r| r > tol - band)
+                .map_or(0, |i| i + 1);
+            prop_assert!(
+                (definite..=possible).contains(&iterations),
+                "kernel settled at pass {iterations}, the reference's changes say {definite}..={possible}"
+            );
+        }
+        Verdict::Bounded { residual } => {
+            prop_assert!(
+                last > tol - band,
+                "kernel bounded, but the last pass moved {last:e}"
+            );
+            prop_assert!(
+                (residual - last).abs() <= band,
+                "kernel residual {residual:e}, the reference's last change {last:e}"
+            );
+        }
+        ref v => prop_assert!(false, "kernel {v:?} on a run the reference did not fail"),
+    }
+    Ok(())
 }
 
 proptest! {
@@ -130,5 +194,66 @@ proptest! {
         case.cfg.hidden_alpha = Some(hidden);
         agree::<f64>(&case)?;
         agree::<f32>(&case)?;
+    }
+}
+
+/// A diverging run gets the reference's verdict from the kernels: the same pass, layer and bound. Original DP at
+/// alpha = 0 on an identity chain with W_k = 2 I (loop gain far above 1) and inputs of size 50, so that the
+/// feed-forward scale (400) is far from 1 and a bound computed from it any other way than growth x scale (1e4 x
+/// 400) is crossed at another pass. Route: the reference's own judgement of its trajectory.
+#[test]
+fn a_diverging_run_gets_the_references_verdict() {
+    use dualprop::reference::{Activation, Config, Layer, Loss, Matrix, Method, Network};
+    let eye2 = |n: usize| Matrix::from_fn(n, n, |i, j| if i == j { 2.0 } else { 0.0 });
+    let layers = (0..3)
+        .map(|_| Layer {
+            w: eye2(2),
+            b: vec![0.0; 2],
+        })
+        .collect();
+    let net = Network::new(layers, Activation::Identity, Loss::LeastSquares).unwrap();
+    let x = Matrix::from_vec(1, 2, vec![50.0, -30.0]).unwrap();
+    let y = Matrix::from_vec(1, 2, vec![0.0, 0.0]).unwrap();
+    for (alpha, beta) in [(0.0, 0.5), (1.0, 0.5), (0.0, 0.9)] {
+        let cfg = Config::new(Method::OriginalDp, alpha, beta, 200);
+        let problem = Problem::new(&net, &cfg, &x, &y).unwrap();
+        let reference = infer(&problem).unwrap();
+        let Verdict::Diverged {
+            iteration,
+            layer,
+            bound,
+            ..
+        } = reference.verdict
+        else {
+            panic!(
+                "alpha {alpha}: the reference did not diverge: {:?}",
+                reference.verdict
+            );
+        };
+        assert_eq!(
+            bound,
+            1e4 * 400.0,
+            "growth x the feed-forward scale 2^3 x 50"
+        );
+        for early_exit in [false, true] {
+            let kernel = infer_batch(&problem, early_exit).unwrap();
+            let Verdict::Diverged {
+                iteration: ki,
+                layer: kl,
+                bound: kb,
+                ..
+            } = kernel.verdict
+            else {
+                panic!(
+                    "alpha {alpha}: kernel {:?}, reference {:?}",
+                    kernel.verdict, reference.verdict
+                );
+            };
+            assert_eq!(
+                (ki, kl, kb),
+                (iteration, layer, bound),
+                "alpha {alpha}, beta {beta}"
+            );
+        }
     }
 }
