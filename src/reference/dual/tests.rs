@@ -49,6 +49,11 @@ fn conventions_at_ties_and_kinks() {
     assert_eq!(Dual::<f64>::variable(3.0).powi(0).tangent, 0.0);
     assert_eq!(<Dual<f64> as Float>::epsilon().value, f64::EPSILON);
     assert_eq!(crate::reference::scalar::c::<Dual<f64>>(0.5).tangent, 0.0);
+    assert_eq!(
+        Float::integer_decode(Dual::variable(-2.5_f64)),
+        Float::integer_decode(-2.5_f64),
+        "the value's mantissa, exponent and sign"
+    );
 }
 
 /// One method under test: its name, the expression in dual numbers and the same expression in plain f64 (the
@@ -108,6 +113,8 @@ fn float_methods_match_central_differences() {
         both!("atan", |u, k| u.atan(), 0.7),
         both!("atan2", |u, k| u.atan2(u * u + k(0.1)), 0.7),
         both!("atan2-", |u, k| Float::atan2(u * u + k(0.1), u), 0.7),
+        both!("atan2-c", |u, k| u.atan2(k(0.5)), 0.7),
+        both!("c-atan2", |u, k| Float::atan2(k(0.5), u), 0.7),
         both!("sin_cos", |u, k| u.sin_cos().0 * u.sin_cos().1, 0.7),
         both!("exp_m1", |u, k| u.exp_m1(), 0.7),
         both!("ln_1p", |u, k| u.ln_1p(), 0.7),
