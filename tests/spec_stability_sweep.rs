@@ -301,6 +301,11 @@ fn bad_sweep_settings_are_errors() {
             scales: vec![0.0, 1.0],
             ..SweepSpec::small()
         },
+        // Strictly increasing: a repeated scale is refused too.
+        SweepSpec {
+            scales: vec![0.5, 1.0, 1.0],
+            ..SweepSpec::small()
+        },
     ] {
         assert!(run_case(&spec, case).is_err(), "{spec:?}");
     }
