@@ -353,3 +353,29 @@ fn the_full_sweep_has_its_documented_settings() {
     );
     assert_eq!(small.scales.len(), 9, "2 per octave");
 }
+
+/// The crossing's bisection, against its closed form: on the grid [1, 2, 4] with the predicate s >= 1.5, geometric
+/// bisection of [1, 2] halves log(hi / lo) each step, so it stops at the first bracket with hi / lo - 1 <= 1%:
+/// hi / lo = 2^(1/128) (2^(1/64) - 1 = 1.09% is still above), with lo < 1.5 <= hi. At the grid's ends: Below and
+/// Beyond. Route: the arithmetic of the bisection written out.
+#[test]
+fn the_crossing_bisects_to_its_resolution() {
+    let c = Crossing::find(&[1.0, 2.0, 4.0], &[false, true, true], 1e-2, |s| {
+        Ok(s >= 1.5)
+    })
+    .unwrap();
+    let Crossing::Between { lo, hi } = c else {
+        panic!("{c:?}");
+    };
+    assert!(lo < 1.5 && 1.5 <= hi, "{lo} {hi}");
+    let steps = ((hi / lo).log2() * 128.0).round();
+    assert_eq!(steps, 1.0, "hi / lo = 2^(1/128): {}", hi / lo);
+    assert_eq!(
+        Crossing::find(&[1.0, 2.0], &[true, true], 1e-2, |_| Ok(true)).unwrap(),
+        Crossing::Below(1.0)
+    );
+    assert_eq!(
+        Crossing::find(&[1.0, 2.0], &[false, false], 1e-2, |_| Ok(false)).unwrap(),
+        Crossing::Beyond(2.0)
+    );
+}
