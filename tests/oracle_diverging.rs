@@ -95,6 +95,16 @@ fn a_candidate_running_all_passes_is_reported_as_both_diverging() {
             );
             assert!(report.agrees, "{}", report.summary);
             assert_eq!(report.outcome.exit_code(), 3);
+            // The numbers docs/oracle.md quotes (`-- --nocapture`).
+            let states = report.tensors.iter().filter(|t| t.name.starts_with("z_"));
+            let (lo, hi, tol) = states.fold((f64::MAX, 0.0f64, 0.0f64), |(lo, hi, tol), t| {
+                let c = t.tolerance.measured_condition;
+                (lo.min(c), hi.max(c), tol.max(t.tolerance.relative))
+            });
+            println!(
+                "scale {scale} alpha {alpha} {float}: states' condition {lo:.1} to {hi:.1} eps_f32, \
+                 largest state tolerance {tol:.2e}"
+            );
             let d = report.oracle.divergence.expect("a divergence record");
             assert_eq!((d.passes, report.oracle.iterations_run), (K, K));
             assert!(d.growth_per_pass.unwrap() > 1.0, "{d:?}");

@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use dualprop::checks::stability::loop_gain_estimate;
 use dualprop::checks::{fixed_point_residuals_of_state, kkt_report, tolerance};
+use dualprop::oracle::condition::SignPerturbation;
 use dualprop::reference::*;
 use dualprop::Error;
 use proptest::prelude::*;
@@ -63,36 +64,20 @@ proptest! {
 
 /// Condition of the DP+ gradient of `c` (f64): the largest relative change of the gradient per unit relative
 /// perturbation of every weight, bias, input and target, over 4 random sign patterns of size 1e-8 (small enough to
-/// stay linear, large enough to be far above f64's rounding).
+/// stay linear, large enough to be far above f64's rounding), drawn as `verify`'s measured input condition draws them.
 fn gradient_condition(c: &Case<f64>, cfg: &Config) -> f64 {
     let (_, g) = run(c, cfg);
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut sign = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        if state & 1 == 0 {
-            1.0
-        } else {
-            -1.0
-        }
-    };
     let h = 1e-8;
+    let mut signs = SignPerturbation::new(h);
     let mut worst = 0.0f64;
     for _ in 0..4 {
         let mut p = c.clone();
         for l in &mut p.net.layers {
-            l.w.as_mut_slice()
-                .iter_mut()
-                .for_each(|v| *v *= 1.0 + h * sign());
-            l.b.iter_mut().for_each(|v| *v *= 1.0 + h * sign());
+            signs.apply(l.w.as_mut_slice());
+            signs.apply(&mut l.b);
         }
-        p.x.as_mut_slice()
-            .iter_mut()
-            .for_each(|v| *v *= 1.0 + h * sign());
-        p.y.as_mut_slice()
-            .iter_mut()
-            .for_each(|v| *v *= 1.0 + h * sign());
+        signs.apply(p.x.as_mut_slice());
+        signs.apply(p.y.as_mut_slice());
         let (_, gp) = run(&p, cfg);
         worst = worst.max(gradient_relative_error(&gp, &g) / h);
     }

@@ -9,6 +9,7 @@ use dualprop::checks::tolerance::{
     evaluation_order_margin, kernel_gradient_agreement, kernel_state_agreement,
 };
 use dualprop::kernels::infer_batch;
+use dualprop::oracle::condition::{SignPerturbation, PATTERNS, PERTURBATION};
 use dualprop::oracle::{run, verify, Case, OracleConfig};
 use dualprop::reference::scalar::to_f64;
 use dualprop::reference::FloatType;
@@ -284,36 +285,17 @@ pub fn compare(p: &Problem) -> Agreement {
     Agreement::Within(worst)
 }
 
-/// Relative size of the perturbations of [`input_condition`]: small enough that the states respond linearly (on
-/// differential-2.bin perturbations of 1 eps_f32 and 1 eps_f64 give the same condition within the spread of the
-/// sign patterns), far enough above f64's rounding that the difference measures the perturbation, not rounding.
-const PERTURBATION: f64 = 1e-8;
-/// Sign patterns tried by [`input_condition`]: the largest response over them estimates the worst direction from
-/// below (on differential-2.bin single patterns ranged over a factor 38), so more patterns, not a smaller margin.
-const PATTERNS: usize = 8;
-
-/// Condition of the reference's states: the largest max |z' - z| / h over [`PATTERNS`] random sign patterns that
-/// perturb every weight, bias, input and target by the relative amount h = [`PERTURBATION`]; absolute, like the f32
-/// spread in f32 epsilons, so that condition x eps is the change a relative perturbation of one eps causes. `None`
-/// when a perturbed run fails, so that a problem on the edge of divergence is not judged.
+/// Condition of the reference's states: the largest max |z' - z| / h over `PATTERNS` random sign patterns that
+/// perturb every weight, bias, input and target by the relative amount h = `PERTURBATION` (the constants and the
+/// signs of `verify`'s measured input condition, `dualprop::oracle::condition`); absolute, like the f32 spread in
+/// f32 epsilons, so that condition x eps is the change a relative perturbation of one eps causes. `None` when a
+/// perturbed run fails, so that a problem on the edge of divergence is not judged.
 pub fn input_condition(p: &Problem, states64: &dualprop::reference::DualState<f64>) -> Option<f64> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut sign = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        if state & 1 == 0 {
-            1.0
-        } else {
-            -1.0
-        }
-    };
+    let mut signs = SignPerturbation::new(PERTURBATION);
     let mut perturb = |m: &Matrix<f64>| {
-        let data = m
-            .as_slice()
-            .iter()
-            .map(|&v| v * (1.0 + PERTURBATION * sign()));
-        Matrix::from_vec(m.rows(), m.cols(), data.collect()).expect("same length")
+        let mut data = m.as_slice().to_vec();
+        signs.apply(&mut data);
+        Matrix::from_vec(m.rows(), m.cols(), data).expect("same length")
     };
     let mut worst = 0.0f64;
     for _ in 0..PATTERNS {

@@ -98,8 +98,9 @@ pub fn evaluation_order_margin(condition: f64, float: FloatType) -> f64 {
 pub struct TensorTolerance {
     /// Float type of the candidate's tensor.
     pub float: &'static str,
-    /// Relative spread of the reference between f32 and f64 on this tensor, in f32 epsilons, clamped to
-    /// [1, 1/eps_f32] (the upper end: f32 kept no correct digit, so an f32 candidate cannot be judged).
+    /// The tensor's condition in f32 epsilons, clamped to [1, 1/eps_f32] (the upper end: f32 kept no correct
+    /// digit, so an f32 candidate cannot be judged). In `verify`: the larger of the reference's f32-vs-f64
+    /// relative spread on this tensor and its measured input condition (`oracle::condition`).
     pub measured_condition: f64,
     /// Floor: `rounding::<T>(widest layer, depth)`, the rounding of the products that build every state,
     /// allowed even where the measured spread is zero.
@@ -108,8 +109,9 @@ pub struct TensorTolerance {
     pub relative: f64,
 }
 
-/// Tolerance for a candidate tensor of type `float` whose reference spread (f32 vs f64, normwise relative) is
-/// `spread_f32`, in a network whose widest layer is `max_width` and depth `depth`.
+/// Tolerance for a candidate tensor of type `float` whose reference spread (f32 vs f64, normwise relative, or the
+/// relative change a one-eps_f32 perturbation of the inputs causes, whichever is larger) is `spread_f32`, in a
+/// network whose widest layer is `max_width` and depth `depth`.
 pub fn tensor_tolerance(
     float: FloatType,
     spread_f32: f64,

@@ -7,6 +7,7 @@
 
 pub mod case;
 pub mod compute;
+pub mod condition;
 pub mod config;
 pub mod half;
 pub mod name_map;

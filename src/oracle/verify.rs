@@ -10,6 +10,7 @@ use crate::checks::tolerance::{deviation, tensor_tolerance, TensorTolerance, SAF
 use crate::error::{Error, Result};
 use crate::oracle::case::{matrix, Case};
 use crate::oracle::compute::{run_in, Summary};
+use crate::oracle::condition::{input_condition, InputCondition};
 use crate::oracle::config::OracleConfig;
 use crate::oracle::names;
 use crate::reference::inference::infer_exact;
@@ -98,8 +99,10 @@ pub struct VerifyReport {
 
 const TOLERANCE_RULE: &str = "a tensor agrees when max|c - o| / max|o| <= max(floor, 16 * condition * eps_T), \
     T = the candidate tensor's float type, floor = 4 (max width + 4) depth eps_T (checks::tolerance::rounding), \
-    condition = the reference's own f32-vs-f64 relative spread on that \
-    tensor in f32 epsilons (>= 1); an equation is violated when its residual on the candidate's states exceeds \
+    condition = the larger of the reference's own f32-vs-f64 relative spread on that \
+    tensor in f32 epsilons and its measured input condition (the largest relative change of the f64 tensor per \
+    unit relative perturbation of every weight, bias, input and target, 8 random sign patterns of size 1e-8), \
+    at least 1; an equation is violated when its residual on the candidate's states exceeds \
     the residual on the oracle's states by more than the largest state tolerance times the state scale times \
     (1 + beta + the largest absolute row or column sum of any W); for f16 and bf16 tensors the condition is the \
     reference's own spread between that type and f64 in its epsilons and the floor is sqrt((max width + 4) depth) \
@@ -123,6 +126,13 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
             None
         }
     };
+    let inputs = input_condition(case, cfg, &oracle);
+    if let InputCondition::NotMeasured(why) = &inputs {
+        notes.push(format!(
+            "the input condition was not measured ({why}): f32 and f64 tolerances use the f32 spread alone"
+        ));
+    }
+    let mut raised = Vec::new();
     let half_runs = HalfRuns::for_candidate(case, cfg, candidate, &mut notes);
     let max_width = oracle.summary.widths.iter().copied().max().unwrap_or(1);
     let mut tensors = Vec::new();
@@ -151,7 +161,19 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
                 Some(run) => deviation(&run.tensors.tensors[name].data, &truth.data).1,
                 None => 0.0,
             };
-            tensor_tolerance(cand.dtype, spread, max_width, case.depth())
+            // Both measures in the units of the spread: the relative change one eps_f32 of relative
+            // perturbation of every input causes.
+            let from_inputs = inputs.of(name) * FloatType::F32.epsilon();
+            // Worth a note where the spread alone would have left less than 1/SAFETY of the tolerance.
+            if from_inputs > SAFETY * spread.max(FloatType::F32.epsilon()) {
+                raised.push(name.clone());
+            }
+            let condition = if spread.is_finite() {
+                spread.max(from_inputs)
+            } else {
+                spread
+            };
+            tensor_tolerance(cand.dtype, condition, max_width, case.depth())
         };
         let (max_abs, max_relative, worst_index) = deviation(&cand.data, &truth.data);
         tensors.push(TensorCheck {
@@ -170,6 +192,11 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
     if tensors.is_empty() {
         return Err(Error::Format(
             "the candidate holds only residual tensors: nothing to verify".into(),
+        ));
+    }
+    if !raised.is_empty() {
+        notes.push(format!(
+            "the measured input condition exceeded 16 x the f32 spread on {raised:?}: their tolerance uses it"
         ));
     }
     let eps32 = FloatType::F32.epsilon();
