@@ -1,8 +1,8 @@
 //! The measured input condition of the oracle's tensors: how far each tensor moves when every weight, bias,
 //! input and target is perturbed by a tiny relative amount in random signs.
 //!
-//! `verify` scales its tolerance by the reference's own f32-vs-f64 spread, which can underestimate how much an
-//! iteration amplifies rounding: on the fuzz finding differential-2 (docs/oracle.md) the f32 spread was 6 eps_f32
+//! The reference's own f32-vs-f64 spread, the other measure `verify` scales its tolerance by, can underestimate
+//! how much an iteration amplifies rounding: on the fuzz finding differential-2 (docs/oracle.md) the f32 spread was 6 eps_f32
 //! while one-eps relative perturbations of the weights moved the f64 reference by 376 to 14264 eps_f64, and a
 //! correct implementation (the faer kernels) differed by 2369 eps_f64. Taking the larger of the two measures
 //! covers both: rounding inside the iteration (the spread) and sensitivity to the inputs (this module).
