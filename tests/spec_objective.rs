@@ -1329,3 +1329,41 @@ proptest! {
         }
     }
 }
+
+/// Eq. 18's potential G (G' = f^-1) at the ends of the range of f and just outside, against closed forms written
+/// out here. Sigmoid: G(z) = z ln z + (1 - z) ln(1 - z) on the closed interval [0, 1] (z ln z -> 0 at the ends, so
+/// G(0) = G(1) = 0; G(1/2) = -ln 2) and +infinity (None) outside. ReLU: z^2 / 2 for z >= 0 (G(0) = 0), None below.
+/// Tanh: z atanh z + ln(1 - z^2) / 2 on (-1, 1) (G(1/2) = atanh(1/2) / 2 + ln(3/4) / 2), None at and beyond +-1:
+/// the closure's value there (ln 2) is not evaluated, since atanh(+-1) is infinite.
+#[test]
+fn potentials_at_the_ends_of_the_range() {
+    let tiny = 2f64.powi(-30);
+    let s = Activation::Sigmoid;
+    assert_eq!(s.potential(0.0f64), Some(0.0));
+    assert_eq!(s.potential(1.0f64), Some(0.0));
+    for outside in [-tiny, -1.0, 1.0 + tiny, 2.0] {
+        assert_eq!(s.potential(outside), None, "sigmoid at {outside}");
+    }
+    let half = s.potential(0.5f64).unwrap();
+    assert!(
+        (half + std::f64::consts::LN_2).abs() <= 2.0 * f64::EPSILON,
+        "{half}"
+    );
+
+    let r = Activation::Relu;
+    assert_eq!(r.potential(0.0f64), Some(0.0));
+    assert_eq!(r.potential(3.0f64), Some(4.5));
+    assert_eq!(r.potential(-tiny), None);
+
+    let t = Activation::Tanh;
+    for edge in [1.0f64, -1.0, 1.0 + tiny, -2.0] {
+        assert_eq!(t.potential(edge), None, "tanh at {edge}");
+    }
+    assert_eq!(t.potential(0.0f64), Some(0.0));
+    let expected = 0.5f64.atanh() / 2.0 + 0.75f64.ln() / 2.0;
+    let got = t.potential(0.5f64).unwrap();
+    assert!(
+        (got - expected).abs() <= 4.0 * f64::EPSILON * expected.abs(),
+        "{got} vs {expected}"
+    );
+}

@@ -379,3 +379,22 @@ fn the_crossing_bisects_to_its_resolution() {
         Crossing::Beyond(2.0)
     );
 }
+
+/// The table's numbers: 3 significant digits in plain notation (`sig3`), and zero, infinities and NaN printed as
+/// Rust prints them (log10 has no value to round there). Route: the strings written out.
+#[test]
+fn scales_print_with_three_significant_digits() {
+    for (v, text) in [
+        (1234.5, "1234"),
+        (123.45, "123"),
+        (1.2345, "1.23"),
+        (0.012345, "0.0123"),
+        (-2.5, "-2.50"),
+        (0.0, "0"),
+        (f64::INFINITY, "inf"),
+        (f64::NEG_INFINITY, "-inf"),
+        (f64::NAN, "NaN"),
+    ] {
+        assert_eq!(sig3(v), text, "{v}");
+    }
+}

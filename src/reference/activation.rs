@@ -169,7 +169,8 @@ impl Activation {
     }
 
     /// The convex potential G with G' = f^-1 (Eq. 18), used for the value of the Eq. 3 objective.
-    /// None where G is +infinity (outside the range) or has no elementary closed form (softplus).
+    /// None where G is +infinity (outside the range), at tanh's ends +-1 (G's closure is ln 2 there, but z atanh z
+    /// is not evaluable) or where G has no elementary closed form (softplus). Sigmoid's ends 0 and 1 give 0.
     pub fn potential<T: Scalar>(self, z: T) -> Option<T> {
         let half = c::<T>(0.5);
         let one = T::one();

@@ -47,14 +47,6 @@ impl Crossing {
         Ok(Crossing::Between { lo, hi })
     }
 
-    /// The bracket's upper end (the smallest scale known to hold), if there is a bracket.
-    pub fn hi(self) -> Option<f64> {
-        match self {
-            Crossing::Between { hi, .. } => Some(hi),
-            _ => None,
-        }
-    }
-
     /// Rounded to 3 significant digits (geometric midpoint of the bracket), "< s" or "> s" at the grid's ends.
     pub fn label(self) -> String {
         match self {
