@@ -179,14 +179,3 @@ pub fn max_abs<T: Scalar>(xs: &[T]) -> T {
     }
     m
 }
-
-/// Euclidean norm, accumulated in f64 so that half-precision reports do not overflow.
-pub fn norm2<T: Scalar>(xs: &[T]) -> f64 {
-    xs.iter()
-        .map(|&x| {
-            let v = crate::reference::scalar::to_f64(x);
-            v * v
-        })
-        .sum::<f64>()
-        .sqrt()
-}
