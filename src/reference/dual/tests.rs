@@ -41,6 +41,15 @@ fn conventions_at_ties_and_kinks() {
     assert_eq!(x.min(Dual::constant(0.0)).tangent, 0.5);
     assert_eq!(x.max(Dual::constant(-1.0)).tangent, 1.0);
     assert_eq!(x.min(Dual::constant(-1.0)).tangent, 0.0);
+    // Tangents 1 and 3 at a tie: their mean 2 (a difference, or either one alone, gives another number).
+    assert_eq!(
+        Dual::new(0.0_f64, 1.0).max(Dual::new(0.0, 3.0)).tangent,
+        2.0
+    );
+    assert_eq!(
+        Dual::new(0.0_f64, 1.0).min(Dual::new(0.0, 3.0)).tangent,
+        2.0
+    );
     assert_eq!(Dual::constant(0.0_f64).sqrt().tangent, 0.0);
     assert!(Dual::variable(0.0_f64).sqrt().tangent.is_infinite());
     assert_eq!(Dual::variable(f64::NAN).max(x).value, 0.0);
@@ -150,4 +159,21 @@ fn float_methods_match_central_differences() {
             d.tangent
         );
     }
+}
+
+/// Equality compares values only (as documented: the tangent takes no part in branching), Display writes v + te,
+/// and the remainder u % w = u - trunc(u / w) w has tangent u' - trunc(u / w) w': at u = 7.5 + t, w = 2 + t / 2
+/// the value is 1.5 and the derivative 1 - 3 / 2 = -1/2, which a central difference of the f64 expression
+/// confirms.
+#[test]
+fn equality_display_and_remainder() {
+    assert_eq!(Dual::new(1.0_f64, 2.0), Dual::new(1.0, 5.0));
+    assert_ne!(Dual::new(1.0_f64, 2.0), Dual::new(2.0, 2.0));
+    assert_eq!(format!("{}", Dual::new(1.5_f64, -2.0)), "1.5 + -2e");
+    let r = Dual::new(7.5_f64, 1.0) % Dual::new(2.0, 0.5);
+    assert_eq!((r.value, r.tangent), (1.5, -0.5));
+    let h = 1e-6;
+    let f = |t: f64| (7.5 + t) % (2.0 + t / 2.0);
+    let central = (f(h) - f(-h)) / (2.0 * h);
+    assert!((central - r.tangent).abs() <= 1e-9, "{central}");
 }
