@@ -12,12 +12,6 @@ use dualprop::Error;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 
-/// Relative tolerance for T against f64 on a gradient estimate: T's rounding of the states (see
-/// `tolerance::rounding`), amplified by 1/beta because delta = z+ - z- cancels states of size ~1 down to ~beta.
-fn agreement<T: Scalar>(net: &Network<T>, beta: f64) -> f64 {
-    tolerance::rounding::<T>(max_width(net), net.depth()) * (1.0 + 1.0 / beta)
-}
-
 fn run<T: Scalar>(c: &Case<T>, cfg: &Config) -> (Inference<T>, Gradients<T>) {
     let inf = infer(&Problem::new(&c.net, cfg, &c.x, &c.y).unwrap()).unwrap();
     let g = dual_gradient(&c.net, cfg, &inf.states);
@@ -41,8 +35,13 @@ fn widen<T: Scalar>(g: &Gradients<T>) -> Gradients<f64> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases(32)))]
 
-    /// f32 against f64 on well-conditioned cases: identity and tanh (no kink to flip), DP+ and the settled Eq. 21,
-    /// K <= 3, beta in [0.05, 5].
+    /// f32 against f64: identity and tanh (no kink to flip), DP+ and the settled Eq. 21, K <= 3, beta in
+    /// [0.05, 5]. The bound is T's rounding of the states times their amplification into the gradient: at least
+    /// 1 + 1/beta (delta = z+ - z- cancels states of size ~1 down to ~beta), and the measured condition of the
+    /// gradient (`gradient_condition`) where that is larger: a small output error |a - y| << |a| cancels further.
+    /// The a-priori factor alone was not a bound: a case with condition 574 at beta = 0.05 (factor 21) exceeded
+    /// it 1.9 times (the case is kept in the regression file). The bound must stay below 0.1, so that a zero or
+    /// sign-flipped gradient still fails.
     #[test]
     fn f32_agrees_with_f64(
         (widths, batch, seed) in arb_shape(), tanh in any::<bool>(), settled in any::<bool>(),
@@ -57,7 +56,9 @@ proptest! {
         let (inf32, g32) = run(&c32, &cfg);
         prop_assert!(!inf32.verdict.failed());
         let err = gradient_relative_error(&widen(&g32), &g64);
-        let tol = agreement(&c32.net, beta);
+        let amplification = (1.0 + 1.0 / beta).max(gradient_condition(&c64, &cfg));
+        let tol = tolerance::rounding::<f32>(max_width(&c32.net), c32.net.depth()) * amplification;
+        prop_assert!(tol < 0.1, "bound {tol} cannot reject a wrong gradient");
         prop_assert!(err <= tol, "f32 vs f64 gradient: {err} > {tol}");
     }
 }
