@@ -177,3 +177,19 @@ fn equality_display_and_remainder() {
     let central = (f(h) - f(-h)) / (2.0 * h);
     assert!((central - r.tangent).abs() <= 1e-9, "{central}");
 }
+
+/// Conversions and `is_zero` read the value only (the tangent of a number converted out is dropped, as documented).
+#[test]
+fn conversions_read_the_value() {
+    use num_traits::{ToPrimitive, Zero};
+    let d = Dual::new(2.75_f64, 7.0);
+    assert_eq!(d.to_f64(), Some(2.75));
+    assert_eq!(d.to_f32(), Some(2.75));
+    assert_eq!(d.to_i64(), Some(2));
+    assert_eq!(d.to_u64(), Some(2));
+    let n = Dual::new(-3.5_f64, 1.0);
+    assert_eq!(n.to_i64(), Some(-3));
+    assert_eq!(n.to_u64(), None);
+    assert!(Dual::new(0.0_f64, 5.0).is_zero());
+    assert!(!Dual::new(1.0_f64, 0.0).is_zero());
+}
