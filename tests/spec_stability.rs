@@ -352,6 +352,18 @@ fn original_dp_threshold_layer_gain() {
     assert!((original_dp_layer_gain(1.0, beta, 1.0, depth) - 4.0 / 3.0).abs() <= 1e-15);
     assert!((original_dp_layer_gain(0.0, beta, 1.0, depth) - 4.0).abs() <= 1e-15);
     assert_eq!(original_dp_layer_gain(0.5, beta, 3.0, depth), 0.0);
+    // Depth 2 (one hidden layer): G(s) = |2 alpha - 1| c_alpha s^2, so s* = sqrt(1 / (|2 alpha - 1| c_alpha)),
+    // 1 at alpha = 0 and sqrt(3) at alpha = 1; no threshold (infinite) where G is identically 0: alpha = 1/2, or no
+    // hidden layer.
+    for (alpha, closed) in [(0.0, 1.0), (1.0, 3f64.sqrt())] {
+        let s = original_dp_threshold_scale(alpha, beta, 2);
+        assert!(
+            (s - closed).abs() <= 4.0 * f64::EPSILON * closed,
+            "alpha {alpha}: {s}"
+        );
+    }
+    assert_eq!(original_dp_threshold_scale(0.5, beta, 3), f64::INFINITY);
+    assert_eq!(original_dp_threshold_scale(0.0, beta, 1), f64::INFINITY);
     let (x, y) = batch(2, 5, 5, 3);
     for alpha in [0.0, 1.0] {
         let s_star = original_dp_threshold_scale(alpha, beta, depth);
