@@ -828,6 +828,11 @@ fn tolerances_are_their_documented_formulas() {
     let g = kernel_gradient_agreement::<f64>(1e-12, 2.0, 4, 0.5);
     let want = 2.0 * 1e-12 * 2.0 * (1.0 + 4.0 * e64 / 2.0) / 0.5;
     assert!((g - want).abs() <= 2.0 * e64 * want, "{g} vs {want}");
+    // The batch's roundings made visible: f32, B = 2^22, so B u = 2^22 x 2^-24 = 1/4 (every factor exact).
+    assert_eq!(
+        kernel_gradient_agreement::<f32>(2f64.powi(-20), 2.0, 1 << 22, 0.5),
+        2.0 * 2f64.powi(-20) * 2.0 * 1.25 / 0.5
+    );
     let exact = Config {
         output: Some(method::OutputRule::OriginalExact),
         ..Config::new(Method::OriginalDp, 0.25, 0.5, 3)
@@ -866,6 +871,8 @@ fn tolerances_are_their_documented_formulas() {
         (0.5, 0.25, 1)
     );
     assert_eq!(deviation(&[0.0, 0.25], &[0.0, 0.0]), (0.25, 0.25, 1));
+    // A tie names its first index (the report's worst position is the first where the maximum occurs).
+    assert_eq!(deviation(&[1.0, 2.0, 3.0], &[0.0, 2.0, 2.0]), (1.0, 0.5, 0));
     for (c, o) in [(inf, 1.0), (ninf, inf), (nan, 1.0), (1.0, nan)] {
         assert_eq!(deviation(&[0.0, c], &[0.0, o]).0, inf, "{c} vs {o}");
         assert_eq!(deviation(&[0.0, c], &[0.0, o]).2, 1, "{c} vs {o}");

@@ -362,6 +362,9 @@ fn original_dp_threshold_layer_gain() {
             "alpha {alpha}: {s}"
         );
     }
+    // A large target: the bracket must grow geometrically to reach s = sqrt(1e30 / c_0) = 1e15.
+    let s = original_dp_scale_for_gain(0.0, beta, 2, 1e30);
+    assert!((s - 1e15).abs() <= 4.0 * f64::EPSILON * 1e15, "{s}");
     assert_eq!(original_dp_threshold_scale(0.5, beta, 3), f64::INFINITY);
     assert_eq!(original_dp_threshold_scale(0.0, beta, 1), f64::INFINITY);
     let (x, y) = batch(2, 5, 5, 3);

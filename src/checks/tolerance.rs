@@ -135,9 +135,9 @@ pub fn tensor_tolerance(
     }
 }
 
-/// Normwise relative deviation max|c - o| / max|o| (|o| taken as 1 when the oracle tensor is zero), and the
-/// largest absolute deviation. Non-finite values agree only with the same non-finite value; otherwise they
-/// count as an infinite deviation.
+/// (largest absolute deviation, normwise relative deviation max|c - o| / max|o| (|o| taken as 1 when the oracle
+/// tensor is zero), the first index where the largest occurs). Non-finite values agree only with the same
+/// non-finite value; otherwise they count as an infinite deviation.
 pub fn deviation(candidate: &[f64], oracle: &[f64]) -> (f64, f64, usize) {
     let scale = oracle
         .iter()
