@@ -483,6 +483,22 @@ fn initialisations_have_their_stated_moments() {
             "{widths:?}"
         );
     }
+    // The same numbering for explicit layers (`Network::new`, as an oracle case builds them): W_1 without rows
+    // leaves layer 2 empty.
+    let layers = vec![
+        Layer {
+            w: Matrix::zeros(2, 3),
+            b: vec![0.0; 2],
+        },
+        Layer {
+            w: Matrix::zeros(0, 2),
+            b: vec![],
+        },
+    ];
+    assert_eq!(
+        Network::<f64>::new(layers, Activation::Relu, Loss::LeastSquares),
+        Err(Error::EmptyLayer { layer: 2 })
+    );
 }
 
 /// The parameter after Adam steps t = 1 and t = 2 from zero moments, written out: the bias corrections make the
