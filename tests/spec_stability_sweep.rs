@@ -398,3 +398,59 @@ fn scales_print_with_three_significant_digits() {
         assert_eq!(sig3(v), text, "{v}");
     }
 }
+
+/// Which prediction each configuration gets, as `GainSource`'s documentation states it (written out here): zero
+/// for DP+ at alpha in {0, 1} or with identity units and for the Eq. 21 variants at every alpha; the closed form
+/// for original DP with identity units and its exact output rule; an estimate for everything else, and always for
+/// another schedule than up-down or a hidden alpha apart from the output's.
+#[test]
+fn gain_sources_are_as_documented() {
+    use dualprop::reference::{OutputRule, Schedule};
+    let source = |method, alpha, activation, edit: &dyn Fn(&mut Config)| {
+        let mut cfg = Config::new(method, alpha, 0.5, 10);
+        edit(&mut cfg);
+        GainSource::for_config(&cfg, activation)
+    };
+    let none = |_: &mut Config| {};
+    let (relu, identity) = (Activation::Relu, Activation::Identity);
+    assert_eq!(source(Method::DpPlus, 0.0, relu, &none), GainSource::Zero);
+    assert_eq!(source(Method::DpPlus, 1.0, relu, &none), GainSource::Zero);
+    assert_eq!(
+        source(Method::DpPlus, 0.5, identity, &none),
+        GainSource::Zero
+    );
+    assert_eq!(
+        source(Method::DpPlus, 0.5, relu, &none),
+        GainSource::FirstPassEstimate
+    );
+    for method in [Method::Eq21, Method::Eq21Printed] {
+        assert_eq!(
+            source(method, 0.5, relu, &none),
+            GainSource::Zero,
+            "{method:?}"
+        );
+    }
+    assert_eq!(
+        source(Method::OriginalDp, 0.0, identity, &none),
+        GainSource::IdentityClosedForm
+    );
+    assert_eq!(
+        source(Method::OriginalDp, 0.0, relu, &none),
+        GainSource::FirstPassEstimate
+    );
+    let linearized = |c: &mut Config| c.output = Some(OutputRule::Eq16);
+    assert_eq!(
+        source(Method::OriginalDp, 0.0, identity, &linearized),
+        GainSource::FirstPassEstimate
+    );
+    let forward = |c: &mut Config| c.schedule = Schedule::ForwardOnly;
+    assert_eq!(
+        source(Method::DpPlus, 0.0, relu, &forward),
+        GainSource::FirstPassEstimate
+    );
+    let hidden = |c: &mut Config| c.hidden_alpha = Some(0.5);
+    assert_eq!(
+        source(Method::DpPlus, 0.0, relu, &hidden),
+        GainSource::FirstPassEstimate
+    );
+}
