@@ -9,11 +9,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::checks::tolerance::deviation;
+use crate::checks::tolerance::{deviation, SAFETY};
 use crate::error::Result;
 use crate::oracle::case::Case;
 use crate::oracle::compute::{run_in, OracleRun};
 use crate::oracle::config::OracleConfig;
+use crate::oracle::half::is_half;
+use crate::reference::scalar::FloatType;
+use crate::store::TensorSet;
 
 /// Relative size of each perturbation: small enough that the tensors respond linearly (on differential-2,
 /// perturbations of 1 eps_f32 and 1 eps_f64 give the same condition within the spread of the sign patterns), far
@@ -80,6 +83,69 @@ impl InputCondition {
             InputCondition::Measured(map) => map.get(name).copied().unwrap_or(0.0),
             InputCondition::NotMeasured(_) => 0.0,
         }
+    }
+}
+
+/// The two measures behind an f32 or f64 tensor's tolerance: the reference's f32-vs-f64 spread and the input
+/// condition (half-precision tensors have [`HalfRuns`](crate::oracle::half::HalfRuns) instead).
+pub struct FullPrecisionCondition {
+    /// The reference run in f32 (`None`: it could not run, noted, and the spread is taken as 0).
+    f32_run: Option<OracleRun>,
+    inputs: InputCondition,
+}
+
+impl FullPrecisionCondition {
+    /// Runs the reference in f32 and on the perturbed copies, only if some candidate tensor is f32 or f64 (no
+    /// half-precision tolerance reads them); a failure is noted and leaves that measure out.
+    pub fn for_candidate(
+        case: &Case,
+        cfg: &OracleConfig,
+        oracle: &OracleRun,
+        candidate: &TensorSet,
+        notes: &mut Vec<String>,
+    ) -> Self {
+        if candidate.tensors.values().all(|t| is_half(t.dtype)) {
+            return Self {
+                f32_run: None,
+                inputs: InputCondition::Measured(BTreeMap::new()),
+            };
+        }
+        let f32_run = match run_in::<f32>(case, cfg) {
+            Ok(run) => Some(run),
+            Err(e) => {
+                notes.push(format!(
+                    "the reference could not run in f32 ({e}); every tensor's condition is taken as 1"
+                ));
+                None
+            }
+        };
+        let inputs = input_condition(case, cfg, oracle);
+        if let InputCondition::NotMeasured(why) = &inputs {
+            notes.push(format!(
+                "the input condition was not measured ({why}): f32 and f64 tolerances use the f32 spread alone"
+            ));
+        }
+        Self { f32_run, inputs }
+    }
+
+    /// The condition of tensor `name` in f32 epsilons: the larger of the f32 spread and the input condition
+    /// (a non-finite spread is kept: the f32 run overflowed), and whether the input condition exceeded SAFETY
+    /// times the spread, which alone would then have left less than 1/SAFETY of the tolerance.
+    pub fn of(&self, name: &str, truth: &[f64]) -> (f64, bool) {
+        let spread = match &self.f32_run {
+            Some(run) => deviation(&run.tensors.tensors[name].data, truth).1,
+            None => 0.0,
+        };
+        // Both in the units of the spread: the relative change one eps_f32 of relative perturbation of every
+        // input causes.
+        let from_inputs = self.inputs.of(name) * FloatType::F32.epsilon();
+        let raised = from_inputs > SAFETY * spread.max(FloatType::F32.epsilon());
+        let condition = if spread.is_finite() {
+            spread.max(from_inputs)
+        } else {
+            spread
+        };
+        (condition, raised)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::checks::tolerance::{deviation, tensor_tolerance, TensorTolerance, SAF
 use crate::error::{Error, Result};
 use crate::oracle::case::{matrix, Case};
 use crate::oracle::compute::{run_in, Summary};
-use crate::oracle::condition::{input_condition, InputCondition};
+use crate::oracle::condition::FullPrecisionCondition;
 use crate::oracle::config::OracleConfig;
 use crate::oracle::names;
 use crate::reference::inference::infer_exact;
@@ -117,26 +117,8 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
     }
     let oracle = run_in::<f64>(case, cfg)?;
     let mut notes = Vec::new();
-    let spread_source = match run_in::<f32>(case, cfg) {
-        Ok(run) => Some(run),
-        Err(e) => {
-            notes.push(format!(
-                "the reference could not run in f32 ({e}); every tensor's condition is taken as 1"
-            ));
-            None
-        }
-    };
-    // Only f32 and f64 tolerances use it: a half-precision candidate is judged by its own type's spread.
-    let inputs = if candidate.tensors.values().any(|t| !is_half(t.dtype)) {
-        input_condition(case, cfg, &oracle)
-    } else {
-        InputCondition::Measured(Default::default())
-    };
-    if let InputCondition::NotMeasured(why) = &inputs {
-        notes.push(format!(
-            "the input condition was not measured ({why}): f32 and f64 tolerances use the f32 spread alone"
-        ));
-    }
+    let full_precision =
+        FullPrecisionCondition::for_candidate(case, cfg, &oracle, candidate, &mut notes);
     let mut raised = Vec::new();
     let half_runs = HalfRuns::for_candidate(case, cfg, candidate, &mut notes);
     let max_width = oracle.summary.widths.iter().copied().max().unwrap_or(1);
@@ -162,22 +144,10 @@ pub fn verify(case: &Case, cfg: &OracleConfig, candidate: &TensorSet) -> Result<
         let tolerance = if is_half(cand.dtype) {
             half_runs.tolerance(cand.dtype, name, &truth.data, max_width, case.depth())
         } else {
-            let spread = match &spread_source {
-                Some(run) => deviation(&run.tensors.tensors[name].data, &truth.data).1,
-                None => 0.0,
-            };
-            // Both measures in the units of the spread: the relative change one eps_f32 of relative
-            // perturbation of every input causes.
-            let from_inputs = inputs.of(name) * FloatType::F32.epsilon();
-            // Worth a note where the spread alone would have left less than 1/SAFETY of the tolerance.
-            if from_inputs > SAFETY * spread.max(FloatType::F32.epsilon()) {
+            let (condition, raised_by_inputs) = full_precision.of(name, &truth.data);
+            if raised_by_inputs {
                 raised.push(name.clone());
             }
-            let condition = if spread.is_finite() {
-                spread.max(from_inputs)
-            } else {
-                spread
-            };
             tensor_tolerance(cand.dtype, condition, max_width, case.depth())
         };
         let (max_abs, max_relative, worst_index) = deviation(&cand.data, &truth.data);
